@@ -1,0 +1,252 @@
+"""The command line: `python -m fmnist train|sweep|evaluate|predict|bench`. It turns the library's
+records into progress bars, printed reports and files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from fmnist import report
+from fmnist.checkpoint import CheckpointError, load_checkpoint, make_checkpoint, save_checkpoint
+from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
+from fmnist.evaluate import evaluate
+from fmnist.models import MODELS, count_parameters
+from fmnist.predict import predict_proba, to_input, top_classes
+from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
+from fmnist.train import EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run, train_epochs
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit status 2."""
+
+
+def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
+    try:
+        return TrainConfig(model=args.model, batch_size=batch_size, epochs=args.epochs, lr=args.lr,
+                           seed=args.seed, device=args.device, subset=args.subset)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+
+
+def _load_data(args: argparse.Namespace):
+    try:
+        return load_fashion_mnist(args.data_dir, download_missing=args.download)
+    except (DataNotFoundError, DataFormatError) as err:
+        raise UserError(str(err)) from None
+
+
+def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> dict:
+    """Train one run with a progress bar, print the seed-style report and write the run's files."""
+    try:
+        run = prepare_run(config)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    device = describe_device(run.device)
+    print(f"device: {device}")
+    print(f"model: {config.model} ({count_parameters(run.model):,} parameters), batch size {config.batch_size}, "
+          f"{config.epochs} epochs, lr {config.lr}, seed {config.seed}; data: {data.source}")
+    curve_x: list[float] = []
+    curve_y: list[float] = []
+    stopped, start = None, time.perf_counter()
+    steps_per_epoch = None
+    bar = tqdm(total=None, unit="step", disable=quiet, dynamic_ncols=True, leave=False)
+    try:
+        for rec in train_epochs(run, data):
+            if bar.total is None:
+                bar.total = rec.total_steps
+                steps_per_epoch = rec.total_steps // config.epochs
+            if isinstance(rec, StepRecord):
+                bar.update(rec.step - bar.n)
+                bar.set_postfix(epoch=rec.epoch, loss=f"{rec.loss:.4f}", img_s=f"{rec.images_per_s:,.0f}")
+                curve_x.append(rec.step / steps_per_epoch)
+                curve_y.append(rec.loss)
+            elif isinstance(rec, EpochRecord):
+                tqdm.write(f"epoch {rec.epoch:3d}/{config.epochs}  loss {rec.loss:.4f}  "
+                           f"test accuracy {rec.test_acc * 100:.2f} %  ({rec.epoch_s:.1f} s)")
+    except KeyboardInterrupt:
+        stopped = "interrupted by the user"
+    except TrainingDiverged as err:
+        stopped = str(err)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+    if stopped:
+        print(f"stopped early: {stopped}; reporting the model as it is")
+
+    evaluation, preds = evaluate(run.model, to_float(data.test_images), data.test_labels)
+    sample_ids = run.sample_indices[:10]
+    samples = [(int(data.test_labels[i]), int(preds[i])) for i in sample_ids]
+    epoch_losses = [r.loss for r in run.history]
+    config_dict = {k: v for k, v in vars(config).items()}
+    text = report.results_text(evaluation, device, config_dict, epoch_losses, seconds, samples)
+    print(text, end="")
+
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = {**evaluation.as_dict(), "epochs_completed": len(run.history), "train_seconds": round(seconds, 2),
+               "epoch_test_acc": [r.test_acc for r in run.history], "epoch_loss": epoch_losses,
+               "device": device, "stopped_early": stopped}
+    (out / "results.txt").write_text(text)
+    report.write_json({"config": config_dict, **metrics}, out / "metrics.json")
+    report.loss_figure({f"batch {config.batch_size}": (curve_x, curve_y)}).savefig(out / "loss.png")
+    images = data.test_images.numpy()
+    ids16 = run.sample_indices[:16]
+    report.samples_figure(images[ids16], [int(data.test_labels[i]) for i in ids16],
+                          [int(preds[i]) for i in ids16]).savefig(out / "samples.png")
+    (out / "samples").mkdir(exist_ok=True)
+    for k, i in enumerate(sample_ids):
+        report.samples_figure(images[[i]], [int(data.test_labels[i])], [int(preds[i])], cols=1).savefig(
+            out / "samples" / f"sample_{k:02d}.png")
+    ckpt = make_checkpoint(run.model, config.model, config,
+                           metrics={k: metrics[k] for k in ("accuracy", "per_class_accuracy", "n",
+                                                            "epochs_completed", "train_seconds")},
+                           extra={"trained_on": data.source, "device": device})
+    save_checkpoint(ckpt, out / "model.pt")
+    print(f"wrote {out}/: results.txt, metrics.json, loss.png, samples.png, samples/, model.pt")
+    return {**metrics, "curve": (curve_x, curve_y)}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config = _config(args, args.batch_size)
+    data = _load_data(args)
+    out = Path(args.out or f"runs/{config.model}-bs{config.batch_size}-{time.strftime('%Y%m%d-%H%M%S')}")
+    run_training(config, data, out, quiet=args.quiet)
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    configs = [_config(args, bs) for bs in args.batch_sizes]
+    data = _load_data(args)
+    out = Path(args.out or f"runs/sweep-{time.strftime('%Y%m%d-%H%M%S')}")
+    results = {c.batch_size: run_training(c, data, out / f"bs{c.batch_size}", quiet=args.quiet) for c in configs}
+    short = [c.split("/")[0] for c in CLASS_NAMES]
+    rows = ["| batch size | test acc | " + " | ".join(short) + " | time |",
+            "|---:|---:|" + "---:|" * len(short) + "---:|"]
+    for bs, r in results.items():
+        per = " | ".join(f"{a * 100:.1f}" for a in r["per_class_accuracy"].values())
+        rows.append(f"| {bs} | {r['accuracy'] * 100:.2f} % | {per} | {r['train_seconds']:.0f} s |")
+    table = "\n".join(rows) + "\n"
+    (out / "sweep.md").write_text(table)
+    report.loss_figure({f"batch {bs}": r["curve"] for bs, r in results.items()},
+                       title="Training loss by batch size").savefig(out / "loss_curves.png")
+    print(table, end="")
+    print(f"wrote {out}/sweep.md and {out}/loss_curves.png")
+    return 0
+
+
+def _load(name: str):
+    try:
+        return load_checkpoint(name)
+    except CheckpointError as err:
+        raise UserError(str(err)) from None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model, meta = _load(args.checkpoint)
+    data = _load_data(args)
+    norm = meta["normalization"]
+    evaluation, _ = evaluate(model, to_float(data.test_images, norm["mean"], norm["std"]), data.test_labels)
+    if args.json:
+        print(json.dumps({"accuracy": evaluation.accuracy, "per_class_accuracy": evaluation.per_class_accuracy,
+                          "n": evaluation.n}))
+    else:
+        print(f"{meta['path']}: {meta['arch']}, test accuracy {evaluation.accuracy * 100:.2f} % of {evaluation.n}")
+        for name, acc in evaluation.per_class_accuracy.items():
+            print(f"  {name:12s} {acc * 100:6.2f} %")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    model, meta = _load(args.checkpoint)
+    failed = 0
+    for path in args.images:
+        try:
+            probs = predict_proba(model, to_input(preprocess_image(path), meta["normalization"]))[0]
+        except (ImageError, BlankImageError) as err:
+            failed += 1
+            print(json.dumps({"file": path, "error": str(err)}) if args.json else f"{path}: error: {err}")
+            continue
+        top = [[name, round(p, 4)] for name, p in top_classes(probs, 3)]
+        if args.json:
+            print(json.dumps({"file": path, "top": top}))
+        else:
+            print(f"{path}: " + ", ".join(f"{name} {p * 100:.1f} %" for name, p in top))
+    return 1 if failed else 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from fmnist.bench import run_bench
+
+    return run_bench(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree for all subcommands."""
+    parser = argparse.ArgumentParser(prog="python -m fmnist", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", help="folder with the idx or CSV files (default: $FMNIST_DATA, ./data, "
+                                          "/usr/share/datasets/fashion-mnist)")
+        p.add_argument("--download", action="store_true", help="download with torchvision if not found")
+
+    def train_args(p: argparse.ArgumentParser) -> None:
+        d = TrainConfig()
+        p.add_argument("--model", default=d.model, choices=sorted(MODELS))
+        p.add_argument("--epochs", type=int, default=d.epochs)
+        p.add_argument("--lr", type=float, default=d.lr)
+        p.add_argument("--seed", type=int, default=d.seed)
+        p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
+        p.add_argument("--subset", type=int, default=None, help="train on a stratified N-image slice")
+        p.add_argument("--out", help="output folder (default runs/...)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        data_args(p)
+
+    p = sub.add_parser("train", help="train one model and write its report and checkpoint")
+    p.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)
+    train_args(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sweep", help="the seed experiment: one run per batch size, compared")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 64, 100, 256])
+    train_args(p)
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("evaluate", help="test-set accuracy of a checkpoint")
+    p.add_argument("checkpoint", help="path, or a shipped name: lenet, default")
+    p.add_argument("--json", action="store_true")
+    data_args(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="top-3 classes for image files")
+    p.add_argument("checkpoint", help="path, or a shipped name: lenet, default")
+    p.add_argument("images", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("bench", help="training throughput and prediction latency against a baseline")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--quick", action="store_true", help="fewer steps (for tests)")
+    data_args(p)
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

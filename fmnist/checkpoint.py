@@ -1,0 +1,134 @@
+"""The on-disk checkpoint: one plain dict of tensors, strings and numbers, written atomically
+and read back with `weights_only=True`, so loading a file can never run code."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from fmnist.data import CLASS_NAMES, MEAN, STD
+from fmnist.models import MODELS
+
+FORMAT_VERSION = 1
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+# Names usable instead of a path; "default" is the model the app starts with.
+SHIPPED = {"lenet": "lenet.pt", "default": "lenet.pt"}
+TEMP_PREFIX = ".tmp-ckpt-"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable checkpoint of this project (one line saying why)."""
+
+
+def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
+    """A shipped checkpoint's name (lenet, default) or a path -> the file's path."""
+    key = str(name_or_path)
+    if key in SHIPPED:
+        return CHECKPOINT_DIR / SHIPPED[key]
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise CheckpointError(f"{key}: no such file (shipped checkpoints: {', '.join(SHIPPED)})")
+    return path
+
+
+def make_checkpoint(model: nn.Module, arch: str, train_config: object | None = None,
+                    metrics: dict | None = None, extra: dict | None = None) -> dict:
+    """The checkpoint dict for a model: weights plus what preprocessing and the UI need to know."""
+    state = {k: v.detach().to("cpu", memory_format=torch.contiguous_format).clone()
+             for k, v in model.state_dict().items()}
+    config = asdict(train_config) if train_config is not None and hasattr(train_config, "__dataclass_fields__") \
+        else (train_config or {})
+    return {
+        "format_version": FORMAT_VERSION,
+        "arch": arch,
+        "state_dict": state,
+        "class_names": list(CLASS_NAMES),
+        "normalization": {"mean": MEAN, "std": STD},
+        "train_config": dict(config),
+        "metrics": metrics or {},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "torch_version": str(torch.__version__),
+        **(extra or {}),
+    }
+
+
+def save_checkpoint(checkpoint: dict, path: str | os.PathLike) -> Path:
+    """Write atomically: a temp file in the same folder, fsync, then rename over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".pt", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise CheckpointError(f"{path}: could not write checkpoint ({err.strerror or err})") from err
+        raise
+    return path
+
+
+def clean_stale_temp_files(folder: str | os.PathLike) -> list[Path]:
+    """Delete temp files that an interrupted save left behind in a folder; returns them."""
+    stale = list(Path(folder).glob(TEMP_PREFIX + "*"))
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
+def _validate(ckpt: object, where: str) -> dict:
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise CheckpointError(f"{where}: not a checkpoint of this project (expected a dict with a state_dict)")
+    version = ckpt.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+        raise CheckpointError(f"{where}: format version {version!r} not supported (this code reads 1..{FORMAT_VERSION})")
+    arch = ckpt.get("arch")
+    if arch not in MODELS:
+        raise CheckpointError(f"{where}: unknown architecture {arch!r} (known: {', '.join(MODELS)})")
+    if list(ckpt.get("class_names", [])) != list(CLASS_NAMES):
+        raise CheckpointError(f"{where}: class names differ from Fashion-MNIST's")
+    norm = ckpt.get("normalization")
+    if not (isinstance(norm, dict) and all(isinstance(norm.get(k), (int, float)) for k in ("mean", "std"))
+            and norm["std"] > 0):
+        raise CheckpointError(f"{where}: missing or invalid normalization")
+    state = ckpt["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{where}: state_dict is not a dict of tensors")
+    for k, v in state.items():
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            raise CheckpointError(f"{where}: weight {k} contains NaN or infinite values")
+    return ckpt
+
+
+def load_checkpoint(name_or_path: str | os.PathLike) -> tuple[nn.Module, dict]:
+    """Load a checkpoint safely -> (model on the CPU in eval mode, its metadata without the weights)."""
+    path = resolve_checkpoint(name_or_path)
+    try:
+        # weights_only=True, passed explicitly: only tensors and plain containers are unpickled.
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, random bytes, disallowed global in the pickle, ...
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+        # A refused pickle's useful line is "WeightsUnpickler error: Unsupported global: ...".
+        picked = [ln for ln in lines if "WeightsUnpickler error" in ln] or lines or [type(err).__name__]
+        reason = picked[0].replace("\x1b[1m", "").replace("\x1b[0m", "")
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
+    ckpt = _validate(ckpt, str(path))
+    model = MODELS[ckpt["arch"]]()
+    try:
+        model.load_state_dict(ckpt["state_dict"], strict=True)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()
+        raise CheckpointError(f"{path}: weights do not fit {ckpt['arch']} ({' '.join(first[:2])[:300]})") from None
+    meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
+    meta["path"] = str(path)
+    return model.eval(), meta
+

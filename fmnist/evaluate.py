@@ -1,0 +1,59 @@
+"""Accuracy, per-class accuracy, confusion matrix and sample predictions on the test set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from fmnist.data import CLASS_NAMES
+
+
+@torch.inference_mode()
+def predict_labels(model: nn.Module, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    """Predicted class per image of a normalised float batch (N, 1, 28, 28) -> (N,) int64."""
+    was_training = model.training
+    model.eval()
+    preds = torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+    model.train(was_training)
+    return preds
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A model's results on a labelled set."""
+
+    accuracy: float  # fraction correct overall
+    per_class_accuracy: dict[str, float]  # class name -> fraction of that class correct
+    confusion: list[list[int]]  # confusion[true][predicted], counts
+    n: int  # images evaluated
+
+    def as_dict(self) -> dict:
+        """Plain JSON-able form (what metrics.json and the checkpoint metadata hold)."""
+        return {"accuracy": self.accuracy, "per_class_accuracy": self.per_class_accuracy,
+                "confusion": self.confusion, "n": self.n}
+
+
+def confusion_matrix(labels: torch.Tensor, preds: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
+    """(n_classes, n_classes) counts, rows true class, columns predicted class."""
+    return torch.bincount(labels.cpu() * n_classes + preds.cpu(), minlength=n_classes**2).reshape(n_classes, n_classes)
+
+
+def summarize(labels: torch.Tensor, preds: torch.Tensor) -> Evaluation:
+    """Overall and per-class accuracy and the confusion matrix from labels and predictions."""
+    cm = confusion_matrix(labels, preds)
+    per_class = cm.diag().double() / cm.sum(1).clamp(min=1).double()
+    return Evaluation(
+        accuracy=round(float(cm.diag().sum()) / max(len(labels), 1), 6),
+        per_class_accuracy={name: round(float(a), 6) for name, a in zip(CLASS_NAMES, per_class)},
+        confusion=cm.tolist(),
+        n=len(labels),
+    )
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> tuple[Evaluation, torch.Tensor]:
+    """Evaluate on normalised images; also returns the predictions (N,) on the CPU."""
+    device = next(model.parameters()).device
+    preds = predict_labels(model, x.to(device)).cpu()
+    return summarize(labels.cpu(), preds), preds

@@ -1,0 +1,141 @@
+"""Any picture (a sketchpad drawing, a photo, an uploaded file) -> the 28x28 image the model sees,
+made the way Fashion-MNIST itself was made (arXiv 1708.07747, section 2): trim to the object,
+longest side to 28, centre, negate so the garment is light on black."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+SIZE = 28
+# Pixels differing from the background by more than this (0..1) belong to the object; the paper
+# trims "edges close to the colour of the corner pixels" with a 5 % threshold.
+TRIM_THRESHOLD = 0.05
+# Decoded-pixel cap: a small file claiming more pixels than this is refused before decoding.
+MAX_PIXELS = 40_000_000
+# Images are shrunk to at most this side before any per-pixel work (speed on big photos).
+WORK_SIDE = 512
+
+
+class ImageError(ValueError):
+    """A file or upload that cannot be turned into a picture (one line saying why)."""
+
+
+class BlankImageError(ValueError):
+    """Nothing drawn or no object found: there is nothing to classify."""
+
+
+def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
+    """Decode a path, bytes or PIL image into an upright RGBA image (first frame of animations)."""
+    if isinstance(source, Image.Image):
+        img = source
+    else:
+        name = "upload" if isinstance(source, bytes) else str(source)
+        try:
+            fp = io.BytesIO(source) if isinstance(source, bytes) else Path(source).open("rb")
+        except OSError as err:
+            raise ImageError(f"{name}: cannot open ({err.strerror or err})") from None
+        try:
+            with fp:
+                img = Image.open(fp)
+                w, h = img.size
+                if w * h > MAX_PIXELS:
+                    raise ImageError(f"{name}: {w}x{h} pixels is too large (limit {MAX_PIXELS:,} pixels)")
+                img.seek(0)
+                img.load()
+        except ImageError:
+            raise
+        except (UnidentifiedImageError, Image.DecompressionBombError) as err:
+            raise ImageError(f"{name}: not a readable image ({str(err)[:120]})") from None
+        except (OSError, ValueError, SyntaxError, EOFError) as err:
+            raise ImageError(f"{name}: image file is corrupt or truncated ({str(err)[:120]})") from None
+    img = ImageOps.exif_transpose(img)
+    if max(img.size) > WORK_SIDE:
+        img = img.copy()
+        img.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit grey: scale to 8 bits by the image's own range.
+        arr = np.asarray(img, dtype=np.float64)
+        top = arr.max() if arr.max() > 255 else 255.0
+        img = Image.fromarray((arr / top * 255).astype(np.uint8), "L")
+    elif img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        img = Image.fromarray((np.clip(arr / max(arr.max(), 1e-12), 0, 1) * 255).astype(np.uint8), "L")
+    return img.convert("RGBA")
+
+
+def ink_from_photo(rgba: np.ndarray) -> np.ndarray:
+    """RGBA photo or scan (H, W, 4) uint8 -> ink (H, W) float in [0, 1], 0 = background.
+
+    Transparency is flattened onto white; the background is the corners' colour; a light
+    background is negated so the object comes out light on black, as in Fashion-MNIST.
+    """
+    rgb = rgba[..., :3].astype(np.float32) / 255.0
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+    grey = ((rgb * alpha + (1.0 - alpha)) @ np.array([0.299, 0.587, 0.114], np.float32))
+    h, w = grey.shape
+    corners = np.array([grey[0, 0], grey[0, w - 1], grey[h - 1, 0], grey[h - 1, w - 1]])
+    background = float(np.median(corners))
+    ink = 1.0 - grey if background >= 0.5 else grey
+    bg_ink = 1.0 - background if background >= 0.5 else background
+    return np.clip((ink - bg_ink) / max(1.0 - bg_ink, 1e-6), 0.0, 1.0)
+
+
+def ink_from_drawing(rgba: np.ndarray) -> np.ndarray:
+    """Sketch-layer RGBA (H, W, 4) uint8 -> ink (H, W) float in [0, 1]: the strokes' opacity.
+
+    Reading alpha rather than colour makes the light theme (white canvas) and the dark theme
+    (#333333 canvas) give the same picture, whatever the brush colour.
+    """
+    return rgba[..., 3].astype(np.float32) / 255.0
+
+
+def ink_to_model_image(ink: np.ndarray, threshold: float = TRIM_THRESHOLD) -> np.ndarray:
+    """Ink (H, W) in [0, 1] -> uint8 (28, 28): trimmed to the object, longest side 28, centred."""
+    rows, cols = np.any(ink > threshold, axis=1), np.any(ink > threshold, axis=0)
+    if not rows.any():
+        raise BlankImageError("nothing to classify: the picture is blank (draw or upload a garment)")
+    top, bottom = np.argmax(rows), len(rows) - np.argmax(rows[::-1])
+    left, right = np.argmax(cols), len(cols) - np.argmax(cols[::-1])
+    crop = ink[top:bottom, left:right]
+    h, w = crop.shape
+    scale = SIZE / max(h, w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    small = Image.fromarray((crop * 255).astype(np.uint8), "L").resize(
+        (new_w, new_h), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    out = np.zeros((SIZE, SIZE), np.uint8)
+    y0, x0 = (SIZE - new_h) // 2, (SIZE - new_w) // 2
+    out[y0:y0 + new_h, x0:x0 + new_w] = np.asarray(small)
+    peak = out.max()
+    if peak == 0:
+        raise BlankImageError("nothing to classify: the marks are too faint to see at 28x28")
+    # Thin strokes fade when shrunk; stretch so the brightest pixel is white, as in the dataset.
+    return (out.astype(np.float32) * (255.0 / peak)).round().astype(np.uint8)
+
+
+def is_dataset_image(img: Image.Image) -> bool:
+    """True for a 28x28 greyscale picture that is already light-on-black (a Fashion-MNIST image)."""
+    if img.size != (SIZE, SIZE):
+        return False
+    arr = np.asarray(img.convert("L"))
+    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+    return float(np.median(border)) < 128 and bool(np.asarray(img)[..., 3].min() == 255)
+
+
+def preprocess_image(source: str | os.PathLike | bytes | Image.Image) -> np.ndarray:
+    """A photo, scan or image file -> uint8 (28, 28) light-on-black, as the model sees it."""
+    img = open_image(source)
+    if is_dataset_image(img):
+        return np.asarray(img.convert("L")).copy()
+    return ink_to_model_image(ink_from_photo(np.asarray(img)))
+
+
+def preprocess_drawing(rgba: np.ndarray) -> np.ndarray:
+    """A sketchpad drawing's layers (H, W, 4) uint8 RGBA -> uint8 (28, 28) light-on-black."""
+    if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise BlankImageError("nothing to classify: no drawing")
+    return ink_to_model_image(ink_from_drawing(rgba))

@@ -1,0 +1,84 @@
+"""The files a training run leaves behind: results text, loss-curve and sample-prediction PNGs,
+metrics.json. Figures are built with matplotlib's object API (no global pyplot state)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from fmnist.data import CLASS_NAMES
+from fmnist.evaluate import Evaluation
+
+
+def loss_figure(curves: dict[str, tuple[list[float], list[float]]], title: str = "Training loss") -> Figure:
+    """Loss against epoch (fractional) for one or more runs: {label: (epochs, losses)}."""
+    fig = Figure(figsize=(7, 4), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    for label, (xs, ys) in curves.items():
+        ax.plot(xs, ys, label=label, linewidth=1.2)
+    ax.set(xlabel="epoch", ylabel="cross-entropy loss", title=title)
+    ax.grid(alpha=0.3)
+    if len(curves) > 1:
+        ax.legend()
+    return fig
+
+
+def samples_figure(images: np.ndarray, labels: list[int], preds: list[int], cols: int = 4) -> Figure:
+    """A grid of 28x28 images titled "Predicted: X / Correct: Y"; wrong predictions in red."""
+    n = len(images)
+    rows = max(1, -(-n // cols))
+    fig = Figure(figsize=(cols * 2.2, rows * 2.4), dpi=100, layout="constrained")
+    for i in range(n):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
+        wrong = preds[i] != labels[i]
+        ax.set_title(f"Predicted: {CLASS_NAMES[preds[i]]}\nCorrect: {CLASS_NAMES[labels[i]]}",
+                     fontsize=8, color="red" if wrong else "black")
+        ax.set_axis_off()
+        if wrong:
+            ax.add_patch(_frame(ax))
+    return fig
+
+
+def _frame(ax):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor="red", linewidth=3, clip_on=False)
+
+
+def confusion_figure(confusion: list[list[int]]) -> Figure:
+    """The confusion matrix as a heat map with counts (rows true, columns predicted)."""
+    cm = np.asarray(confusion)
+    fig = Figure(figsize=(6.5, 5.5), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(cm, cmap="Blues")
+    short = [c.split("/")[0] for c in CLASS_NAMES]
+    ax.set_xticks(range(10), short, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(10), short, fontsize=8)
+    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test set)")
+    for i in range(10):
+        for j in range(10):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
+                    color="white" if cm[i, j] > cm.max() / 2 else "black")
+    return fig
+
+
+def results_text(evaluation: Evaluation, device: str, config: dict, epoch_losses: list[float],
+                 seconds: float, samples: list[tuple[int, int]]) -> str:
+    """The seed-style results report: config, device, losses, accuracies, sample predictions."""
+    lines = [f"device: {device}", "config: " + ", ".join(f"{k}={v}" for k, v in config.items()),
+             f"training time: {seconds:.1f} s", ""]
+    lines += [f"epoch {i + 1:3d}  loss {loss:.4f}" for i, loss in enumerate(epoch_losses)]
+    lines += ["", f"test accuracy: {evaluation.accuracy * 100:.2f} % of {evaluation.n}", "per class:"]
+    lines += [f"  {name:12s} {acc * 100:6.2f} %" for name, acc in evaluation.per_class_accuracy.items()]
+    lines += ["", "samples (ground truth -> predicted):"]
+    lines += [f"  {CLASS_NAMES[t]:12s} -> {CLASS_NAMES[p]:12s}{'' if t == p else '   WRONG'}" for t, p in samples]
+    return "\n".join(lines) + "\n"
+
+
+def write_json(obj: object, path: Path) -> None:
+    """Pretty JSON, newline-terminated."""
+    path.write_text(json.dumps(obj, indent=2) + "\n")
