@@ -64,6 +64,7 @@ def save_checkpoint(checkpoint: dict, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".pt", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a checkpoint is meant to be shared
         with os.fdopen(fd, "wb") as f:
             torch.save(checkpoint, f)
             f.flush()

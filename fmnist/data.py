@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -191,7 +191,7 @@ def load_fashion_mnist(data_dir: str | os.PathLike | None = None, download_missi
         else:
             data = _load_idx_folder(folder)
             if data is not None:
-                return FashionMNIST(*data[:4], source=f"downloaded by torchvision into {folder}")
+                return replace(data, source=f"downloaded by torchvision into {folder}")
             problem = f"\nDownload into {root} left no readable files in {folder}"
     places = "\n".join(f"  {p.resolve()}" for p in looked)
     raise DataNotFoundError(f"Fashion-MNIST not found. Looked in:\n{places}{problem}\n{HOW_TO_GET}")

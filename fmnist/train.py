@@ -131,7 +131,7 @@ class TrainRun:
     config: TrainConfig
     model: nn.Module
     device: torch.device
-    sample_indices: list[int]  # test images shown with predictions in each EpochRecord
+    sample_indices: list[int] = field(default_factory=list)  # test images whose predictions epochs carry
     history: list[EpochRecord] = field(default_factory=list)
 
 
@@ -140,7 +140,7 @@ class TrainingDiverged(RuntimeError):
 
 
 def prepare_run(config: TrainConfig, model: nn.Module | None = None) -> TrainRun:
-    """Build (or take) the model and pick the device and sample images for a run."""
+    """Build (or take) the model and pick the device for a run."""
     from fmnist.models import build_model
 
     device = pick_device(config.device)
@@ -148,9 +148,7 @@ def prepare_run(config: TrainConfig, model: nn.Module | None = None) -> TrainRun
         tune_allocator()
     # channels-last halves the CPU time of LeNet's small convolutions (measured by `fmnist bench`).
     model = (model or build_model(config.model, seed=config.seed)).to(device, memory_format=torch.channels_last)
-    g = torch.Generator().manual_seed(config.seed + 1)
-    samples = torch.randperm(10_000, generator=g)[: config.n_samples].tolist()
-    return TrainRun(config, model, device, samples)
+    return TrainRun(config, model, device)
 
 
 def train_epochs(run: TrainRun, data: FashionMNIST):
@@ -165,7 +163,9 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     y_train = labels.to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)
     y_test = data.test_labels.to(device)
-    sample_idx = torch.tensor([i for i in run.sample_indices if i < len(y_test)], dtype=torch.long)
+    run.sample_indices = torch.randperm(len(y_test), generator=torch.Generator().manual_seed(cfg.seed + 1))[
+        : cfg.n_samples].tolist()
+    sample_idx = torch.tensor(run.sample_indices, dtype=torch.long, device=device)
 
     n, bs = len(y_train), min(cfg.batch_size, len(y_train))
     steps_per_epoch = math.ceil(n / bs)
@@ -210,7 +210,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
         good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         record = EpochRecord(
             epoch, step, total, float(epoch_loss) / n, float((preds == y_test).float().mean()),
-            preds[sample_idx.to(device)].tolist(), epoch_s, time.perf_counter() - start,
+            preds[sample_idx].tolist(), epoch_s, time.perf_counter() - start,
         )
         run.history.append(record)
         yield record

@@ -1,0 +1,72 @@
+"""Shared fixtures: small synthetic Fashion-MNIST files in every layout, and the real-data marker."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fmnist.data import DEBIAN_DIR, IDX_FILES
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """The idx encoding of a uint8 array: magic 0x0000 08 ndim, big-endian dims, raw bytes."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def synthetic_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """n learnable 28x28 images: class c is a bright bar at row 2c+4 plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    rng.shuffle(labels)
+    images = rng.integers(0, 40, size=(n, 28, 28)).astype(np.uint8)
+    for i, c in enumerate(labels):
+        images[i, 2 * c + 4: 2 * c + 7, 4:24] = 230
+    return images, labels.astype(np.uint8)
+
+
+def write_idx_dataset(folder: Path, n_train: int = 600, n_test: int = 200, gz: bool = True) -> Path:
+    """Write the four idx files (gzipped or raw) of a synthetic dataset into folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (train_x, train_y), (test_x, test_y) = synthetic_split(n_train, 0), synthetic_split(n_test, 1)
+    arrays = {"train_images": train_x, "train_labels": train_y, "test_images": test_x, "test_labels": test_y}
+    for key, stem in IDX_FILES.items():
+        data = idx_bytes(arrays[key])
+        if gz:
+            (folder / (stem + ".gz")).write_bytes(gzip.compress(data))
+        else:
+            (folder / stem).write_bytes(data)
+    return folder
+
+
+def write_csv_dataset(folder: Path, header: bool, n_train: int = 300, n_test: int = 100) -> Path:
+    """Write fashion-mnist_train.csv / _test.csv (label, 784 pixels) of a synthetic dataset."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (x, y) in (("train", synthetic_split(n_train, 0)), ("test", synthetic_split(n_test, 1))):
+        rows = [",".join(["label"] + [f"pixel{i + 1}" for i in range(784)])] if header else []
+        rows += [",".join(map(str, [int(lbl)] + img.flatten().tolist())) for img, lbl in zip(x, y)]
+        (folder / f"fashion-mnist_{name}.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+@pytest.fixture
+def idx_dir(tmp_path: Path) -> Path:
+    return write_idx_dataset(tmp_path / "fm")
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in an empty folder with no $FMNIST_DATA and the Debian folder hidden."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FMNIST_DATA", raising=False)
+    monkeypatch.setattr("fmnist.data.DEBIAN_DIR", tmp_path / "no-debian")
+    return tmp_path
+
+
+real_data = pytest.mark.skipif(
+    not (DEBIAN_DIR / "train-images-idx3-ubyte.gz").exists(),
+    reason=f"needs the real Fashion-MNIST in {DEBIAN_DIR} (apt-get install dataset-fashion-mnist)",
+)

@@ -1,0 +1,122 @@
+"""The checkpoint format: round trip, atomic writes, and every kind of bad file refused in one line."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from fmnist.checkpoint import (FORMAT_VERSION, CheckpointError, clean_stale_temp_files, load_checkpoint,
+                               make_checkpoint, resolve_checkpoint, save_checkpoint)
+from fmnist.models import build_model
+from fmnist.train import TrainConfig
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = build_model("lenet", seed=1)
+    ckpt = make_checkpoint(model, "lenet", TrainConfig(epochs=2), metrics={"accuracy": 0.5})
+    return model, ckpt, save_checkpoint(ckpt, tmp_path / "m.pt")
+
+
+def test_round_trip_keeps_weights_and_metadata(saved):
+    model, _, path = saved
+    loaded, meta = load_checkpoint(path)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+    assert meta["arch"] == "lenet" and meta["format_version"] == FORMAT_VERSION
+    assert meta["train_config"]["epochs"] == 2 and meta["metrics"]["accuracy"] == 0.5
+    assert meta["normalization"] == {"mean": 0.2860, "std": 0.3530}
+    assert "state_dict" not in meta and not loaded.training
+
+
+def test_channels_last_weights_are_saved_plainly(tmp_path):
+    model = build_model("lenet", seed=1).to(memory_format=torch.channels_last)
+    path = save_checkpoint(make_checkpoint(model, "lenet"), tmp_path / "cl.pt")
+    assert load_checkpoint(path)[0].features[0].weight.is_contiguous()
+
+
+class Boom:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def test_pickle_that_runs_code_is_refused_and_never_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # an override must not turn safety off
+    torch.save({"format_version": 1, "state_dict": {}, "payload": Boom()}, tmp_path / "evil.pt")
+    with pytest.raises(CheckpointError, match="evil.pt: not a readable checkpoint"):
+        load_checkpoint(tmp_path / "evil.pt")
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("case", ["empty", "random", "truncated", "whole_model", "wrong_keys", "wrong_shapes",
+                                  "nan", "future", "not_dict", "unknown_arch"])
+def test_bad_checkpoints_are_refused_with_one_line(saved, tmp_path, case):
+    model, ckpt, path = saved
+    bad = tmp_path / f"{case}.pt"
+    if case == "empty":
+        bad.write_bytes(b"")
+    elif case == "random":
+        bad.write_bytes(os.urandom(4096))
+    elif case == "truncated":
+        bad.write_bytes(path.read_bytes()[:3000])
+    elif case == "whole_model":
+        torch.save(model, bad)
+    elif case == "wrong_keys":
+        torch.save({**ckpt, "state_dict": {"w": torch.zeros(3)}}, bad)
+    elif case == "wrong_shapes":
+        state = dict(ckpt["state_dict"], **{"classifier.5.weight": torch.zeros(5, 84)})
+        torch.save({**ckpt, "state_dict": state}, bad)
+    elif case == "nan":
+        state = dict(ckpt["state_dict"], **{"classifier.5.bias": torch.full((10,), float("nan"))})
+        torch.save({**ckpt, "state_dict": state}, bad)
+    elif case == "future":
+        torch.save({**ckpt, "format_version": FORMAT_VERSION + 1}, bad)
+    elif case == "not_dict":
+        torch.save([1, 2, 3], bad)
+    elif case == "unknown_arch":
+        torch.save({**ckpt, "arch": "vgg"}, bad)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(bad)
+    msg = str(err.value)
+    assert "\n" not in msg and str(bad) in msg and len(msg) < 600
+
+
+def test_failed_save_keeps_previous_checkpoint(saved, monkeypatch):
+    _, ckpt, path = saved
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # killed in the middle of writing
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(ckpt, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == ["m.pt"]
+
+
+def test_disk_full_is_a_clear_error(saved, monkeypatch):
+    _, ckpt, path = saved
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(CheckpointError, match="No space left on device"):
+        save_checkpoint(ckpt, path)
+
+
+def test_stale_temp_files_are_cleaned(tmp_path):
+    (tmp_path / ".tmp-ckpt-abc.pt").write_bytes(b"half")
+    (tmp_path / "keep.pt").write_bytes(b"x")
+    assert [p.name for p in clean_stale_temp_files(tmp_path)] == [".tmp-ckpt-abc.pt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.pt"]
+
+
+def test_shipped_names_resolve_and_unknown_is_clear(tmp_path):
+    assert resolve_checkpoint("lenet").name == "lenet.pt"
+    assert resolve_checkpoint("default").exists()
+    with pytest.raises(CheckpointError, match="no such file.*lenet, default"):
+        resolve_checkpoint(tmp_path / "nope.pt")

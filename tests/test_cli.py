@@ -1,0 +1,90 @@
+"""`python -m fmnist` end to end on a small synthetic dataset, in a subprocess like a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import synthetic_split, write_idx_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fmnist(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd)}
+    return subprocess.run([sys.executable, "-m", "fmnist", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    work = tmp_path_factory.mktemp("cli")
+    data = write_idx_dataset(work / "fm", n_train=1000, n_test=300)
+    res = fmnist("train", "--subset", "500", "--epochs", "2", "--batch-size", "50", "--data-dir", str(data),
+                 "--out", "run", "--seed", "3", cwd=work)
+    assert res.returncode == 0, res.stderr
+    return work, data, res
+
+
+def test_train_prints_seed_style_report_and_writes_files(trained):
+    work, _, res = trained
+    out = res.stdout
+    assert out.startswith("device: cpu")
+    assert "epoch   2  loss" in out and "test accuracy:" in out and "Shirt" in out
+    samples = out.split("samples (ground truth -> predicted):")[1].split("wrote")[0]
+    assert samples.count(" -> ") == 10  # ten ground-truth vs predicted samples
+    run = work / "run"
+    for name in ("results.txt", "metrics.json", "loss.png", "samples.png", "model.pt"):
+        assert (run / name).stat().st_size > 0, name
+    assert len(list((run / "samples").glob("*.png"))) == 10
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["config"]["batch_size"] == 50 and metrics["epochs_completed"] == 2
+    assert 0.6 < metrics["accuracy"] <= 1.0 and len(metrics["per_class_accuracy"]) == 10
+
+
+def test_evaluate_json(trained):
+    work, data, _ = trained
+    res = fmnist("evaluate", "run/model.pt", "--json", "--data-dir", str(data), cwd=work)
+    assert res.returncode == 0, res.stderr
+    result = json.loads(res.stdout)
+    assert set(result) == {"accuracy", "per_class_accuracy", "n"} and result["n"] == 300
+    saved = json.loads((work / "run" / "metrics.json").read_text())
+    assert result["accuracy"] == saved["accuracy"]
+
+
+def test_predict_answers_good_images_and_fails_bad_ones(trained):
+    work, _, _ = trained
+    images, labels = synthetic_split(20, 1)
+    good = work / "good.png"
+    Image.fromarray(images[0]).save(good)
+    (work / "bad.png").write_text("not an image")
+    res = fmnist("predict", "run/model.pt", "good.png", "bad.png", "missing.png", "--json", cwd=work)
+    assert res.returncode == 1
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [line["file"] for line in lines] == ["good.png", "bad.png", "missing.png"]
+    top = lines[0]["top"]
+    assert len(top) == 3 and 1 >= top[0][1] >= top[1][1] >= top[2][1] >= 0
+    assert "error" in lines[1] and "error" in lines[2]
+    assert "Traceback" not in res.stderr
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path):
+    res = fmnist("train", "--batch-size", "0", cwd=tmp_path)
+    assert res.returncode == 2 and "batch_size must be between 1 and 60000" in res.stderr
+    assert "Traceback" not in res.stderr
+    res = fmnist("evaluate", "nope.pt", cwd=tmp_path)
+    assert res.returncode == 2 and "no such file" in res.stderr
+
+
+def test_no_data_is_a_clear_message(isolated, capsys):
+    from fmnist.__main__ import main
+
+    assert main(["train", "--data-dir", str(isolated / "none"), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Fashion-MNIST not found") and "apt-get install dataset-fashion-mnist" in err

@@ -1,0 +1,38 @@
+"""The networks: the seed's architecture exactly, logits out, lookup by name."""
+
+import pytest
+import torch
+
+from fmnist.models import MODELS, build_model, count_parameters
+
+
+def test_lenet_is_the_seed_network():
+    model = build_model("lenet")
+    assert count_parameters(model) == 61_706
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.padding) for c in convs] == [
+        (1, 6, (5, 5), (2, 2)), (6, 16, (5, 5), (0, 0))]
+    assert [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)] == [120, 84, 10]
+    assert not any(isinstance(m, torch.nn.Softmax) for m in model.modules())
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_models_return_logits(name):
+    out = build_model(name, seed=0).eval()(torch.randn(5, 1, 28, 28))
+    assert out.shape == (5, 10)
+    assert not torch.allclose(out.sum(1), torch.ones(5))  # logits, not probabilities
+
+
+def test_seeded_init_is_reproducible_and_leaves_global_rng_alone():
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    a, b = build_model("lenet", seed=7), build_model("lenet", seed=7)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    c = build_model("lenet", seed=8)
+    assert not torch.equal(a.state_dict()["features.0.weight"], c.state_dict()["features.0.weight"])
+
+
+def test_unknown_model_is_named():
+    with pytest.raises(ValueError, match="unknown model 'resnet'.*lenet"):
+        build_model("resnet")

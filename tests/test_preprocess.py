@@ -1,0 +1,91 @@
+"""Pictures -> the 28x28 model input, Fashion-MNIST style; bad pictures give one clear error."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from fmnist.preprocess import (BlankImageError, ImageError, preprocess_drawing, preprocess_image)
+
+
+def photo(size=(300, 200), box=(100, 40, 160, 180), bg=(255, 255, 255, 255), fg=(30, 30, 120, 255)):
+    img = Image.new("RGBA", size, bg)
+    ImageDraw.Draw(img).rectangle(box, fill=fg)
+    return img
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_photo_is_trimmed_scaled_centred_and_negated():
+    out = preprocess_image(photo())
+    assert out.shape == (28, 28) and out.dtype == np.uint8
+    ys, xs = np.nonzero(out > 128)
+    assert ys.min() == 0 and ys.max() == 27  # the tall object's longest side fills 28 pixels
+    assert abs((xs.min() + xs.max()) / 2 - 13.5) <= 1  # centred horizontally
+    assert out[0, 0] == 0 and out.max() == 255  # light garment on black
+
+
+def test_transparent_background_is_flattened_onto_white():
+    transparent = photo(bg=(0, 0, 0, 0))
+    assert np.array_equal(preprocess_image(transparent), preprocess_image(photo()))
+
+
+def test_dark_background_is_not_negated():
+    light_on_dark = photo(bg=(0, 0, 0, 255), fg=(220, 220, 220, 255))
+    out = preprocess_image(light_on_dark)
+    assert out[0, 0] == 0 and out[14, 14] == 255
+
+
+def test_dataset_image_passes_unchanged():
+    arr = np.zeros((28, 28), np.uint8)
+    arr[5:20, 9:18] = np.arange(15 * 9, dtype=np.uint8).reshape(15, 9) + 60
+    assert np.array_equal(preprocess_image(png_bytes(Image.fromarray(arr, "L"))), arr)
+
+
+def test_drawing_reads_alpha_so_themes_agree():
+    light = np.zeros((400, 400, 4), np.uint8)
+    light[100:300, 150:250] = (0, 0, 0, 255)  # black brush on the light theme
+    dark = light.copy()
+    dark[100:300, 150:250] = (255, 255, 255, 255)  # white brush on the dark theme
+    assert np.array_equal(preprocess_drawing(light), preprocess_drawing(dark))
+
+
+@pytest.mark.parametrize("rgba", [np.zeros((200, 200, 4), np.uint8), None])
+def test_blank_drawing_says_draw_something(rgba):
+    with pytest.raises(BlankImageError, match="blank|no drawing"):
+        preprocess_drawing(rgba)
+
+
+def test_blank_photo_is_blank():
+    with pytest.raises(BlankImageError):
+        preprocess_image(Image.new("RGB", (50, 50), "white"))
+
+
+@pytest.mark.parametrize("payload", [b"", b"hello, this is text", b"\x89PNG\r\n\x1a\n" + b"\0" * 20])
+def test_unreadable_bytes_are_an_image_error(payload):
+    with pytest.raises(ImageError, match="upload"):
+        preprocess_image(payload)
+
+
+def test_truncated_png_is_an_image_error():
+    data = png_bytes(Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8)))
+    with pytest.raises(ImageError, match="corrupt or truncated|not a readable"):
+        preprocess_image(data[: len(data) // 2])
+
+
+def test_missing_file_is_an_image_error(tmp_path):
+    with pytest.raises(ImageError, match="cannot open"):
+        preprocess_image(tmp_path / "missing.png")
+
+
+def test_huge_image_is_refused_before_decoding():
+    big = Image.new("L", (10000, 5000), 255)  # 50 M pixels, a few kB as PNG
+    with pytest.raises(ImageError, match="too large"):
+        preprocess_image(png_bytes(big))

@@ -1,0 +1,96 @@
+"""The training generator: records, determinism, stopping, divergence, validated config."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from conftest import write_idx_dataset
+from fmnist.data import load_fashion_mnist
+from fmnist.train import EpochRecord, StepRecord, TrainConfig, TrainingDiverged, prepare_run, train_epochs
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return load_fashion_mnist(write_idx_dataset(tmp_path_factory.mktemp("d"), n_train=1000, n_test=200))
+
+
+def losses(config, data):
+    return [r.loss for r in train_epochs(prepare_run(config), data)]
+
+
+def test_records_and_learning(data):
+    cfg = TrainConfig(batch_size=50, epochs=3, log_every=5, device="cpu")
+    records = list(train_epochs(prepare_run(cfg), data))
+    steps = [r for r in records if isinstance(r, StepRecord)]
+    epochs = [r for r in records if isinstance(r, EpochRecord)]
+    assert [r.epoch for r in epochs] == [1, 2, 3]
+    assert len(steps) == 3 * 4 and steps[-1].step == steps[-1].total_steps == 60
+    assert all(r.images_per_s > 0 and math.isfinite(r.loss) for r in steps)
+    assert len(epochs[-1].sample_preds) == 16
+    assert epochs[-1].test_acc > 0.9  # the synthetic classes are easy
+    assert epochs[-1].loss < epochs[0].loss
+
+
+def test_same_seed_same_losses_other_seed_differs(data):
+    cfg = TrainConfig(batch_size=64, epochs=2, seed=5, device="cpu")
+    assert losses(cfg, data) == losses(cfg, data)
+    assert losses(cfg, data) != losses(TrainConfig(batch_size=64, epochs=2, seed=6, device="cpu"), data)
+
+
+def test_run_does_not_touch_global_rng(data):
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    losses(TrainConfig(batch_size=100, epochs=1, seed=9, device="cpu"), data)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_stop_mid_epoch_leaves_usable_model(data):
+    run = prepare_run(TrainConfig(batch_size=10, epochs=5, log_every=1, device="cpu"))
+    gen = train_epochs(run, data)
+    first = [next(gen) for _ in range(7)]
+    gen.close()  # the consumer's "stop", between two steps
+    assert first[-1].step == 7 and first[-1].epoch == 1 and run.history == []
+    out = run.model(torch.zeros(2, 1, 28, 28))
+    assert torch.isfinite(out).all()
+
+
+def test_batch_size_larger_than_data_and_batch_of_one(data):
+    assert len(losses(TrainConfig(batch_size=60000, epochs=1, device="cpu"), data)) == 2  # one step + epoch
+    run = prepare_run(TrainConfig(batch_size=1, epochs=1, log_every=100, device="cpu", subset=200))
+    recs = list(train_epochs(run, data))
+    assert recs[-1].step == 200
+
+
+def test_nan_loss_stops_and_restores_last_good_state(data):
+    run = prepare_run(TrainConfig(batch_size=100, epochs=3, log_every=1, device="cpu"))
+    gen = train_epochs(run, data)
+    records = [next(gen) for _ in range(11)]  # one epoch (10 steps) and its end record
+    assert isinstance(records[-1], EpochRecord)
+    good = {k: v.clone() for k, v in run.model.state_dict().items()}
+    next(gen)
+    with torch.no_grad():
+        run.model.features[0].weight.fill_(float("nan"))
+    with pytest.raises(TrainingDiverged, match="smaller learning rate"):
+        next(gen)
+    assert all(torch.equal(good[k], v) for k, v in run.model.state_dict().items())
+
+
+@pytest.mark.parametrize("field,value", [
+    ("batch_size", 0), ("batch_size", -5), ("batch_size", 60001), ("batch_size", 2.5), ("batch_size", True),
+    ("epochs", 0), ("epochs", float("nan")), ("lr", float("nan")), ("lr", float("inf")), ("lr", 0), ("lr", -1e-3),
+    ("lr", 5.0), ("seed", -1), ("model", "vgg"), ("device", "tpu"), ("subset", 3),
+])
+def test_impossible_config_is_refused_before_any_work(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+def test_missing_device_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        prepare_run(TrainConfig(device="cuda"))
