@@ -17,6 +17,8 @@ SIZE = 28
 TRIM_THRESHOLD = 0.05
 # Decoded-pixel cap: a small file claiming more pixels than this is refused before decoding.
 MAX_PIXELS = 40_000_000
+# A drawing whose strokes span less than this fraction of the canvas is a stray dot, not a garment.
+MIN_DRAWING_EXTENT = 0.04
 # Images are shrunk to at most this side before any per-pixel work (speed on big photos).
 WORK_SIDE = 512
 
@@ -49,10 +51,13 @@ def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
                 img.load()
         except ImageError:
             raise
-        except (UnidentifiedImageError, Image.DecompressionBombError) as err:
-            raise ImageError(f"{name}: not a readable image ({str(err)[:120]})") from None
+        except UnidentifiedImageError:
+            raise ImageError(f"{name}: not a readable image (format not recognised)") from None
+        except Image.DecompressionBombError:
+            raise ImageError(f"{name}: too many pixels to decode safely") from None
         except (OSError, ValueError, SyntaxError, EOFError) as err:
-            raise ImageError(f"{name}: image file is corrupt or truncated ({str(err)[:120]})") from None
+            detail = str(err).replace(str(source), "").strip()[:120] if not isinstance(source, bytes) else str(err)[:120]
+            raise ImageError(f"{name}: image file is corrupt or truncated ({detail})") from None
     img = ImageOps.exif_transpose(img)
     if max(img.size) > WORK_SIDE:
         img = img.copy()
@@ -138,4 +143,26 @@ def preprocess_drawing(rgba: np.ndarray) -> np.ndarray:
     """A sketchpad drawing's layers (H, W, 4) uint8 RGBA -> uint8 (28, 28) light-on-black."""
     if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
         raise BlankImageError("nothing to classify: no drawing")
-    return ink_to_model_image(ink_from_drawing(rgba))
+    ink = ink_from_drawing(rgba)
+    rows, cols = np.nonzero(ink > TRIM_THRESHOLD)
+    if len(rows) and max(np.ptp(rows), np.ptp(cols)) + 1 < MIN_DRAWING_EXTENT * max(ink.shape):
+        raise BlankImageError("that is only a dot: draw a whole garment")
+    return ink_to_model_image(ink)
+
+
+def preprocess_sketch(layers: list[np.ndarray] | None, background: np.ndarray | None = None) -> np.ndarray:
+    """The sketchpad's value (its stroke layers, and any picture pasted as background) -> uint8 (28, 28).
+
+    Strokes are read from the layers' alpha; with no strokes, a background picture is read like a photo.
+    """
+    arrays = [a for a in (layers or []) if isinstance(a, np.ndarray) and a.ndim == 3 and a.shape[2] == 4]
+    if arrays and any(a[..., 3].any() for a in arrays):
+        merged = arrays[0].copy()
+        for a in arrays[1:]:
+            merged[..., 3] = np.maximum(merged[..., 3], a[..., 3])
+        return preprocess_drawing(merged)
+    if isinstance(background, np.ndarray) and background.ndim == 3 and np.ptp(background[..., :3]) > 0:
+        rgba = background if background.shape[2] == 4 else np.dstack(
+            [background, np.full(background.shape[:2], 255, np.uint8)])
+        return preprocess_image(Image.fromarray(rgba, "RGBA"))
+    raise BlankImageError("nothing to classify: the canvas is empty (draw a garment)")

@@ -1,0 +1,50 @@
+"""Which models a student can pick: the shipped checkpoints (loaded once, read-only, shared by
+everyone) plus the models this student trained in this session (kept in their gr.State)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from torch import nn
+
+from fmnist.checkpoint import SHIPPED, CheckpointError, load_checkpoint
+
+
+@lru_cache(maxsize=None)
+def shipped_model(name: str) -> tuple[nn.Module, dict]:
+    """A shipped checkpoint by name, loaded on first use and then reused (never trained further)."""
+    return load_checkpoint(name)
+
+
+def shipped_names() -> list[str]:
+    """Names of the shipped checkpoints that load, `default` first."""
+    names = []
+    for name in ["default", *sorted(n for n in SHIPPED if n != "default")]:
+        try:
+            shipped_model(name)
+        except CheckpointError:
+            continue
+        names.append(name)
+    return names
+
+
+def get_model(name: str, session_models: dict) -> tuple[nn.Module, dict]:
+    """A model by picker name: this session's trained ones first, then the shipped ones."""
+    if name in session_models:
+        return session_models[name]
+    try:
+        return shipped_model(name)
+    except CheckpointError:
+        return shipped_model("default")
+
+
+def model_card(meta: dict) -> str:
+    """A short Markdown description of a model: architecture, how it was trained, test accuracy."""
+    cfg, metrics = meta.get("train_config", {}), meta.get("metrics", {})
+    parts = [f"**{meta.get('arch', '?')}**"]
+    if cfg:
+        parts.append(f"batch {cfg.get('batch_size')}, {metrics.get('epochs_completed', cfg.get('epochs'))} epochs, "
+                     f"lr {cfg.get('lr')}")
+    if "accuracy" in metrics:
+        parts.append(f"test accuracy **{metrics['accuracy'] * 100:.2f} %**")
+    return " · ".join(parts)

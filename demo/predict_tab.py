@@ -1,0 +1,124 @@
+"""The Predict tab: a sketchpad ready to draw on, an upload box, live top classes, the 28x28 image
+the model sees and (optionally) its first feature maps."""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+
+from demo.models import get_model, model_card
+from fmnist.preprocess import BlankImageError, ImageError, preprocess_image, preprocess_sketch
+from fmnist.predict import feature_maps, predict_proba, to_input
+
+CANVAS = 448  # sketchpad pixels; shown at (nearly) 1:1 so strokes look as thick as they are
+BRUSH_RADIUS = 14  # survives the shrink to 28x28 as a stroke about 2 pixels wide
+PREVIEW = 224  # the 28x28 model input, enlarged 8x
+EXAMPLES_DIR = __import__("pathlib").Path(__file__).parent / "examples"
+
+
+def enlarge(image28: np.ndarray, size: int = PREVIEW) -> np.ndarray:
+    """Nearest-neighbour enlargement so each model pixel is visible as a square."""
+    k = size // image28.shape[0]
+    return np.kron(image28, np.ones((k, k), dtype=image28.dtype))
+
+
+def tile_maps(maps: list[np.ndarray], cell: int = 56) -> np.ndarray:
+    """Feature maps [(C, H, W), ...] -> one uint8 picture, a row of cells per layer."""
+    rows = []
+    width = max(m.shape[0] for m in maps) * (cell + 4)
+    for m in maps:
+        cells = []
+        for fmap in m:
+            scaled = fmap / fmap.max() if fmap.max() > 0 else fmap
+            cells.append(np.pad(enlarge((scaled * 255).astype(np.uint8), cell), 2))
+        row = np.concatenate(cells, axis=1)
+        rows.append(np.pad(row, ((0, 0), (0, width - row.shape[1]))))
+    return np.concatenate(rows, axis=0)
+
+
+def classify(image28: np.ndarray, model_name: str, session_models: dict, show_maps: bool):
+    """The shared tail of both inputs: probabilities, preview and feature maps for a 28x28 image."""
+    model, meta = get_model(model_name, session_models)
+    x = to_input(image28, meta["normalization"])
+    probs = predict_proba(model, x)[0]
+    label = {name: float(p) for name, p in zip(meta["class_names"], probs)}
+    maps = tile_maps(feature_maps(model, x)) if show_maps else None
+    return label, enlarge(image28), maps, ""
+
+
+def nothing(message: str):
+    return None, None, None, message
+
+
+def predict_sketch(value: dict | None, model_name: str, session_models: dict, show_maps: bool):
+    """Handler for every stroke on the sketchpad."""
+    value = value or {}
+    try:
+        image28 = preprocess_sketch(value.get("layers"), value.get("background"))
+    except BlankImageError as err:
+        return nothing(f"✏️ {err}")
+    return classify(image28, model_name, session_models, show_maps)
+
+
+def predict_upload(path: str | None, model_name: str, session_models: dict, show_maps: bool):
+    """Handler for an uploaded or pasted picture."""
+    if not path:
+        return nothing("")
+    try:
+        image28 = preprocess_image(path)
+    except (ImageError, BlankImageError) as err:
+        return nothing(f"⚠️ {str(err).replace(str(path), 'this picture')}")
+    return classify(image28, model_name, session_models, show_maps)
+
+
+def predict_current(value: dict | None, path: str | None, model_name: str, session_models: dict, show_maps: bool):
+    """Handler for a new model or the feature-map switch: re-predict the drawing, else the upload."""
+    layers = (value or {}).get("layers") or []
+    if any(isinstance(a, np.ndarray) and a.ndim == 3 and a.shape[2] == 4 and a[..., 3].any() for a in layers):
+        return predict_sketch(value, model_name, session_models, show_maps)
+    return predict_upload(path, model_name, session_models, show_maps)
+
+
+def describe_model(model_name: str, session_models: dict) -> str:
+    return model_card(get_model(model_name, session_models)[1])
+
+
+def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.Dropdown:
+    """Lay out the Predict tab inside the current Blocks; returns the model picker."""
+    with gr.Row():
+        with gr.Column(scale=3):
+            sketch = gr.Sketchpad(
+                label="Draw a garment", elem_id="sketchpad", canvas_size=(CANVAS, CANVAS), height=CANVAS + 140,
+                brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"),
+                layers=False, transforms=(), type="numpy", image_mode="RGBA",
+            )
+            clear = gr.Button("Clear", elem_id="clear", size="sm")
+            upload = gr.Image(label="…or upload / paste a photo", sources=["upload", "clipboard"],
+                              type="filepath", elem_id="upload", height=220)
+            examples = sorted(str(p) for p in EXAMPLES_DIR.glob("*.png"))
+            gr.Examples(examples, inputs=upload, label="Examples: Fashion-MNIST test images and drawings",
+                        examples_per_page=12)
+        with gr.Column(scale=2):
+            model_pick = gr.Dropdown(model_choices, value=model_choices[0], label="Model", elem_id="model-pick")
+            card = gr.Markdown(elem_id="model-card")
+            message = gr.Markdown(elem_id="predict-message")
+            label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
+            preview = gr.Image(label="What the model sees (28×28, enlarged)", height=PREVIEW + 40,
+                               interactive=False, elem_id="preview")
+            show_maps = gr.Checkbox(False, label="Show what the network sees (first conv layers' feature maps)")
+            maps = gr.Image(label="Feature maps: conv1 (6) and conv2 (16)", interactive=False, visible=True,
+                            elem_id="feature-maps")
+    outputs = [label, preview, maps, message]
+    common = dict(outputs=outputs, show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
+    sketch.change(predict_sketch, [sketch, model_pick, session_models, show_maps], api_name="predict_sketch",
+                  **common)
+    upload.change(predict_upload, [upload, model_pick, session_models, show_maps], api_name="predict_upload",
+                  **common)
+    for trigger in (model_pick.change, show_maps.change):
+        trigger(predict_current, [sketch, upload, model_pick, session_models, show_maps],
+                api_visibility="private", **common)
+    clear.click(lambda: (None, None, None, None, None, ""), None, [sketch, upload, *outputs],
+                api_visibility="private", show_progress="hidden", queue=False)
+    model_pick.change(describe_model, [model_pick, session_models], card, api_visibility="private",
+                      show_progress="hidden")
+    return model_pick, card

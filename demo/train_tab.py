@@ -1,0 +1,243 @@
+"""The Train tab: Adam with a batch size the student picks; streams the loss curve, test accuracy,
+a grid of sample predictions and a status line; keeps every run of the session for comparison."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+import torch
+
+from demo.serving import gpu
+from fmnist import report
+from fmnist.checkpoint import make_checkpoint, save_checkpoint
+from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, FashionMNIST, load_fashion_mnist, to_float
+from fmnist.evaluate import evaluate
+from fmnist.models import MODELS
+from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run,
+                          train_epochs)
+
+SEED_BATCH_SIZES = [32, 64, 100, 256]
+REFRESH_S = 0.5  # the loss curve is redrawn at most this often (and at least once a second)
+# Stop requests by session: set by the Stop button and when the student closes the tab.
+_stop_events: dict[str, threading.Event] = {}
+_stop_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def dataset() -> FashionMNIST:
+    """The dataset, read once per process (read-only, shared by all sessions)."""
+    return load_fashion_mnist()
+
+
+def stop_event(session: str) -> threading.Event:
+    with _stop_lock:
+        return _stop_events.setdefault(session, threading.Event())
+
+
+def request_stop(request: gr.Request) -> str:
+    """Stop button and page unload: ask this session's run (if any) to stop after the current step."""
+    if request is None or request.session_hash is None:
+        return ""
+    with _stop_lock:
+        event = _stop_events.get(request.session_hash)
+    if event is None:
+        return "Nothing is training."
+    event.set()
+    return "⏹ Stopping…"
+
+
+def stop_on_unload(request: gr.Request) -> None:
+    """The student closed the tab: stop their run."""
+    request_stop(request)
+
+
+def log_every(batch_size: int) -> int:
+    """Steps between records: a few tenths of a second of work, so Stop is felt within a second."""
+    return max(1, min(20, 3000 // batch_size))
+
+
+def curve_frame(runs: list[dict], key: str, columns: tuple[str, str]) -> pd.DataFrame:
+    rows = [(x, y, run["name"]) for run in runs for x, y in run[key]]
+    return pd.DataFrame(rows, columns=[*columns, "run"])
+
+
+def results_frame(runs: list[dict]) -> pd.DataFrame:
+    rows = [[r["name"], r["batch_size"], r["epochs_done"], r["lr"], round(r["accuracy"] * 100, 2),
+             round(r["seconds"], 1), r["status"]] for r in runs if "accuracy" in r]
+    return pd.DataFrame(rows, columns=["run", "batch size", "epochs", "lr", "test acc %", "time s", "status"])
+
+
+def status_line(rec, cfg: TrainConfig, device: str) -> str:
+    done = rec.step / rec.total_steps
+    left = rec.elapsed_s * (1 - done) / done if done > 0 else math.nan
+    speed = f" · {rec.images_per_s:,.0f} img/s" if isinstance(rec, StepRecord) else ""
+    acc = f" · test accuracy {rec.test_acc * 100:.2f} %" if isinstance(rec, EpochRecord) else ""
+    return (f"**Epoch {rec.epoch}/{cfg.epochs}** · step {rec.step:,}/{rec.total_steps:,}{speed}{acc} · "
+            f"~{left:,.0f} s left · {device}")
+
+
+def train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, session_models, session: str,
+                  shipped: list[str]):
+    """Validate, train with streamed updates, then report and register the model.
+
+    Yields {output name: value} dicts; the Start handler maps names to components.
+    """
+    try:
+        cfg = TrainConfig(model=model_name, batch_size=_whole(batch_size), epochs=_whole(epochs), lr=float(lr),
+                          seed=_whole(seed), subset=None if _whole(n_images) >= 60000 else _whole(n_images),
+                          log_every=log_every(_whole(batch_size)) if _whole(batch_size) > 0 else 1)
+    except (TypeError, ValueError) as err:
+        yield {"status": f"❌ {err}"}
+        return
+    try:
+        data = dataset()
+    except (DataNotFoundError, DataFormatError) as err:
+        yield {"status": "❌ Training needs the Fashion-MNIST files on the server.\n\n```\n" + str(err) + "\n```"}
+        return
+    stop = stop_event(session)
+    stop.clear()
+    runs = list(runs or [])
+    run_info = {"name": f"#{len(runs) + 1} {cfg.model} bs{cfg.batch_size}", "batch_size": cfg.batch_size,
+                "lr": cfg.lr, "loss": [], "acc": [], "epochs_done": 0, "seconds": 0.0, "status": "running"}
+    runs.append(run_info)
+    try:
+        yield from _stream(cfg, data, run_info, runs, dict(session_models or {}), stop, shipped)
+    finally:
+        with _stop_lock:
+            if _stop_events.get(session) is stop:
+                del _stop_events[session]
+
+
+def _whole(x) -> int:
+    if x is None or isinstance(x, bool) or not math.isfinite(float(x)) or float(x) != int(float(x)):
+        raise ValueError(f"{x!r} is not a whole number")
+    return int(float(x))
+
+
+@gpu
+def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dict], session_models: dict,
+            stop: threading.Event, shipped: list[str]):
+    run = prepare_run(cfg)
+    device = describe_device(run.device)
+    steps_per_epoch = None
+    last = 0.0
+    yield {"status": f"Starting {run_info['name']} on {device}…", "results": results_frame(runs)}
+    outcome = "finished"
+    try:
+        for rec in train_epochs(run, data):
+            steps_per_epoch = steps_per_epoch or rec.total_steps // cfg.epochs
+            if isinstance(rec, StepRecord):
+                run_info["loss"].append((rec.step / steps_per_epoch, rec.loss))
+            else:
+                run_info["acc"].append((rec.epoch, rec.test_acc * 100))
+                run_info["epochs_done"] = rec.epoch
+            run_info["seconds"] = rec.elapsed_s
+            if stop.is_set():
+                outcome = "stopped"
+                break
+            now = time.monotonic()
+            update = {}
+            if isinstance(rec, EpochRecord):
+                ids = run.sample_indices
+                update["samples"] = report.samples_figure(data.test_images.numpy()[ids],
+                                                        data.test_labels[ids].tolist(), rec.sample_preds)
+                update["acc_plot"] = curve_frame(runs, "acc", ("epoch", "test accuracy %"))
+            if update or now - last >= REFRESH_S:
+                update["loss_plot"] = curve_frame(runs, "loss", ("epoch", "loss"))
+                update["status"] = status_line(rec, cfg, device)
+                last = now
+                yield update
+    except TrainingDiverged as err:
+        outcome = f"diverged: {err}"
+    yield from _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shipped)
+
+
+def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shipped):
+    """Evaluate whatever the model is now, save its checkpoint and offer it in the Predict tab."""
+    evaluation, _ = evaluate(run.model, to_float(data.test_images), data.test_labels)
+    run_info.update(accuracy=evaluation.accuracy, status=outcome if outcome == "finished" else outcome.split(":")[0])
+    name = f"{run_info['name']} ({evaluation.accuracy * 100:.1f} %)"
+    metrics = {"accuracy": evaluation.accuracy, "per_class_accuracy": evaluation.per_class_accuracy,
+               "n": evaluation.n, "epochs_completed": run_info["epochs_done"],
+               "train_seconds": round(run_info["seconds"], 1)}
+    ckpt = make_checkpoint(run.model, cfg.model, cfg, metrics=metrics, extra={"trained_on": data.source,
+                                                                             "device": device})
+    folder = Path(tempfile.mkdtemp(prefix="fmnist-run-"))
+    path = save_checkpoint(ckpt, folder / f"{cfg.model}-bs{cfg.batch_size}-acc{evaluation.accuracy * 100:.1f}.pt")
+    model = run.model.to("cpu", memory_format=torch.contiguous_format).eval()
+    session_models = {**session_models, name: (model, {k: v for k, v in ckpt.items() if k != "state_dict"})}
+    per_class = pd.DataFrame({"class": list(CLASS_NAMES),
+                              "accuracy %": [a * 100 for a in evaluation.per_class_accuracy.values()]})
+    headline = {"finished": "✅ Finished", "stopped": "⏹ Stopped early"}.get(outcome, f"⚠️ Stopped: {outcome}")
+    yield {
+        "status": f"{headline}: **{name}** after {run_info['epochs_done']} epoch(s), {run_info['seconds']:.0f} s on "
+                f"{device}. It is now selectable in the Predict tab (for you only).",
+        "loss_plot": curve_frame(runs, "loss", ("epoch", "loss")),
+        "acc_plot": curve_frame(runs, "acc", ("epoch", "test accuracy %")),
+        "results": results_frame(runs),
+        "per_class_plot": per_class,
+        "confusion": report.confusion_figure(evaluation.confusion),
+        "checkpoint_file": str(path),
+        "runs_state": runs,
+        "models_state": session_models,
+        "model_picker": gr.update(choices=[*shipped, *session_models], value=name),
+    }
+
+
+def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list[str]) -> None:
+    """Lay out the Train tab inside the current Blocks and wire its events."""
+    runs_state = gr.State([])
+    max_trainings = int(os.environ.get("FMNIST_MAX_TRAININGS", "1"))
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            preset = gr.Radio(SEED_BATCH_SIZES, value=100, label="Batch size (the seed's choices)",
+                              elem_id="batch-preset")
+            batch = gr.Number(100, precision=0, minimum=1, maximum=60000, label="Batch size (any 1–60000)",
+                              elem_id="batch-size")
+            epochs = gr.Slider(1, 50, value=3, step=1, label="Epochs", elem_id="epochs")
+            lr = gr.Number(0.001, label="Learning rate (Adam)", minimum=1e-6, maximum=1, elem_id="lr")
+            model = gr.Dropdown(sorted(MODELS), value="lenet", label="Model", elem_id="train-model")
+            seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="seed")
+            n_images = gr.Slider(1000, 60000, value=60000, step=1000, label="Training images (stratified subset)",
+                                 elem_id="n-images")
+            with gr.Row():
+                start = gr.Button("Start training", variant="primary", elem_id="start")
+                stop = gr.Button("Stop", variant="stop", elem_id="stop")
+        with gr.Column(scale=3):
+            status = gr.Markdown("Pick a batch size and press **Start training**.", elem_id="train-status")
+            with gr.Row():
+                loss_plot = gr.LinePlot(x="epoch", y="loss", color="run", title="Training loss (running mean)",
+                                        height=300, elem_id="loss-plot")
+                acc_plot = gr.LinePlot(x="epoch", y="test accuracy %", color="run", title="Test accuracy",
+                                       height=300, elem_id="acc-plot")
+            samples = gr.Plot(label="Sample test images: predicted vs correct (wrong in red)", elem_id="samples")
+            results = gr.Dataframe(label="This session's runs", interactive=False, elem_id="results")
+            with gr.Row():
+                per_class_plot = gr.BarPlot(x="class", y="accuracy %", title="Per-class test accuracy",
+                                            y_lim=[0, 100], height=300, elem_id="per-class")
+                confusion = gr.Plot(label="Confusion matrix", elem_id="confusion")
+            checkpoint_file = gr.File(label="Download the trained checkpoint", elem_id="checkpoint")
+    outputs = {"status": status, "loss_plot": loss_plot, "acc_plot": acc_plot, "samples": samples,
+               "results": results, "per_class_plot": per_class_plot, "confusion": confusion,
+               "checkpoint_file": checkpoint_file, "runs_state": runs_state, "models_state": session_models,
+               "model_picker": picker}
+
+    def start_training(batch_size, epochs, lr, model_name, seed, n_images, runs, models, request: gr.Request):
+        session = request.session_hash if request is not None and request.session_hash else "local"
+        for update in train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, models, session,
+                                    shipped):
+            yield {outputs[k]: v for k, v in update.items()}
+
+    preset.change(lambda b: b, preset, batch, show_progress="hidden", queue=False, api_visibility="private")
+    start.click(start_training, [batch, epochs, lr, model, seed, n_images, runs_state, session_models],
+                list(outputs.values()),
+                api_name="train", concurrency_id="train", concurrency_limit=max_trainings, show_progress="minimal")
+    stop.click(request_stop, None, status, api_name="stop", queue=False, show_progress="hidden")

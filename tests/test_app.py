@@ -1,0 +1,156 @@
+"""The Gradio app: handlers called directly with payloads as Gradio sends them, then the running app
+through gradio_client (prediction, a streamed training that is stopped)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import real_data
+from demo.predict_tab import EXAMPLES_DIR, predict_current, predict_sketch, predict_upload
+from demo.train_tab import train_session
+
+EXAMPLES = sorted(EXAMPLES_DIR.glob("test-*.png"))
+EXPECTED = {"ankle-boot": "Ankle boot", "trouser": "Trouser", "sandal": "Sandal", "sneaker": "Sneaker",
+            "bag": "Bag", "t-shirt": "T-shirt/top"}
+
+
+def editor_value(layer: np.ndarray | None, size: int = 448) -> dict:
+    """The {"background", "layers", "composite"} dict a gr.Sketchpad sends (numpy, RGBA)."""
+    background = np.full((size, size, 4), 255, np.uint8)
+    layers = [layer] if layer is not None else []
+    return {"background": background, "layers": layers, "composite": background.copy()}
+
+
+def stroke_layer(size: int = 448) -> np.ndarray:
+    layer = np.zeros((size, size, 4), np.uint8)
+    layer[30:430, 160:215, 3] = 255  # two trouser legs and a waistband, filled
+    layer[30:430, 240:295, 3] = 255
+    layer[30:90, 160:295, 3] = 255
+    return layer
+
+
+@pytest.mark.parametrize("value", [None, {}, editor_value(None), editor_value(np.zeros((448, 448, 4), np.uint8))])
+def test_empty_canvas_asks_for_a_drawing(value):
+    label, preview, maps, message = predict_sketch(value, "default", {}, True)
+    assert label is None and preview is None and "draw" in message.lower()
+
+
+def test_lone_dot_is_not_classified():
+    layer = np.zeros((448, 448, 4), np.uint8)
+    layer[200:205, 200:205, 3] = 255
+    label, _, _, message = predict_sketch(editor_value(layer), "default", {}, False)
+    assert label is None and "dot" in message
+
+
+def test_drawing_gets_probabilities_preview_and_feature_maps():
+    label, preview, maps, message = predict_sketch(editor_value(stroke_layer()), "default", {}, True)
+    assert message == "" and max(label, key=label.get) == "Trouser"
+    assert abs(sum(label.values()) - 1) < 1e-4
+    assert preview.shape == (224, 224) and preview.max() == 255 and preview[0, 0] == 0
+    assert maps.ndim == 2 and maps.shape[0] > 56
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_test_images_are_recognised(path):
+    label, _, _, _ = predict_upload(str(path), "lenet", {}, False)
+    expected = next(v for k, v in EXPECTED.items() if path.stem.endswith(k))
+    assert max(label, key=label.get) == expected
+
+
+def test_bad_upload_is_a_friendly_message(tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is not a picture")
+    label, preview, _, message = predict_upload(str(bad), "default", {}, False)
+    assert label is None and preview is None and "not a readable image" in message and str(tmp_path) not in message
+
+
+def test_model_change_repredicts_the_drawing_first():
+    label, _, _, _ = predict_current(editor_value(stroke_layer()), str(EXAMPLES[0]), "lenet", {}, False)
+    assert max(label, key=label.get) == "Trouser"
+
+
+def test_unknown_model_name_falls_back_to_default():
+    label, _, _, _ = predict_upload(str(EXAMPLES[0]), "no-such-model", {}, False)
+    assert label is not None
+
+
+def test_impossible_settings_are_refused_before_training():
+    for bad in [dict(batch_size=0), dict(batch_size=2.5), dict(lr=float("nan")), dict(epochs=0), dict(seed=-1)]:
+        args = {**dict(batch_size=100, epochs=1, lr=0.001, seed=0), **bad}
+        updates = list(train_session(args["batch_size"], args["epochs"], args["lr"], "lenet", args["seed"], 60000,
+                                     [], {}, "s", ["default"]))
+        assert len(updates) == 1 and updates[0]["status"].startswith("❌"), bad
+
+
+def test_no_dataset_gives_how_to_get_it(isolated, monkeypatch):
+    from demo import train_tab
+
+    train_tab.dataset.cache_clear()
+    try:
+        updates = list(train_session(100, 1, 0.001, "lenet", 0, 60000, [], {}, "s", ["default"]))
+    finally:
+        train_tab.dataset.cache_clear()
+    assert len(updates) == 1 and "apt-get install dataset-fashion-mnist" in updates[0]["status"]
+    assert "Traceback" not in updates[0]["status"]
+
+
+@real_data
+def test_training_streams_and_registers_a_session_model():
+    updates = list(train_session(100, 2, 0.001, "lenet", 0, 2000, [], {}, "s-train", ["default"]))
+    kinds = [set(u) for u in updates]
+    assert sum("loss_plot" in k for k in kinds) >= 3 and sum("samples" in k for k in kinds) == 2  # one grid per epoch
+    final = updates[-1]
+    assert final["status"].startswith("✅ Finished")
+    (name, (model, meta)), = final["models_state"].items()
+    assert meta["metrics"]["epochs_completed"] == 2 and name in final["model_picker"]["choices"]
+    assert Path(final["checkpoint_file"]).stat().st_size > 100_000
+    assert len(final["runs_state"]) == 1 and final["results"].shape[0] == 1
+    label, _, _, _ = predict_upload(str(EXAMPLES[1]), name, final["models_state"], False)
+    assert label is not None
+
+
+@pytest.fixture(scope="module")
+def served():
+    """The app launched in this process on a free port, with a gradio_client connected to it."""
+    from gradio_client import Client
+
+    import app
+
+    app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    try:
+        yield app.demo, Client(app.demo.local_url, verbose=False)
+    finally:
+        app.demo.close()
+
+
+def test_client_predicts_test_images(served):
+    from gradio_client import handle_file
+
+    _, client = served
+    for path in EXAMPLES[:3]:
+        label, preview, maps, message = client.predict(handle_file(str(path)), api_name="/predict_upload")
+        expected = next(v for k, v in EXPECTED.items() if path.stem.endswith(k))
+        assert label["label"] == expected and Path(preview).exists()
+
+
+@real_data
+def test_client_training_streams_and_stops(served):
+    _, client = served
+    job = client.submit(100, 20, 0.001, "lenet", 0, 60000, api_name="/train")
+    statuses = []
+    deadline = time.time() + 120
+    while time.time() < deadline and sum("step" in s for s in statuses) < 3:
+        statuses = [out[0] for out in job.outputs() if isinstance(out, (list, tuple)) and out[0]]
+        time.sleep(0.2)
+    assert sum("step" in s for s in statuses) >= 3, statuses
+    asked = time.time()
+    client.predict(api_name="/stop")
+    while not job.done() and time.time() - asked < 30:
+        time.sleep(0.1)
+    final_status = job.outputs()[-1][0]
+    assert job.done() and "Stopped early" in final_status, final_status
+    assert time.time() - asked < 10  # stop within a step plus the final evaluation
