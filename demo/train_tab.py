@@ -33,8 +33,11 @@ _stop_lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def dataset() -> FashionMNIST:
-    """The dataset, read once per process (read-only, shared by all sessions)."""
-    return load_fashion_mnist()
+    """The dataset, read once per process (read-only, shared by all sessions).
+
+    FMNIST_DOWNLOAD=1 lets a server with internet (a Hugging Face Space) fetch it with torchvision.
+    """
+    return load_fashion_mnist(download_missing=os.environ.get("FMNIST_DOWNLOAD") == "1")
 
 
 def stop_event(session: str) -> threading.Event:

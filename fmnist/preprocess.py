@@ -48,6 +48,8 @@ def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
                 if w * h > MAX_PIXELS:
                     raise ImageError(f"{name}: {w}x{h} pixels is too large (limit {MAX_PIXELS:,} pixels)")
                 img.seek(0)
+                if max(w, h) > WORK_SIDE:
+                    img.draft(img.mode, (WORK_SIDE, WORK_SIDE))  # JPEG: decode at 1/2, 1/4, 1/8 scale
                 img.load()
         except ImageError:
             raise
@@ -74,44 +76,55 @@ def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
 
 
 def ink_from_photo(rgba: np.ndarray) -> np.ndarray:
-    """RGBA photo or scan (H, W, 4) uint8 -> ink (H, W) float in [0, 1], 0 = background.
+    """RGBA photo or scan (H, W, 4) uint8 -> ink (H, W) uint8, 0 = background.
 
     Transparency is flattened onto white; the background is the corners' colour; a light
     background is negated so the object comes out light on black, as in Fashion-MNIST.
     """
-    rgb = rgba[..., :3].astype(np.float32) / 255.0
+    rgb = rgba[..., :3].astype(np.float32)
     alpha = rgba[..., 3:4].astype(np.float32) / 255.0
-    grey = ((rgb * alpha + (1.0 - alpha)) @ np.array([0.299, 0.587, 0.114], np.float32))
+    grey = (rgb * alpha + 255.0 * (1.0 - alpha)) @ np.array([0.299, 0.587, 0.114], np.float32)
     h, w = grey.shape
-    corners = np.array([grey[0, 0], grey[0, w - 1], grey[h - 1, 0], grey[h - 1, w - 1]])
-    background = float(np.median(corners))
-    ink = 1.0 - grey if background >= 0.5 else grey
-    bg_ink = 1.0 - background if background >= 0.5 else background
-    return np.clip((ink - bg_ink) / max(1.0 - bg_ink, 1e-6), 0.0, 1.0)
+    background = float(np.median([grey[0, 0], grey[0, w - 1], grey[h - 1, 0], grey[h - 1, w - 1]]))
+    if background >= 128:
+        ink, bg_ink = 255.0 - grey, 255.0 - background
+    else:
+        ink, bg_ink = grey, background
+    return np.clip((ink - bg_ink) * (255.0 / max(255.0 - bg_ink, 1.0)), 0, 255).astype(np.uint8)
 
 
 def ink_from_drawing(rgba: np.ndarray) -> np.ndarray:
-    """Sketch-layer RGBA (H, W, 4) uint8 -> ink (H, W) float in [0, 1]: the strokes' opacity.
+    """Sketch-layer RGBA (H, W, 4) uint8 -> ink (H, W) uint8: the strokes' opacity.
 
     Reading alpha rather than colour makes the light theme (white canvas) and the dark theme
     (#333333 canvas) give the same picture, whatever the brush colour.
     """
-    return rgba[..., 3].astype(np.float32) / 255.0
+    return rgba[..., 3]
 
 
-def ink_to_model_image(ink: np.ndarray, threshold: float = TRIM_THRESHOLD) -> np.ndarray:
-    """Ink (H, W) in [0, 1] -> uint8 (28, 28): trimmed to the object, longest side 28, centred."""
-    rows, cols = np.any(ink > threshold, axis=1), np.any(ink > threshold, axis=0)
+def _bounding_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the pixels above threshold (0..1), or None if there are none."""
+    mask = ink > int(threshold * 255)
+    rows, cols = mask.any(axis=1), mask.any(axis=0)
     if not rows.any():
+        return None
+    top, bottom = int(np.argmax(rows)), len(rows) - int(np.argmax(rows[::-1]))
+    left, right = int(np.argmax(cols)), len(cols) - int(np.argmax(cols[::-1]))
+    return top, bottom, left, right
+
+
+def ink_to_model_image(ink: np.ndarray, threshold: float = TRIM_THRESHOLD,
+                       box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Ink (H, W) uint8 -> uint8 (28, 28): trimmed to the object, longest side 28, centred."""
+    box = box or _bounding_box(ink, threshold)
+    if box is None:
         raise BlankImageError("nothing to classify: the picture is blank (draw or upload a garment)")
-    top, bottom = np.argmax(rows), len(rows) - np.argmax(rows[::-1])
-    left, right = np.argmax(cols), len(cols) - np.argmax(cols[::-1])
-    crop = ink[top:bottom, left:right]
+    top, bottom, left, right = box
+    crop = np.ascontiguousarray(ink[top:bottom, left:right])
     h, w = crop.shape
     scale = SIZE / max(h, w)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    small = Image.fromarray((crop * 255).astype(np.uint8), "L").resize(
-        (new_w, new_h), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    small = Image.fromarray(crop, "L").resize((new_w, new_h), Image.Resampling.LANCZOS, reducing_gap=2.0)
     out = np.zeros((SIZE, SIZE), np.uint8)
     y0, x0 = (SIZE - new_h) // 2, (SIZE - new_w) // 2
     out[y0:y0 + new_h, x0:x0 + new_w] = np.asarray(small)
@@ -144,10 +157,10 @@ def preprocess_drawing(rgba: np.ndarray) -> np.ndarray:
     if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
         raise BlankImageError("nothing to classify: no drawing")
     ink = ink_from_drawing(rgba)
-    rows, cols = np.nonzero(ink > TRIM_THRESHOLD)
-    if len(rows) and max(np.ptp(rows), np.ptp(cols)) + 1 < MIN_DRAWING_EXTENT * max(ink.shape):
+    box = _bounding_box(ink, TRIM_THRESHOLD)
+    if box is not None and max(box[1] - box[0], box[3] - box[2]) < MIN_DRAWING_EXTENT * max(ink.shape):
         raise BlankImageError("that is only a dot: draw a whole garment")
-    return ink_to_model_image(ink)
+    return ink_to_model_image(ink, box=box)
 
 
 def preprocess_sketch(layers: list[np.ndarray] | None, background: np.ndarray | None = None) -> np.ndarray:

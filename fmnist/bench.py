@@ -1,0 +1,250 @@
+"""`python -m fmnist bench`: training throughput against a tutorial-style baseline, prediction
+latency in process and through the running app, and the app's memory; all in one run."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fmnist.data import IDX_FILES, FashionMNIST, load_fashion_mnist
+from fmnist.models import build_model
+from fmnist.train import StepRecord, TrainConfig, describe_device, pick_device, prepare_run, train_epochs
+
+ROOT = Path(__file__).resolve().parent.parent
+# LeNet per image: 0.83 MFLOP forward; forward + backward (no input gradient for conv1) about 2.3 MFLOP.
+LENET_TRAIN_FLOP = 2.3e6
+
+
+def _write_raw_idx(data: FashionMNIST, root: Path) -> None:
+    """The dataset as torchvision's FashionMNIST expects it on disk: ROOT/FashionMNIST/raw/*-ubyte."""
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    arrays = {"train_images": data.train_images, "train_labels": data.train_labels,
+              "test_images": data.test_images, "test_labels": data.test_labels}
+    for key, stem in IDX_FILES.items():
+        a = arrays[key].to(torch.uint8).numpy()
+        header = bytes([0, 0, 8, a.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in a.shape)
+        (raw / stem).write_bytes(header + a.tobytes())
+
+
+def baseline_images_per_s(data: FashionMNIST, batch_size: int, steps: int, device: torch.device) -> float:
+    """What a tutorial writes: torchvision dataset + ToTensor + DataLoader, softmax-free LeNet, Adam."""
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _write_raw_idx(data, Path(tmp))
+        train_set = datasets.FashionMNIST(tmp, train=True, download=False, transform=transforms.ToTensor())
+        loader = DataLoader(train_set, batch_size=batch_size, shuffle=True,
+                            generator=torch.Generator().manual_seed(0))
+        model = build_model("lenet", seed=0).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        warmup, images, start = 5, 0, 0.0
+        for i, (x, y) in enumerate(loader):
+            if i == warmup:
+                _sync(device)
+                start, images = time.perf_counter(), 0
+            x, y = x.to(device), y.to(device)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            images += len(y)
+            if i == warmup + steps - 1:
+                break
+        _sync(device)
+        return images / (time.perf_counter() - start)
+
+
+def project_images_per_s(data: FashionMNIST, batch_size: int, steps: int, device: str) -> float:
+    """This project's training loop (train_epochs), timed over `steps` steps after a warm-up."""
+    log = max(1, steps // 5)
+    run = prepare_run(TrainConfig(batch_size=batch_size, epochs=50, device=device, log_every=log))
+    gen = train_epochs(run, data)
+    records = []
+    for rec in gen:
+        if isinstance(rec, StepRecord):
+            records.append(rec)
+        if len(records) == 1 + steps // log:
+            break
+    gen.close()
+    windows = [(r.step - p.step) * batch_size for p, r in zip(records, records[1:])]  # first: set-up, skipped
+    return sum(windows) / sum(n / r.images_per_s for n, r in zip(windows, records[1:]))
+
+
+def epoch_seconds_by_size(data: FashionMNIST, sizes: list[int], device: str) -> dict[int, float]:
+    """Seconds of training steps for one full epoch over 10k/30k/60k images at batch 100."""
+    out = {}
+    for n in sizes:
+        run = prepare_run(TrainConfig(batch_size=100, epochs=1, device=device, log_every=10**6,
+                                      subset=None if n >= len(data.train_labels) else n))
+        epoch = [r for r in train_epochs(run, data) if not isinstance(r, StepRecord)][0]
+        out[n] = round(epoch.epoch_s, 2)
+    return out
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _percentiles(ms: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2)}
+
+
+def sample_drawing(size: int = 800) -> np.ndarray:
+    """A sketchpad-sized RGBA drawing: a trouser outline in 14-pixel strokes on a transparent layer."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    s = size / 280
+    pts = [(90, 30), (190, 30), (205, 250), (160, 250), (140, 90), (120, 250), (75, 250), (90, 30)]
+    ImageDraw.Draw(img).line([(x * s, y * s) for x, y in pts], fill=(0, 0, 0, 255), width=int(5 * s))
+    return np.asarray(img).copy()
+
+
+def sample_photo_bytes() -> bytes:
+    """A 1200x900 JPEG 'photo': a dark garment-like shape on an off-white, slightly noisy background."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(0)
+    arr = (rng.normal(235, 6, (900, 1200, 3))).clip(0, 255).astype(np.uint8)
+    img = Image.fromarray(arr)
+    ImageDraw.Draw(img).polygon([(450, 100), (750, 100), (800, 800), (640, 800), (600, 300), (560, 800),
+                                 (400, 800)], fill=(40, 50, 90))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def predict_latency(runs: int) -> dict[str, dict[str, float]]:
+    """Preprocessing + forward, in process, for an 800x800 drawing and a 1200x900 JPEG upload."""
+    from fmnist.checkpoint import load_checkpoint
+    from fmnist.predict import predict_proba, to_input
+    from fmnist.preprocess import preprocess_drawing, preprocess_image
+
+    model, meta = load_checkpoint("default")
+    norm = meta["normalization"]
+    drawing, photo = sample_drawing(), sample_photo_bytes()
+    out = {}
+    for name, fn in (("drawing_800", lambda: preprocess_drawing(drawing)),
+                     ("photo_1200x900_jpeg", lambda: preprocess_image(photo))):
+        times = []
+        for i in range(runs + 5):
+            t = time.perf_counter()
+            predict_proba(model, to_input(fn(), norm))
+            if i >= 5:
+                times.append((time.perf_counter() - t) * 1000)
+        out[name] = _percentiles(times)
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def serving_latency(requests: int) -> dict:
+    """Start `python app.py`, then time predictions through its API from a client on 127.0.0.1."""
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    port = _free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the app did not start")
+                time.sleep(0.5)
+        client = Client(url, verbose=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "drawing.png"
+            Image.fromarray(sample_drawing(), "RGBA").save(path)
+            times = []
+            for i in range(requests + 3):
+                t = time.perf_counter()
+                client.predict(handle_file(str(path)), api_name="/predict_upload")
+                if i >= 3:
+                    times.append((time.perf_counter() - t) * 1000)
+        return {"queue_path": _percentiles(times), "app_peak_rss_mb": _peak_rss_mb(proc.pid)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def run_bench(args) -> int:
+    """Run every measurement, print a table (or JSON) of figures and ratios."""
+    device = pick_device(args.device)
+    data = load_fashion_mnist(args.data_dir, download_missing=args.download)
+    steps = 40 if args.quick else 300
+    result: dict = {"device": describe_device(device), "torch": str(torch.__version__), "steps_timed": steps}
+    train = {}
+    for bs in (100, 32, 256):
+        base = baseline_images_per_s(data, bs, steps, device)
+        ours = project_images_per_s(data, bs, steps, str(device))
+        train[bs] = {"baseline_images_per_s": round(base), "train_images_per_s": round(ours),
+                     "speedup": round(ours / base, 2), "baseline_epoch_s": round(60000 / base, 2),
+                     "train_epoch_s": round(60000 / ours, 2),
+                     "train_gflop_per_s": round(ours * LENET_TRAIN_FLOP / 1e9, 1)}
+    result["training"] = train
+    result["train_images_per_s"] = train[100]["train_images_per_s"]
+    result["baseline_images_per_s"] = train[100]["baseline_images_per_s"]
+    result["train_speedup"] = train[100]["speedup"]
+    if not args.quick:
+        result["epoch_s_by_train_size"] = epoch_seconds_by_size(data, [10000, 30000, 60000], str(device))
+    latency = predict_latency(50 if args.quick else 300)
+    result["predict"] = latency
+    result["predict_p50_ms"] = latency["drawing_800"]["p50_ms"]
+    result["predict_p99_ms"] = latency["drawing_800"]["p99_ms"]
+    if not args.quick:
+        result["serving"] = serving_latency(100)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"device: {result['device']}, torch {result['torch']}, {steps} timed steps per figure")
+    print("\ntraining throughput (LeNet, Adam)")
+    print("| batch | baseline img/s | ours img/s | speedup | baseline s/epoch | ours s/epoch | ours GFLOP/s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for bs, t in sorted(train.items()):
+        print(f"| {bs} | {t['baseline_images_per_s']:,} | {t['train_images_per_s']:,} | {t['speedup']}x | "
+              f"{t['baseline_epoch_s']} | {t['train_epoch_s']} | {t['train_gflop_per_s']} |")
+    if "epoch_s_by_train_size" in result:
+        print("\nepoch time (training steps only) by training-set size, batch 100")
+        for n, s in result["epoch_s_by_train_size"].items():
+            print(f"  {n:6d} images: {s} s")
+    print("\nprediction latency in process (preprocessing + forward)")
+    for name, p in latency.items():
+        print(f"  {name}: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms")
+    if "serving" in result:
+        s = result["serving"]
+        print(f"\nserving through the app's API (queue path, client on 127.0.0.1): p50 {s['queue_path']['p50_ms']} ms, "
+              f"p99 {s['queue_path']['p99_ms']} ms; app peak RSS {s['app_peak_rss_mb']} MB")
+    return 0

@@ -1,0 +1,124 @@
+"""The app in a real browser: Debian's headless Chromium driven by Playwright (no browser download).
+Starts `python app.py` like a teacher would, draws with the mouse, uploads, trains and stops."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import real_data
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+# FMNIST_SCREENSHOTS=demo/screenshots refreshes the README's pictures.
+SHOTS = os.environ.get("FMNIST_SCREENSHOTS")
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    port = free_port()
+    log = (tmp_path_factory.mktemp("app") / "app.log").open("w")
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("app did not start: " + Path(log.name).read_text()[-2000:])
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture
+def page(app_url, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        page.locator("#sketchpad canvas").first.wait_for(timeout=30_000)
+        yield page
+        browser.close()
+
+
+def shoot(page, name: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(SHOTS) / path.name)
+
+
+def draw(page, points: list[tuple[float, float]]) -> None:
+    box = page.locator("#sketchpad canvas").first.bounding_box()
+    to_xy = lambda p: (box["x"] + box["width"] * p[0], box["y"] + box["height"] * p[1])  # noqa: E731
+    page.mouse.move(*to_xy(points[0]))
+    page.mouse.down()
+    for p in points[1:]:
+        page.mouse.move(*to_xy(p), steps=8)
+    page.mouse.up()
+
+
+def test_draw_and_see_a_prediction(page, tmp_path):
+    label = page.locator("#prediction")
+    assert "%" not in label.inner_text()
+    # A pair of trousers, drawn with the mouse: no tool needs to be picked first.
+    draw(page, [(0.38, 0.1), (0.62, 0.1), (0.66, 0.9), (0.54, 0.9), (0.5, 0.35), (0.46, 0.9), (0.34, 0.9), (0.38, 0.1)])
+    page.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
+    assert page.locator("#preview img").count() == 1  # the 28x28 the model sees
+    shoot(page, "predict", tmp_path)
+    page.locator("#clear").click()
+    page.wait_for_function("!document.querySelector('#prediction').innerText.includes('%')", timeout=10_000)
+
+
+def test_upload_a_fashion_mnist_image(page):
+    example = ROOT / "demo" / "examples" / "test-0000-ankle-boot.png"
+    page.locator("#upload input[type=file]").set_input_files(str(example))
+    page.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
+    assert page.locator("#prediction h2, #prediction .output-class").first.inner_text().strip() == "Ankle boot"
+
+
+@real_data
+def test_train_watch_and_stop(page, tmp_path):
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#batch-preset label").filter(has_text="256").click()
+    page.locator("#epochs input[type=number]").fill("5")
+    page.locator("#epochs input[type=number]").press("Enter")
+    page.locator("#start").click()
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('img/s')", timeout=60_000)
+    page.locator("#loss-plot canvas, #loss-plot svg").first.wait_for(timeout=30_000)
+    page.locator("#samples img, #samples canvas, #samples svg").first.wait_for(timeout=90_000)
+    assert "bs256" in page.locator("#train-status").inner_text() or "256" in page.locator("#batch-size input").input_value()
+    page.locator("#stop").click()
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped early')",
+                           timeout=30_000)
+    page.locator("#confusion img, #confusion svg, #confusion canvas").first.wait_for(timeout=30_000)
+    shoot(page, "train", tmp_path)
