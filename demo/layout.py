@@ -6,7 +6,7 @@ import gradio as gr
 
 from demo.models import shipped_names
 from demo.predict_tab import build_predict_tab, describe_model
-from demo.serving import configure_queue
+from demo.serving import configure_queue, configure_torch
 from demo.train_tab import build_train_tab, stop_on_unload
 
 INTRO = """# 👕 Fashion-MNIST: draw it, and the network guesses
@@ -30,6 +30,7 @@ SELECT_BRUSH_JS = """
 
 def build_demo() -> gr.Blocks:
     """The whole app: Predict and Train tabs; models trained in a session stay in that session."""
+    configure_torch()
     shipped = shipped_names()
     with gr.Blocks(title="Fashion-MNIST: draw, predict, train") as demo:
         gr.Markdown(INTRO)

@@ -94,7 +94,7 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
             )
             clear = gr.Button("Clear", elem_id="clear", size="sm")
             upload = gr.Image(label="…or upload / paste a photo", sources=["upload", "clipboard"],
-                              type="filepath", elem_id="upload", height=220)
+                              type="filepath", image_mode=None, elem_id="upload", height=220)
             examples = sorted(str(p) for p in EXAMPLES_DIR.glob("*.png"))
             gr.Examples(examples, inputs=upload, label="Examples: Fashion-MNIST test images and drawings",
                         examples_per_page=12)

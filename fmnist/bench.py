@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -151,53 +148,14 @@ def predict_latency(runs: int) -> dict[str, dict[str, float]]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
-
-
 def serving_latency(requests: int) -> dict:
-    """Start `python app.py`, then time predictions through its API from a client on 127.0.0.1."""
-    from gradio_client import Client, handle_file
-    from PIL import Image
-
-    port = _free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the app did not start")
-                time.sleep(0.5)
-        client = Client(url, verbose=False)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "drawing.png"
-            Image.fromarray(sample_drawing(), "RGBA").save(path)
-            times = []
-            for i in range(requests + 3):
-                t = time.perf_counter()
-                client.predict(handle_file(str(path)), api_name="/predict_upload")
-                if i >= 3:
-                    times.append((time.perf_counter() - t) * 1000)
-        return {"queue_path": _percentiles(times), "app_peak_rss_mb": _peak_rss_mb(proc.pid)}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    """Through the running app's API (queue path), one client on 127.0.0.1: `python -m demo.loadtest`."""
+    out = subprocess.run([sys.executable, "-m", "demo.loadtest", "--clients", "1", "--requests", str(requests),
+                          "--no-train"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        return {"error": (out.stderr or out.stdout).strip().splitlines()[-1:]}
+    res = json.loads(out.stdout)
+    return {"queue_path": {"p50_ms": res["p50_ms"], "p99_ms": res["p99_ms"]}, "app_peak_rss_mb": res["app_peak_rss_mb"]}
 
 
 def run_bench(args) -> int:
@@ -243,7 +201,7 @@ def run_bench(args) -> int:
     print("\nprediction latency in process (preprocessing + forward)")
     for name, p in latency.items():
         print(f"  {name}: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms")
-    if "serving" in result:
+    if "queue_path" in result.get("serving", {}):
         s = result["serving"]
         print(f"\nserving through the app's API (queue path, client on 127.0.0.1): p50 {s['queue_path']['p50_ms']} ms, "
               f"p99 {s['queue_path']['p99_ms']} ms; app peak RSS {s['app_peak_rss_mb']} MB")
