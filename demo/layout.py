@@ -5,11 +5,12 @@ from __future__ import annotations
 import gradio as gr
 
 from demo.models import shipped_names
+from fmnist.checkpoint import CHECKPOINT_DIR, clean_stale_temp_files
 from demo.predict_tab import build_predict_tab, describe_model
 from demo.serving import configure_queue, configure_torch
 from demo.train_tab import build_train_tab, stop_on_unload
 
-INTRO = """# 👕 Fashion-MNIST: draw it, and the network guesses
+INTRO = """# Fashion-MNIST: draw it, and the network guesses
 Draw a garment on the sketchpad (or upload a photo) and watch a convolutional network classify it live —
 then train your own in the **Train** tab with the batch size you choose, and compare your runs."""
 
@@ -31,6 +32,7 @@ SELECT_BRUSH_JS = """
 def build_demo() -> gr.Blocks:
     """The whole app: Predict and Train tabs; models trained in a session stay in that session."""
     configure_torch()
+    clean_stale_temp_files(CHECKPOINT_DIR)
     shipped = shipped_names()
     with gr.Blocks(title="Fashion-MNIST: draw, predict, train") as demo:
         gr.Markdown(INTRO)

@@ -103,10 +103,10 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
             card = gr.Markdown(elem_id="model-card")
             message = gr.Markdown(elem_id="predict-message")
             label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
-            preview = gr.Image(label="What the model sees (28×28, enlarged)", height=PREVIEW + 40,
+            preview = gr.Image(label="What the model sees (28×28, enlarged)", height=PREVIEW + 40, format="png",
                                interactive=False, elem_id="preview")
             show_maps = gr.Checkbox(False, label="Show what the network sees (first conv layers' feature maps)")
-            maps = gr.Image(label="Feature maps: conv1 (6) and conv2 (16)", interactive=False, visible=True,
+            maps = gr.Image(label="Feature maps: conv1 (6) and conv2 (16)", interactive=False, format="png",
                             elem_id="feature-maps")
     outputs = [label, preview, maps, message]
     common = dict(outputs=outputs, show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")

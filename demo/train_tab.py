@@ -151,7 +151,7 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
             if isinstance(rec, EpochRecord):
                 ids = run.sample_indices
                 update["samples"] = report.samples_figure(data.test_images.numpy()[ids],
-                                                        data.test_labels[ids].tolist(), rec.sample_preds)
+                                                        data.test_labels[ids].tolist(), rec.sample_preds, cols=8)
                 update["acc_plot"] = curve_frame(runs, "acc", ("epoch", "test accuracy %"))
             if update or now - last >= REFRESH_S:
                 update["loss_plot"] = curve_frame(runs, "loss", ("epoch", "loss"))
@@ -225,6 +225,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
             results = gr.Dataframe(label="This session's runs", interactive=False, elem_id="results")
             with gr.Row():
                 per_class_plot = gr.BarPlot(x="class", y="accuracy %", title="Per-class test accuracy",
+                                            sort=list(CLASS_NAMES), x_label_angle=-40,
                                             y_lim=[0, 100], height=300, elem_id="per-class")
                 confusion = gr.Plot(label="Confusion matrix", elem_id="confusion")
             checkpoint_file = gr.File(label="Download the trained checkpoint", elem_id="checkpoint")

@@ -13,7 +13,8 @@ import numpy as np
 from tqdm import tqdm
 
 from fmnist import report
-from fmnist.checkpoint import CheckpointError, load_checkpoint, make_checkpoint, save_checkpoint
+from fmnist.checkpoint import (CheckpointError, clean_stale_temp_files, load_checkpoint, make_checkpoint,
+                               save_checkpoint)
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate
 from fmnist.models import MODELS, count_parameters
@@ -88,6 +89,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     print(text, end="")
 
     out.mkdir(parents=True, exist_ok=True)
+    clean_stale_temp_files(out)  # left by a run killed while saving
     metrics = {**evaluation.as_dict(), "epochs_completed": len(run.history), "train_seconds": round(seconds, 2),
                "epoch_test_acc": [r.test_acc for r in run.history], "epoch_loss": epoch_losses,
                "device": device, "stopped_early": stopped}

@@ -119,8 +119,10 @@ def served():
     from gradio_client import Client
 
     import app
+    from demo.serving import launch_kwargs
 
-    app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    settings = {**launch_kwargs(), "server_name": "127.0.0.1", "server_port": None}  # as `python app.py`, any port
+    app.demo.launch(prevent_thread_lock=True, quiet=True, **settings)
     try:
         yield app.demo, Client(app.demo.local_url, verbose=False)
     finally:
@@ -154,3 +156,60 @@ def test_client_training_streams_and_stops(served):
     final_status = job.outputs()[-1][0]
     assert job.done() and "Stopped early" in final_status, final_status
     assert time.time() - asked < 10  # stop within a step plus the final evaluation
+
+
+def _get(url: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        return urllib.request.urlopen(url, timeout=10).status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_server_files_are_not_exposed(served):
+    demo, _ = served
+    root = Path(__file__).resolve().parent.parent
+    base = demo.local_url.rstrip("/")
+    for secret in (root / "checkpoints" / "lenet.pt", root / ".ci" / "run", root / "app.py", Path("/etc/passwd")):
+        assert _get(f"{base}/gradio_api/file={secret}") in (403, 404), secret
+    assert _get(f"{base}/monitoring") in (403, 404)
+
+
+def test_upload_size_is_limited(served):
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    demo, _ = served
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + b"\0" * (11 * 2**20) + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(demo.local_url.rstrip("/") + "/gradio_api/upload", data=body, method="POST",
+                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=30)
+    assert err.value.code == 413
+
+
+def test_memory_does_not_grow_with_sessions(served):
+    """The same batch of requests from 20 sessions, twice: resident memory stays within 10 %."""
+    from demo.loadtest import AppClient, _rss_mb
+    import os
+
+    demo, _ = served
+    pictures = [str(p) for p in EXAMPLES]
+
+    def batch() -> None:
+        for _ in range(20):
+            client = AppClient(demo.local_url)
+            for path in pictures:
+                label = client.call("predict_upload", [client.upload(path), "default", False])[0]
+                assert label["label"]
+
+    batch()  # warm-up: caches, lazy imports
+    first = _rss_mb(os.getpid())
+    batch()
+    second = _rss_mb(os.getpid())
+    assert second <= first * 1.10, (first, second)
