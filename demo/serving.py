@@ -16,7 +16,8 @@ except ImportError:  # anywhere else the wrapper does nothing
 TRAIN_THREADS = int(os.environ.get("FMNIST_TRAIN_THREADS", max(1, (os.cpu_count() or 2) - 1)))
 MAX_UPLOAD = "10mb"  # uploads above this are refused by the server before any handler runs
 PREDICT_CONCURRENCY = 4  # prediction handlers running at once (each is a few ms of CPU)
-QUEUE_SIZE = 64  # waiting requests beyond this get a "busy" answer instead of piling up
+# Waiting requests beyond this get a "queue is full" answer instead of piling up.
+QUEUE_SIZE = int(os.environ.get("FMNIST_QUEUE_SIZE", "64"))
 
 
 def launch_kwargs() -> dict:

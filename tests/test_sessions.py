@@ -1,0 +1,119 @@
+"""Several students at once: separate runs and models, stop requests that reach only their own run,
+no leaked threads, a full queue that answers instead of piling up, broken checkpoints skipped."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from conftest import real_data, write_idx_dataset
+from demo import models as demo_models
+from demo.train_tab import request_stop, train_session
+from fmnist.data import load_fashion_mnist
+
+
+@pytest.fixture
+def small_data(tmp_path, monkeypatch):
+    from demo import train_tab
+
+    data = load_fashion_mnist(write_idx_dataset(tmp_path / "d", n_train=2000, n_test=200))
+    monkeypatch.setattr(train_tab, "dataset", lambda: data)
+    return data
+
+
+def test_two_students_train_at_once_and_stop_only_their_own(small_data):
+    threads_before = threading.active_count()
+    alice = train_session(10, 5, 0.001, "lenet", 1, 2000, [], {}, "alice", ["default"])
+    bob = train_session(10, 5, 0.001, "lenet", 2, 2000, [], {}, "bob", ["default"])
+    for _ in range(4):  # interleave their steps, as two worker threads would
+        next(alice)
+        next(bob)
+    assert request_stop(SimpleNamespace(session_hash="alice")).startswith("⏹")
+    alice_updates = list(alice)
+    assert alice_updates[-1]["status"].startswith("⏹ Stopped early")
+    bob_final = list(bob)[-1]
+    assert bob_final["status"].startswith("✅ Finished")
+    (alice_name, (alice_model, _)), = alice_updates[-1]["models_state"].items()
+    (bob_name, (bob_model, _)), = bob_final["models_state"].items()
+    assert alice_name != bob_name or not torch.equal(alice_model.features[0].weight, bob_model.features[0].weight)
+    assert len(alice_updates[-1]["runs_state"]) == 1 and len(bob_final["runs_state"]) == 1
+    assert threading.active_count() <= threads_before
+    assert request_stop(SimpleNamespace(session_hash="alice")) == "Nothing is training."
+
+
+def test_closing_the_tab_stops_the_run(small_data):
+    from demo.train_tab import stop_on_unload
+
+    run = train_session(10, 5, 0.001, "lenet", 0, 2000, [], {}, "carol", ["default"])
+    next(run)
+    next(run)
+    stop_on_unload(SimpleNamespace(session_hash="carol"))
+    assert list(run)[-1]["status"].startswith("⏹ Stopped early")
+
+
+def test_diverging_run_reports_and_keeps_a_model(small_data):
+    final = list(train_session(100, 3, 1.0, "lenet", 0, 2000, [], {}, "dave", ["default"]))[-1]
+    assert final["status"].startswith(("✅", "⚠️"))  # lr 1.0 may or may not blow up; either way a model
+    (model, meta), = final["models_state"].values()
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_broken_shipped_checkpoint_is_skipped(tmp_path, monkeypatch):
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    monkeypatch.setitem(demo_models.SHIPPED, "broken", str(broken))
+    monkeypatch.setattr(demo_models, "CHECKPOINT_DIR", tmp_path, raising=False)
+    demo_models.shipped_model.cache_clear()
+    try:
+        names = demo_models.shipped_names()
+        assert "broken" not in names and names[0] == "default"
+        model, meta = demo_models.get_model("broken", {})
+        assert meta["arch"] == "lenet"  # fell back to default
+    finally:
+        demo_models.shipped_model.cache_clear()
+
+
+@real_data
+def test_full_queue_answers_instead_of_piling_up():
+    from demo.loadtest import AppClient, start_app
+
+    proc, url = start_app({"FMNIST_QUEUE_SIZE": "1"})
+    try:
+        results: dict[int, str] = {}
+
+        def student(i: int) -> None:
+            """Keep the connection open (a closed one cancels the request) and note what happened."""
+            try:
+                for event, payload in AppClient(url, timeout=120).events("train", [100, 20, 0.001, "lenet", i,
+                                                                                     60000]):
+                    if time.time() > deadline:  # events after our own deadline are the queue moving on
+                        return
+                    if event == "generating":
+                        results[i] = "running"
+                    if event in ("error", "complete"):
+                        results[i] = f"{event}: {payload}"
+                        return
+            except RuntimeError as err:  # AppClient raises on an HTTP error answer
+                results[i] = f"refused: {err}"
+
+        deadline = time.time() + 10
+        threads = [threading.Thread(target=student, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+            time.sleep(0.5)
+        for t in threads:
+            t.join(60)
+        assert list(results.values()).count("running") == 1, results  # one training at a time
+        refused = [v for v in results.values() if v.startswith("refused")]
+        assert refused and all("Queue is full" in v and "503" in v for v in refused), results
+        label = AppClient(url).call("predict_upload", [AppClient(url).upload(
+            str(__import__("demo.predict_tab").predict_tab.EXAMPLES_DIR / "test-0000-ankle-boot.png")),
+            "default", False])[0]
+        assert label["label"] == "Ankle boot"  # still healthy
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
