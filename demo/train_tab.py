@@ -64,7 +64,7 @@ def stop_on_unload(request: gr.Request) -> None:
 
 def log_every(batch_size: int) -> int:
     """Steps between records: a few tenths of a second of work, so Stop is felt within a second."""
-    return max(1, min(20, 3000 // batch_size))
+    return max(1, min(20, 3000 // max(batch_size, 1)))
 
 
 def curve_frame(runs: list[dict], key: str, columns: tuple[str, str]) -> pd.DataFrame:
@@ -94,10 +94,11 @@ def train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, sess
     Yields {output name: value} dicts; the Start handler maps names to components.
     """
     try:
-        cfg = TrainConfig(model=model_name, batch_size=_whole(batch_size), epochs=_whole(epochs), lr=float(lr),
-                          seed=_whole(seed), subset=None if _whole(n_images) >= 60000 else _whole(n_images),
-                          log_every=log_every(_whole(batch_size)) if _whole(batch_size) > 0 else 1)
-    except (TypeError, ValueError) as err:
+        batch, images = _whole("batch size", batch_size), _whole("training images", n_images)
+        cfg = TrainConfig(model=model_name, batch_size=batch, epochs=_whole("epochs", epochs),
+                          lr=_number("learning rate", lr), seed=_whole("seed", seed),
+                          subset=None if images >= 60000 else images, log_every=log_every(batch))
+    except ValueError as err:
         yield {"status": f"❌ {err}"}
         return
     try:
@@ -119,10 +120,23 @@ def train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, sess
                 del _stop_events[session]
 
 
-def _whole(x) -> int:
-    if x is None or isinstance(x, bool) or not math.isfinite(float(x)) or float(x) != int(float(x)):
-        raise ValueError(f"{x!r} is not a whole number")
-    return int(float(x))
+def _number(name: str, x) -> float:
+    """A widget or API value as a finite float, or a ValueError naming the field."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {x!r}") from None
+    if isinstance(x, bool) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {x!r}")
+    return value
+
+
+def _whole(name: str, x) -> int:
+    """A widget or API value as an int, or a ValueError naming the field (2.5, NaN, "ten" refused)."""
+    value = _number(name, x)
+    if value != int(value):
+        raise ValueError(f"{name} must be a whole number, got {x!r}")
+    return int(value)
 
 
 @gpu

@@ -79,11 +79,15 @@ def test_unknown_model_name_falls_back_to_default():
 
 
 def test_impossible_settings_are_refused_before_training():
-    for bad in [dict(batch_size=0), dict(batch_size=2.5), dict(lr=float("nan")), dict(epochs=0), dict(seed=-1)]:
+    for bad in [dict(batch_size=0), dict(batch_size=2.5), dict(batch_size="ten"), dict(batch_size=None),
+                dict(lr=float("nan")), dict(lr=float("inf")), dict(lr=None), dict(epochs=0), dict(epochs=1e9),
+                dict(seed=-1), dict(batch_size=10**9)]:
         args = {**dict(batch_size=100, epochs=1, lr=0.001, seed=0), **bad}
         updates = list(train_session(args["batch_size"], args["epochs"], args["lr"], "lenet", args["seed"], 60000,
                                      [], {}, "s", ["default"]))
         assert len(updates) == 1 and updates[0]["status"].startswith("❌"), bad
+        field = next(iter(bad)).replace("_", " ").replace("lr", "learning rate")
+        assert field.split()[0] in updates[0]["status"].replace("_", " "), (bad, updates[0]["status"])
 
 
 def test_no_dataset_gives_how_to_get_it(isolated, monkeypatch):
@@ -155,7 +159,7 @@ def test_client_training_streams_and_stops(served):
         time.sleep(0.1)
     final_status = job.outputs()[-1][0]
     assert job.done() and "Stopped early" in final_status, final_status
-    assert time.time() - asked < 10  # stop within a step plus the final evaluation
+    assert time.time() - asked < 5  # stop after the current steps, then the final evaluation and save
 
 
 def _get(url: str) -> int:

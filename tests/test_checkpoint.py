@@ -51,7 +51,7 @@ def test_pickle_that_runs_code_is_refused_and_never_runs(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("case", ["empty", "random", "truncated", "whole_model", "wrong_keys", "wrong_shapes",
-                                  "nan", "future", "not_dict", "unknown_arch"])
+                                  "nan", "inf", "future", "not_dict", "unknown_arch"])
 def test_bad_checkpoints_are_refused_with_one_line(saved, tmp_path, case):
     model, ckpt, path = saved
     bad = tmp_path / f"{case}.pt"
@@ -70,6 +70,9 @@ def test_bad_checkpoints_are_refused_with_one_line(saved, tmp_path, case):
         torch.save({**ckpt, "state_dict": state}, bad)
     elif case == "nan":
         state = dict(ckpt["state_dict"], **{"classifier.5.bias": torch.full((10,), float("nan"))})
+        torch.save({**ckpt, "state_dict": state}, bad)
+    elif case == "inf":
+        state = dict(ckpt["state_dict"], **{"features.0.weight": torch.full((6, 1, 5, 5), float("inf"))})
         torch.save({**ckpt, "state_dict": state}, bad)
     elif case == "future":
         torch.save({**ckpt, "format_version": FORMAT_VERSION + 1}, bad)
