@@ -47,4 +47,7 @@ def model_card(meta: dict) -> str:
                      f"lr {cfg.get('lr')}")
     if "accuracy" in metrics:
         parts.append(f"test accuracy **{metrics['accuracy'] * 100:.2f} %**")
+    sketch = metrics.get("sketch_accuracy") or {}
+    if sketch:
+        parts.append("drawings: " + ", ".join(f"{k} {v * 100:.0f} %" for k, v in sketch.items()))
     return " · ".join(parts)

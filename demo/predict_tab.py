@@ -50,11 +50,11 @@ def nothing(message: str):
     return None, None, None, message
 
 
-def predict_sketch(value: dict | None, model_name: str, session_models: dict, show_maps: bool):
+def predict_sketch(value: dict | None, model_name: str, session_models: dict, show_maps: bool, fill: bool = False):
     """Handler for every stroke on the sketchpad."""
     value = value or {}
     try:
-        image28 = preprocess_sketch(value.get("layers"), value.get("background"))
+        image28 = preprocess_sketch(value.get("layers"), value.get("background"), fill=bool(fill))
     except BlankImageError as err:
         return nothing(f"✏️ {err}")
     return classify(image28, model_name, session_models, show_maps)
@@ -71,11 +71,12 @@ def predict_upload(path: str | None, model_name: str, session_models: dict, show
     return classify(image28, model_name, session_models, show_maps)
 
 
-def predict_current(value: dict | None, path: str | None, model_name: str, session_models: dict, show_maps: bool):
-    """Handler for a new model or the feature-map switch: re-predict the drawing, else the upload."""
+def predict_current(value: dict | None, path: str | None, model_name: str, session_models: dict, show_maps: bool,
+                    fill: bool = False):
+    """Handler for a new model or a changed switch: re-predict the drawing, else the upload."""
     layers = (value or {}).get("layers") or []
     if any(isinstance(a, np.ndarray) and a.ndim == 3 and a.shape[2] == 4 and a[..., 3].any() for a in layers):
-        return predict_sketch(value, model_name, session_models, show_maps)
+        return predict_sketch(value, model_name, session_models, show_maps, fill)
     return predict_upload(path, model_name, session_models, show_maps)
 
 
@@ -92,7 +93,10 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
                 brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"),
                 layers=False, transforms=(), type="numpy", image_mode="RGBA",
             )
-            clear = gr.Button("Clear", elem_id="clear", size="sm")
+            with gr.Row():
+                fill = gr.Checkbox(False, label="Fill closed outlines (Fashion-MNIST garments are solid)",
+                                   elem_id="fill")
+                clear = gr.Button("Clear", elem_id="clear", size="sm")
             upload = gr.Image(label="…or upload / paste a photo", sources=["upload", "clipboard"],
                               type="filepath", image_mode=None, elem_id="upload", height=220)
             examples = sorted(str(p) for p in EXAMPLES_DIR.glob("*.png"))
@@ -110,12 +114,12 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
                             elem_id="feature-maps")
     outputs = [label, preview, maps, message]
     common = dict(outputs=outputs, show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
-    sketch.change(predict_sketch, [sketch, model_pick, session_models, show_maps], api_name="predict_sketch",
+    sketch.change(predict_sketch, [sketch, model_pick, session_models, show_maps, fill], api_name="predict_sketch",
                   **common)
     upload.change(predict_upload, [upload, model_pick, session_models, show_maps], api_name="predict_upload",
                   **common)
-    for trigger in (model_pick.change, show_maps.change):
-        trigger(predict_current, [sketch, upload, model_pick, session_models, show_maps],
+    for trigger in (model_pick.change, show_maps.change, fill.change):
+        trigger(predict_current, [sketch, upload, model_pick, session_models, show_maps, fill],
                 api_visibility="private", **common)
     clear.click(lambda: (None, None, None, None, None, ""), None, [sketch, upload, *outputs],
                 api_visibility="private", show_progress="hidden", queue=False)

@@ -9,16 +9,17 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+import torch
 from tqdm import tqdm
 
 from fmnist import report
 from fmnist.checkpoint import (CheckpointError, clean_stale_temp_files, load_checkpoint, make_checkpoint,
                                save_checkpoint)
-from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
+from fmnist.data import CLASS_NAMES, MEAN, STD, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate
 from fmnist.models import MODELS, count_parameters
 from fmnist.predict import predict_proba, to_input, top_classes
+from fmnist.sketches import make_sketches, sketch_accuracy
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
 from fmnist.train import EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run, train_epochs
 
@@ -30,7 +31,8 @@ class UserError(Exception):
 def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
     try:
         return TrainConfig(model=args.model, batch_size=batch_size, epochs=args.epochs, lr=args.lr,
-                           seed=args.seed, device=args.device, subset=args.subset)
+                           seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
+                           cosine=args.cosine)
     except ValueError as err:
         raise UserError(str(err)) from None
 
@@ -81,18 +83,22 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
         print(f"stopped early: {stopped}; reporting the model as it is")
 
     evaluation, preds = evaluate(run.model, to_float(data.test_images), data.test_labels)
+    run.model.to("cpu", memory_format=torch.contiguous_format)
+    sketch = {k: r["accuracy"] for k, r in sketch_accuracy(run.model, {"mean": MEAN, "std": STD},
+                                                          make_sketches(data)).items()}
     sample_ids = run.sample_indices[:10]
     samples = [(int(data.test_labels[i]), int(preds[i])) for i in sample_ids]
     epoch_losses = [r.loss for r in run.history]
     config_dict = {k: v for k, v in vars(config).items()}
     text = report.results_text(evaluation, device, config_dict, epoch_losses, seconds, samples)
+    text += "sketch-style drawings: " + ", ".join(f"{k} {v * 100:.1f} %" for k, v in sketch.items()) + "\n"
     print(text, end="")
 
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temp_files(out)  # left by a run killed while saving
     metrics = {**evaluation.as_dict(), "epochs_completed": len(run.history), "train_seconds": round(seconds, 2),
                "epoch_test_acc": [r.test_acc for r in run.history], "epoch_loss": epoch_losses,
-               "device": device, "stopped_early": stopped}
+               "device": device, "stopped_early": stopped, "sketch_accuracy": sketch}
     (out / "results.txt").write_text(text)
     report.write_json({"config": config_dict, **metrics}, out / "metrics.json")
     report.loss_figure({f"batch {config.batch_size}": (curve_x, curve_y)}).savefig(out / "loss.png")
@@ -106,7 +112,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
             out / "samples" / f"sample_{k:02d}.png")
     ckpt = make_checkpoint(run.model, config.model, config,
                            metrics={k: metrics[k] for k in ("accuracy", "per_class_accuracy", "n",
-                                                            "epochs_completed", "train_seconds")},
+                                                            "epochs_completed", "train_seconds", "sketch_accuracy")},
                            extra={"trained_on": data.source, "device": device})
     save_checkpoint(ckpt, out / "model.pt")
     print(f"wrote {out}/: results.txt, metrics.json, loss.png, samples.png, samples/, model.pt")
@@ -153,13 +159,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     data = _load_data(args)
     norm = meta["normalization"]
     evaluation, _ = evaluate(model, to_float(data.test_images, norm["mean"], norm["std"]), data.test_labels)
+    result = {"accuracy": evaluation.accuracy, "per_class_accuracy": evaluation.per_class_accuracy, "n": evaluation.n}
+    if args.sketches:
+        result["sketch"] = sketch_accuracy(model, norm, make_sketches(data))
     if args.json:
-        print(json.dumps({"accuracy": evaluation.accuracy, "per_class_accuracy": evaluation.per_class_accuracy,
-                          "n": evaluation.n}))
-    else:
-        print(f"{meta['path']}: {meta['arch']}, test accuracy {evaluation.accuracy * 100:.2f} % of {evaluation.n}")
-        for name, acc in evaluation.per_class_accuracy.items():
-            print(f"  {name:12s} {acc * 100:6.2f} %")
+        print(json.dumps(result))
+        return 0
+    print(f"{meta['path']}: {meta['arch']}, test accuracy {evaluation.accuracy * 100:.2f} % of {evaluation.n}")
+    for name, acc in evaluation.per_class_accuracy.items():
+        print(f"  {name:12s} {acc * 100:6.2f} %")
+    for kind, r in result.get("sketch", {}).items():
+        print(f"sketches, {kind}: {r['accuracy'] * 100:.1f} % of {r['n']}  (" +
+              ", ".join(f"{n.split('/')[0]} {a * 100:.0f}" for n, a in r["per_class_accuracy"].items()) + ")")
     return 0
 
 
@@ -205,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=d.seed)
         p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
         p.add_argument("--subset", type=int, default=None, help="train on a stratified N-image slice")
+        p.add_argument("--augment", action="store_true", help="sketch-style augmentation (outlines, silhouettes)")
+        p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule down to 0")
         p.add_argument("--out", help="output folder (default runs/...)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         data_args(p)
@@ -220,13 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("evaluate", help="test-set accuracy of a checkpoint")
-    p.add_argument("checkpoint", help="path, or a shipped name: lenet, default")
+    p.add_argument("checkpoint", help="path, or a shipped name: lenet, cnn, default")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--sketches", action="store_true",
+                   help="also accuracy on the sketch-style set (outlines and filled drawings of test images)")
     data_args(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="top-3 classes for image files")
-    p.add_argument("checkpoint", help="path, or a shipped name: lenet, default")
+    p.add_argument("checkpoint", help="path, or a shipped name: lenet, cnn, default")
     p.add_argument("images", nargs="+")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_predict)

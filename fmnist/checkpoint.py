@@ -18,7 +18,7 @@ from fmnist.models import MODELS
 FORMAT_VERSION = 1
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 # Names usable instead of a path; "default" is the model the app starts with.
-SHIPPED = {"lenet": "lenet.pt", "default": "lenet.pt"}
+SHIPPED = {"lenet": "lenet.pt", "cnn": "cnn.pt", "default": "cnn.pt"}
 TEMP_PREFIX = ".tmp-ckpt-"
 
 

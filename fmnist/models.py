@@ -29,7 +29,47 @@ class LeNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-MODELS: dict[str, type[nn.Module]] = {"lenet": LeNet}
+class SeededDropout(nn.Module):
+    """Dropout whose masks come from `self.generator` (set per training run), not the global RNG,
+    so one run's seed neither depends on nor disturbs anyone else's random state."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
+        return x * keep / (1 - self.p)
+
+
+class FashionCNN(nn.Module):
+    """A small VGG-style net: two 3x3 conv pairs with BatchNorm, max-pooling, dropout (about 340k parameters)."""
+
+    def __init__(self, width: int = 24) -> None:
+        super().__init__()
+
+        def block(cin: int, cout: int) -> list[nn.Module]:
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+        w1, w2 = width, 2 * width
+        self.features = nn.Sequential(
+            *block(1, w1), *block(w1, w1), nn.MaxPool2d(2),   # (w1, 14, 14)
+            *block(w1, w2), *block(w2, w2), nn.MaxPool2d(2),  # (w2, 7, 7)
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(), SeededDropout(0.3),
+            nn.Linear(w2 * 7 * 7, 128), nn.ReLU(), SeededDropout(0.3),
+            nn.Linear(128, 10),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+MODELS: dict[str, type[nn.Module]] = {"lenet": LeNet, "cnn": FashionCNN}
 _init_lock = threading.Lock()
 
 

@@ -12,9 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fmnist.augment import sketch_augment
 from fmnist.data import MEAN, STD, FashionMNIST, stratified_subset, to_float
 from fmnist.evaluate import predict_labels
-from fmnist.models import MODELS
+from fmnist.models import MODELS, SeededDropout
 
 MAX_TRAIN_IMAGES = 60_000
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -31,6 +32,8 @@ class TrainConfig:
     seed: int = 0  # seeds weight init and shuffling; same seed on CPU -> same losses
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps
     subset: int | None = None  # train on a stratified slice of this many images; None = all
+    augment: bool = False  # sketch-style augmentation (fmnist.augment): outlines, silhouettes, shifts
+    cosine: bool = False  # anneal the learning rate to 0 over the run (cosine), instead of keeping it fixed
     log_every: int = 20  # optimizer steps between progress records
     n_samples: int = 16  # test images whose predictions each epoch record carries
 
@@ -159,7 +162,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     if cfg.subset is not None:
         keep = stratified_subset(labels, min(cfg.subset, len(labels)), g)
         images, labels = images[keep], labels[keep]
-    x_train = to_float(images, MEAN, STD).to(device, memory_format=torch.channels_last)
+    x_train = (images.float() / 255.0).unsqueeze(1).to(device, memory_format=torch.channels_last)  # [0, 1]
     y_train = labels.to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)
     y_test = data.test_labels.to(device)
@@ -171,7 +174,12 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     steps_per_epoch = math.ceil(n / bs)
     total = steps_per_epoch * cfg.epochs
     # fused Adam: one kernel for all parameters instead of a dozen small ops per tensor.
+    dropout_rng = torch.Generator(device=device).manual_seed(cfg.seed + 2)
+    for module in model.modules():
+        if isinstance(module, SeededDropout):
+            module.generator = dropout_rng
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if cfg.cosine else None
     good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     step, start = 0, time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
@@ -182,10 +190,15 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
         window_loss, window_steps, window_images = torch.zeros((), device=device), 0, 0
         for i in range(steps_per_epoch):
             idx = perm[i * bs:(i + 1) * bs]
-            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            xb = x_train[idx]
+            if cfg.augment:
+                xb = sketch_augment(xb, g)
+            loss = F.cross_entropy(model((xb - MEAN) / STD), y_train[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if schedule is not None:
+                schedule.step()
             step += 1
             detached = loss.detach()
             epoch_loss += detached * len(idx)

@@ -121,5 +121,5 @@ def test_stale_temp_files_are_cleaned(tmp_path):
 def test_shipped_names_resolve_and_unknown_is_clear(tmp_path):
     assert resolve_checkpoint("lenet").name == "lenet.pt"
     assert resolve_checkpoint("default").exists()
-    with pytest.raises(CheckpointError, match="no such file.*lenet, default"):
+    with pytest.raises(CheckpointError, match="no such file.*lenet, cnn, default"):
         resolve_checkpoint(tmp_path / "nope.pt")

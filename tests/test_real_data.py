@@ -36,3 +36,16 @@ def test_shipped_lenet_matches_its_metadata_and_beats_the_seed(data):
     assert evaluation.accuracy == pytest.approx(meta["metrics"]["accuracy"], abs=1e-4)
     assert evaluation.accuracy >= 0.8976  # the seed's best figure
     assert meta["train_config"]["batch_size"] == 100 and meta["train_config"]["epochs"] == 25
+
+
+def test_shipped_default_is_the_cnn_and_beats_lenet_on_photos_and_drawings(data):
+    from fmnist.sketches import make_sketches, sketch_accuracy
+
+    cnn, meta = load_checkpoint("default")
+    assert meta["arch"] == "cnn"
+    evaluation, _ = evaluate(cnn, to_float(data.test_images), data.test_labels)
+    assert evaluation.accuracy == pytest.approx(meta["metrics"]["accuracy"], abs=1e-4)
+    assert evaluation.accuracy > load_checkpoint("lenet")[1]["metrics"]["accuracy"]
+    sketches = make_sketches(data, per_class=10)
+    assert sketch_accuracy(cnn, meta["normalization"], sketches)["outline"]["accuracy"] > 0.6
+    assert meta["metrics"]["sketch_accuracy"]["outline"] > 0.8

@@ -1,0 +1,58 @@
+"""The sketch-style evaluation set, outline filling, and the sketch augmentation used in training."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from conftest import write_idx_dataset
+from fmnist.augment import sketch_augment
+from fmnist.data import load_fashion_mnist
+from fmnist.models import build_model
+from fmnist.preprocess import fill_enclosed, preprocess_drawing
+from fmnist.sketches import CANVAS, CONDITIONS, make_sketches, sketch_accuracy
+
+
+def test_sketches_are_sketchpad_canvases_from_the_test_split(tmp_path):
+    data = load_fashion_mnist(write_idx_dataset(tmp_path / "d", n_train=100, n_test=200))
+    a, b = make_sketches(data, per_class=3, seed=1), make_sketches(data, per_class=3, seed=1)
+    assert len(a) == 10 * 3 * 2 and all(np.array_equal(x.canvas, y.canvas) for x, y in zip(a, b))
+    for s in a:
+        assert s.canvas.shape == (CANVAS, CANVAS, 4) and s.canvas[..., :3].max() == 0  # ink in alpha only
+        assert s.canvas[..., 3].any() and s.kind in ("outline", "filled")
+        assert (s.stroke > 0) == (s.kind == "outline")
+    filled = [s for s in a if s.kind == "filled"][0]
+    outline = [s for s in a if s.kind == "outline"][0]
+    assert filled.canvas[..., 3].mean() > outline.canvas[..., 3].mean() * 0  # both drawn
+    result = sketch_accuracy(build_model("lenet", seed=0).eval(), {"mean": 0.286, "std": 0.353}, a)
+    assert set(result) == {name for name, _, _ in CONDITIONS}
+    assert all(0 <= r["accuracy"] <= 1 and r["n"] == 30 for r in result.values())
+
+
+def test_fill_enclosed_paints_closed_outlines_only():
+    square = np.zeros((30, 30), np.uint8)
+    square[5, 5:25] = square[24, 5:25] = square[5:25, 5] = square[5:25, 24] = 255
+    filled = fill_enclosed(square)
+    assert filled[10:20, 10:20].min() == 255 and filled[0, 0] == 0 and filled[27, 27] == 0
+    opened = square.copy()
+    opened[5, 10:15] = 0  # a gap in the top edge: nothing is enclosed
+    assert np.array_equal(fill_enclosed(opened), opened)
+
+
+def test_filling_an_outline_drawing_approaches_the_silhouette():
+    canvas = np.zeros((448, 448, 4), np.uint8)
+    canvas[50:400, 150:300, 3] = 255
+    solid = preprocess_drawing(canvas.copy())
+    canvas[60:390, 160:290, 3] = 0  # now only a 10-pixel outline
+    assert np.abs(preprocess_drawing(canvas, fill=True).astype(int) - solid).mean() < 10
+    assert np.abs(preprocess_drawing(canvas, fill=False).astype(int) - solid).mean() > 50
+
+
+def test_sketch_augment_keeps_shape_range_and_is_seeded():
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 6:22, 8:20] = torch.linspace(0.2, 1, 12)
+    a = sketch_augment(x, torch.Generator().manual_seed(0))
+    b = sketch_augment(x, torch.Generator().manual_seed(0))
+    assert a.shape == x.shape and torch.equal(a, b) and 0 <= a.min() and a.max() <= 1
+    binary = ((a == 0) | (a == 1)).flatten(1).all(1)  # silhouettes and outlines are pure black/white
+    assert 0 < binary.float().mean() < 1
