@@ -72,7 +72,7 @@ def test_broken_shipped_checkpoint_is_skipped(tmp_path, monkeypatch):
         names = demo_models.shipped_names()
         assert "broken" not in names and names[0] == "default"
         model, meta = demo_models.get_model("broken", {})
-        assert meta["arch"] == "lenet"  # fell back to default
+        assert meta["path"] == str(demo_models.shipped_model("default")[1]["path"])  # fell back to default
     finally:
         demo_models.shipped_model.cache_clear()
 
