@@ -110,7 +110,7 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
             preview = gr.Image(label="What the model sees (28×28, enlarged)", height=PREVIEW + 40, format="png",
                                interactive=False, elem_id="preview")
             show_maps = gr.Checkbox(False, label="Show what the network sees (first conv layers' feature maps)")
-            maps = gr.Image(label="Feature maps: conv1 (6) and conv2 (16)", interactive=False, format="png",
+            maps = gr.Image(label="Feature maps of the first two conv layers (one row each)", interactive=False, format="png",
                             elem_id="feature-maps")
     outputs = [label, preview, maps, message]
     common = dict(outputs=outputs, show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
