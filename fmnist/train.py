@@ -173,11 +173,11 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     n, bs = len(y_train), min(cfg.batch_size, len(y_train))
     steps_per_epoch = math.ceil(n / bs)
     total = steps_per_epoch * cfg.epochs
-    # fused Adam: one kernel for all parameters instead of a dozen small ops per tensor.
     dropout_rng = torch.Generator(device=device).manual_seed(cfg.seed + 2)
     for module in model.modules():
         if isinstance(module, SeededDropout):
             module.generator = dropout_rng
+    # fused Adam: one kernel for all parameters instead of a dozen small ops per tensor.
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if cfg.cosine else None
     good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
