@@ -5,10 +5,10 @@ from __future__ import annotations
 import gradio as gr
 
 from demo.models import shipped_names
-from fmnist.checkpoint import CHECKPOINT_DIR, clean_stale_temp_files
 from demo.predict_tab import build_predict_tab, describe_model
 from demo.serving import configure_queue, configure_torch
 from demo.train_tab import build_train_tab, stop_on_unload
+from fmnist.checkpoint import CHECKPOINT_DIR, clean_stale_temp_files
 
 INTRO = """# Fashion-MNIST: draw it, and the network guesses
 Draw a garment on the sketchpad (or upload a photo) and watch a convolutional network classify it live —
@@ -43,7 +43,6 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("Train", id="train"):
                 build_train_tab(session_models, picker, shipped)
         demo.load(None, js=SELECT_BRUSH_JS)
-        demo.load(describe_model,
-                  [picker, session_models], card, api_visibility="private")
+        demo.load(describe_model, [picker, session_models], card, api_visibility="private")
         demo.unload(stop_on_unload)
     return configure_queue(demo)
