@@ -125,3 +125,25 @@ def test_train_watch_and_stop(page, tmp_path):
                            timeout=30_000)
     page.locator("#confusion img, #confusion svg, #confusion canvas").first.wait_for(timeout=30_000)
     shoot(page, "train", tmp_path)
+
+
+@real_data
+def test_a_second_student_sees_their_queue_position(page, app_url):
+    """One training at a time on CPU: whoever starts second is told where they are in the queue."""
+    other = page.context.browser.new_page()  # a second student, in their own session
+    other.goto(app_url)
+    for p in (page, other):
+        p.get_by_role("tab", name="Train").click()
+    page.locator("#start").click()
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Epoch')", timeout=60_000)
+    other.locator("#start").click()
+    other.wait_for_function("[...document.querySelectorAll('.progress-text')]"
+                            ".some(e => e.innerText.includes('queue: 1/1'))", timeout=20_000)
+    page.locator("#stop").click()
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped early')",
+                           timeout=30_000)
+    other.wait_for_function("document.querySelector('#train-status').innerText.includes('Epoch')",
+                            timeout=60_000)  # the queue moves on
+    other.locator("#stop").click()
+    other.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped early')",
+                            timeout=30_000)
