@@ -56,3 +56,15 @@ def test_sketch_augment_keeps_shape_range_and_is_seeded():
     assert a.shape == x.shape and torch.equal(a, b) and 0 <= a.min() and a.max() <= 1
     binary = ((a == 0) | (a == 1)).flatten(1).all(1)  # silhouettes and outlines are pure black/white
     assert 0 < binary.float().mean() < 1
+
+
+def test_fill_holes_keeps_the_outer_contour_only():
+    from fmnist.augment import fill_holes
+
+    ring = torch.zeros(1, 1, 12, 12)
+    ring[..., 2:10, 2] = ring[..., 2:10, 9] = ring[..., 2, 2:10] = ring[..., 9, 2:10] = 1
+    filled = fill_holes(ring)
+    assert filled[..., 3:9, 3:9].min() == 1 and filled[..., 0, 0] == 0 and filled.sum() == 64
+    open_ring = ring.clone()
+    open_ring[..., 2, 4:7] = 0
+    assert torch.equal(fill_holes(open_ring), open_ring)
