@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -89,7 +90,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     sample_ids = run.sample_indices[:10]
     samples = [(int(data.test_labels[i]), int(preds[i])) for i in sample_ids]
     epoch_losses = [r.loss for r in run.history]
-    config_dict = {k: v for k, v in vars(config).items()}
+    config_dict = asdict(config)
     text = report.results_text(evaluation, device, config_dict, epoch_losses, seconds, samples)
     text += "sketch-style drawings: " + ", ".join(f"{k} {v * 100:.1f} %" for k, v in sketch.items()) + "\n"
     print(text, end="")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from fmnist.data import IDX_FILES, FashionMNIST, load_fashion_mnist
+from fmnist.data import IDX_FILES, FashionMNIST, encode_idx, load_fashion_mnist
 from fmnist.models import build_model
 from fmnist.train import StepRecord, TrainConfig, describe_device, pick_device, prepare_run, train_epochs
 
@@ -31,9 +31,7 @@ def _write_raw_idx(data: FashionMNIST, root: Path) -> None:
     arrays = {"train_images": data.train_images, "train_labels": data.train_labels,
               "test_images": data.test_images, "test_labels": data.test_labels}
     for key, stem in IDX_FILES.items():
-        a = arrays[key].to(torch.uint8).numpy()
-        header = bytes([0, 0, 8, a.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in a.shape)
-        (raw / stem).write_bytes(header + a.tobytes())
+        (raw / stem).write_bytes(encode_idx(arrays[key].to(torch.uint8).numpy()))
 
 
 def baseline_images_per_s(data: FashionMNIST, batch_size: int, steps: int, device: torch.device) -> float:

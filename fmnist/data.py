@@ -82,6 +82,12 @@ def _csv_pair(folder: Path) -> tuple[Path, Path] | None:
     return (train[0], test[0]) if train and test else None
 
 
+def encode_idx(array: np.ndarray) -> bytes:
+    """The idx encoding of a uint8 array (the inverse of read_idx): magic, big-endian dims, raw bytes."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
 def read_idx(path: Path, expected_dims: int) -> torch.Tensor:
     """Read one idx file (gzipped or not) of unsigned bytes into a uint8 tensor, validating its header."""
     try:

@@ -8,13 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmnist.data import DEBIAN_DIR, IDX_FILES
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """The idx encoding of a uint8 array: magic 0x0000 08 ndim, big-endian dims, raw bytes."""
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
+from fmnist.data import DEBIAN_DIR, IDX_FILES, encode_idx
 
 
 def synthetic_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +28,7 @@ def write_idx_dataset(folder: Path, n_train: int = 600, n_test: int = 200, gz: b
     (train_x, train_y), (test_x, test_y) = synthetic_split(n_train, 0), synthetic_split(n_test, 1)
     arrays = {"train_images": train_x, "train_labels": train_y, "test_images": test_x, "test_labels": test_y}
     for key, stem in IDX_FILES.items():
-        data = idx_bytes(arrays[key])
+        data = encode_idx(arrays[key])
         if gz:
             (folder / (stem + ".gz")).write_bytes(gzip.compress(data))
         else:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import idx_bytes, synthetic_split, write_csv_dataset, write_idx_dataset
-from fmnist.data import (IDX_FILES, DataFormatError, DataNotFoundError, load_fashion_mnist, stratified_subset,
-                         to_float)
+from conftest import synthetic_split, write_csv_dataset, write_idx_dataset
+from fmnist.data import (IDX_FILES, DataFormatError, DataNotFoundError, encode_idx, load_fashion_mnist,
+                         stratified_subset, to_float)
 
 
 def check_synthetic(data, n_train, n_test):
@@ -78,13 +78,13 @@ def test_corrupt_gzip_is_named(isolated):
 
 def test_wrong_shape_and_bad_labels_are_refused(isolated):
     folder = write_idx_dataset(isolated / "d", gz=False)
-    (folder / IDX_FILES["train_images"]).write_bytes(idx_bytes(torch.zeros(600, 32, 32, dtype=torch.uint8).numpy()))
+    (folder / IDX_FILES["train_images"]).write_bytes(encode_idx(torch.zeros(600, 32, 32, dtype=torch.uint8).numpy()))
     with pytest.raises(DataFormatError, match=r"\(N, 28, 28\)"):
         load_fashion_mnist(folder)
     folder = write_idx_dataset(isolated / "e", gz=False)
     labels = synthetic_split(600, 0)[1].copy()
     labels[3] = 12
-    (folder / IDX_FILES["train_labels"]).write_bytes(idx_bytes(labels))
+    (folder / IDX_FILES["train_labels"]).write_bytes(encode_idx(labels))
     with pytest.raises(DataFormatError, match="labels outside 0-9"):
         load_fashion_mnist(folder)
 
@@ -106,7 +106,7 @@ def test_download_from_loopback_server(isolated, monkeypatch):
     resources = []
     for key, stem in IDX_FILES.items():
         split, kind = ("train" if key.startswith("train") else "t10k"), key.split("_")[1]
-        payload = gzip.compress(idx_bytes(arrays[split][0 if kind == "images" else 1]))
+        payload = gzip.compress(encode_idx(arrays[split][0 if kind == "images" else 1]))
         (served / (stem + ".gz")).write_bytes(payload)
         resources.append((stem + ".gz", hashlib.md5(payload).hexdigest()))
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
