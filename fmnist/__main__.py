@@ -33,7 +33,7 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
     try:
         return TrainConfig(model=args.model, batch_size=batch_size, epochs=args.epochs, lr=args.lr,
                            seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
-                           cosine=args.cosine)
+                           cosine=args.cosine, label_smoothing=args.label_smoothing)
     except ValueError as err:
         raise UserError(str(err)) from None
 
@@ -85,21 +85,24 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
 
     evaluation, preds = evaluate(run.model, to_float(data.test_images), data.test_labels)
     run.model.to("cpu", memory_format=torch.contiguous_format)
-    sketch = {k: r["accuracy"] for k, r in sketch_accuracy(run.model, {"mean": MEAN, "std": STD},
-                                                          make_sketches(data)).items()}
+    sketch_results = sketch_accuracy(run.model, {"mean": MEAN, "std": STD}, make_sketches(data))
+    sketch = {k: r["accuracy"] for k, r in sketch_results.items()}
+    drawn = {k: r["drawn_accuracy"] for k, r in sketch_results.items()}
     sample_ids = run.sample_indices[:10]
     samples = [(int(data.test_labels[i]), int(preds[i])) for i in sample_ids]
     epoch_losses = [r.loss for r in run.history]
     config_dict = asdict(config)
     text = report.results_text(evaluation, device, config_dict, epoch_losses, seconds, samples)
     text += "sketch-style drawings: " + ", ".join(f"{k} {v * 100:.1f} %" for k, v in sketch.items()) + "\n"
+    text += "  of which hand-constructed: " + ", ".join(f"{k} {v * 100:.1f} %" for k, v in drawn.items()) + "\n"
     print(text, end="")
 
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temp_files(out)  # left by a run killed while saving
     metrics = {**evaluation.as_dict(), "epochs_completed": len(run.history), "train_seconds": round(seconds, 2),
                "epoch_test_acc": [r.test_acc for r in run.history], "epoch_loss": epoch_losses,
-               "device": device, "stopped_early": stopped, "sketch_accuracy": sketch}
+               "device": device, "stopped_early": stopped, "sketch_accuracy": sketch,
+               "sketch_drawn_accuracy": drawn}
     (out / "results.txt").write_text(text)
     report.write_json({"config": config_dict, **metrics}, out / "metrics.json")
     report.loss_figure({f"batch {config.batch_size}": (curve_x, curve_y)}).savefig(out / "loss.png")
@@ -113,7 +116,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
             out / "samples" / f"sample_{k:02d}.png")
     ckpt = make_checkpoint(run.model, config.model, config,
                            metrics={k: metrics[k] for k in ("accuracy", "per_class_accuracy", "n",
-                                                            "epochs_completed", "train_seconds", "sketch_accuracy")},
+                                                            "epochs_completed", "train_seconds", "sketch_accuracy",
+                                                            "sketch_drawn_accuracy")},
                            extra={"trained_on": data.source, "device": device})
     save_checkpoint(ckpt, out / "model.pt")
     print(f"wrote {out}/: results.txt, metrics.json, loss.png, samples.png, samples/, model.pt")
@@ -171,7 +175,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"  {name:12s} {acc * 100:6.2f} %")
     for kind, r in result.get("sketch", {}).items():
         print(f"sketches, {kind}: {r['accuracy'] * 100:.1f} % of {r['n']}  (" +
-              ", ".join(f"{n.split('/')[0]} {a * 100:.0f}" for n, a in r["per_class_accuracy"].items()) + ")")
+              ", ".join(f"{n.split('/')[0]} {a * 100:.0f}" for n, a in r["per_class_accuracy"].items()) +
+              f"); hand-constructed alone {r['drawn_accuracy'] * 100:.1f} % of {r['drawn_n']}")
     return 0
 
 
@@ -217,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=d.seed)
         p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
         p.add_argument("--subset", type=int, default=None, help="train on a stratified N-image slice")
-        p.add_argument("--augment", action="store_true", help="sketch-style augmentation (outlines, silhouettes)")
+        p.add_argument("--augment", action="store_true",
+                       help="augmentation: mirroring, shifts, sketch-style outlines and silhouettes")
+        p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing, 0 to <1")
         p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule down to 0")
         p.add_argument("--out", help="output folder (default runs/...)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")

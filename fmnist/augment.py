@@ -1,5 +1,5 @@
-"""Training-time augmentation that makes photos look like what students draw: outline and
-silhouette renderings of the garment, with stroke-width and position variation."""
+"""Training-time augmentation: mirror images and small shifts, plus renderings that make photos look
+like what students draw (filled silhouettes and outlines of varied stroke width)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 INK = 0.1  # pixels brighter than this (0..1) belong to the garment's silhouette
+FILLED, OUTLINED = 0.25, 0.25  # share of each batch drawn as filled silhouettes / as outlines
 
 
 def erode(mask: torch.Tensor, k: int) -> torch.Tensor:
@@ -28,14 +29,21 @@ def fill_holes(mask: torch.Tensor) -> torch.Tensor:
     return 1 - outside
 
 
-def sketch_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Images (N, 1, 28, 28) in [0, 1] -> a quarter as filled silhouettes, a quarter as outlines
-    1-3 pixels wide, the rest unchanged; each shifted by up to 2 pixels."""
+def silhouettes(x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """Images (N, 1, H, W) in [0, 1] -> their filled silhouettes, computed once per run (not per step)."""
+    return torch.cat([fill_holes((part > INK).float()) for part in x.split(chunk)]) if len(x) else x.clone()
+
+
+def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Images (N, 1, 28, 28) in [0, 1] and their `silhouettes` -> FILLED of them as filled silhouettes,
+    OUTLINED as outlines 1-3 pixels wide, the rest unchanged; half mirrored left-right, and the batch
+    shifted by up to 2 pixels."""
     n = len(x)
     kind = torch.rand(n, generator=generator).to(x.device).view(n, 1, 1, 1)
     thick = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
-    mask = fill_holes((x > INK).float())
-    outline = torch.where(thick, mask - erode(mask, 5), mask - erode(mask, 3))
-    out = torch.where(kind < 0.25, mask, torch.where(kind < 0.5, outline, x))
+    mirror = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
+    outline = torch.where(thick, masks - erode(masks, 5), masks - erode(masks, 3))
+    out = torch.where(kind < FILLED, masks, torch.where(kind < FILLED + OUTLINED, outline, x))
+    out = torch.where(mirror, out.flip(-1), out)
     dy, dx = torch.randint(-2, 3, (2,), generator=generator).tolist()
     return torch.roll(out, shifts=(dy, dx), dims=(2, 3))

@@ -1,6 +1,7 @@
-"""A sketch-style evaluation set: held-out test images redrawn as a student would draw them on the
-sketchpad (outlines of varied stroke width, filled silhouettes; small, off-centre, not square),
-each an RGBA canvas like the sketchpad sends. Generated from the test split, never used in training."""
+"""A sketch-style evaluation set, each drawing an RGBA canvas like the sketchpad sends: held-out test
+images redrawn as a student would draw them (outlines of varied stroke width, filled silhouettes;
+small, off-centre, not square), and hand-constructed garment drawings (DRAWINGS, a few per class)
+rendered the same ways. Generated from the test split and the templates, never used in training."""
 
 from __future__ import annotations
 
@@ -28,6 +29,71 @@ class Sketch:
     label: int
     kind: str  # "outline" or "filled"
     stroke: int  # outline width in canvas pixels (0 for filled)
+    source: str = "test"  # "test" (a test image redrawn) or "drawn" (a hand-constructed template)
+
+
+# Hand-constructed drawings: per class, templates of (outline polygon, extra strokes, width/height) in a
+# unit box, x to the right and y down; shoes face left as in Fashion-MNIST (draw_template mirrors half).
+# Extra strokes are drawn on top in both kinds (a bag's handle, a shirt's button placket, sandal straps).
+Point = tuple[float, float]
+DRAWINGS: dict[int, list[tuple[list[Point], list[list[Point]], float]]] = {
+    0: [  # T-shirt/top: short sleeves; a sleeveless top
+        ([(.38, .02), (.2, .06), (0, .3), (.13, .42), (.24, .32), (.24, 1), (.76, 1), (.76, .32), (.87, .42),
+          (1, .3), (.8, .06), (.62, .02), (.5, .12)], [], 1.0),
+        ([(.3, 0), (.2, .3), (.22, 1), (.78, 1), (.8, .3), (.7, 0), (.5, .15)], [], 0.7),
+    ],
+    1: [  # Trouser: two legs, straight and flared
+        ([(.15, 0), (.85, 0), (.9, 1), (.57, 1), (.5, .3), (.43, 1), (.1, 1)], [], 0.45),
+        ([(.2, 0), (.8, 0), (1, 1), (.58, 1), (.5, .35), (.42, 1), (0, 1)], [[(.2, .06), (.8, .06)]], 0.5),
+    ],
+    2: [  # Pullover: long sleeves down to the hem; a raglan jumper
+        ([(.38, .03), (.15, .08), (0, .85), (.14, .9), (.23, .35), (.23, 1), (.77, 1), (.77, .35), (.86, .9),
+          (1, .85), (.85, .08), (.62, .03), (.5, .1)], [], 1.05),
+        ([(.4, 0), (.2, .05), (.02, .95), (.17, .98), (.25, .4), (.25, .97), (.75, .97), (.75, .4), (.83, .98),
+          (.98, .95), (.8, .05), (.6, 0), (.5, .06)], [[(.25, .9), (.75, .9)]], 1.0),
+    ],
+    3: [  # Dress: A-line with straps; a fitted dress with short sleeves
+        ([(.35, 0), (.3, .35), (.05, 1), (.95, 1), (.7, .35), (.65, 0), (.5, .12)], [], 0.55),
+        ([(.38, 0), (.22, .06), (.18, .2), (.3, .22), (.3, .45), (.18, 1), (.82, 1), (.7, .45), (.7, .22),
+          (.82, .2), (.78, .06), (.62, 0), (.5, .1)], [[(.3, .45), (.7, .45)]], 0.6),
+    ],
+    4: [  # Coat: long, long sleeves, open collar and a zip; a shorter jacket with a belt
+        ([(.36, 0), (.12, .07), (0, .9), (.15, .94), (.2, .38), (.2, 1), (.8, 1), (.8, .38), (.85, .94),
+          (1, .9), (.88, .07), (.64, 0), (.5, .3)], [[(.5, .3), (.5, 1)]], 0.9),
+        ([(.36, 0), (.14, .06), (.02, .92), (.16, .95), (.22, .4), (.22, .95), (.78, .95), (.78, .4),
+          (.84, .95), (.98, .92), (.86, .06), (.64, 0), (.5, .22)], [[(.5, .22), (.5, .95)], [(.22, .6), (.78, .6)]],
+         0.95),
+    ],
+    5: [  # Sandal: a sole with straps; a flip-flop-like sandal with a heel strap
+        ([(0, .8), (.15, .72), (1, .72), (1, .92), (0, .92)], [[(.1, .75), (.3, .3), (.55, .75)],
+                                                             [(.4, .75), (.65, .35), (.85, .75)],
+                                                             [(.75, .75), (.95, .4), (1, .72)]], 2.2),
+        ([(0, .85), (.1, .78), (1, .7), (1, .9), (0, .95)], [[(.15, .8), (.35, .45), (.6, .75)],
+                                                           [(.35, .45), (.85, .4), (.95, .72)]], 2.0),
+    ],
+    6: [  # Shirt: long sleeves, a collar and a button placket; cuffed sleeves and a pocket
+        ([(.4, 0), (.17, .08), (0, .88), (.15, .92), (.24, .36), (.24, 1), (.76, 1), (.76, .36), (.85, .92),
+          (1, .88), (.83, .08), (.6, 0), (.5, .1)], [[(.4, 0), (.5, .15), (.6, 0)], [(.5, .15), (.5, 1)]], 1.0),
+        ([(.4, 0), (.18, .07), (.03, .9), (.16, .93), (.25, .38), (.25, 1), (.75, 1), (.75, .38), (.84, .93),
+          (.97, .9), (.82, .07), (.6, 0), (.5, .08)],
+         [[(.42, 0), (.5, .14), (.58, 0)], [(.5, .14), (.5, 1)], [(.58, .3), (.7, .3), (.7, .42), (.58, .42)]],
+         0.95),
+    ],
+    7: [  # Sneaker: toe on the left, laces; a low trainer with a thick sole
+        ([(0, .62), (.3, .45), (.5, .25), (.8, .2), (.95, .3), (1, .75), (1, .9), (0, .9)],
+         [[(0, .78), (1, .78)], [(.45, .35), (.55, .45)], [(.55, .28), (.65, .38)]], 2.0),
+        ([(.02, .55), (.4, .45), (.6, .3), (.9, .3), (1, .5), (1, .85), (0, .85)], [[(0, .72), (1, .72)]], 2.4),
+    ],
+    8: [  # Bag: a tote with a handle; a clutch with a flap
+        ([(.05, .38), (.95, .38), (1, 1), (0, 1)], [[(.28, .38), (.32, .1), (.5, .02), (.68, .1), (.72, .38)]],
+         1.0),
+        ([(0, .2), (1, .2), (1, .9), (0, .9)], [[(0, .2), (.5, .55), (1, .2)]], 1.5),
+    ],
+    9: [  # Ankle boot: toe on the left, shaft on the right, a heel
+        ([(.45, 0), (.95, 0), (1, .95), (0, .95), (0, .75), (.1, .62), (.42, .55)], [[(.6, .95), (.7, .85)]], 1.1),
+        ([(.5, 0), (.92, 0), (.95, .8), (1, .8), (1, .98), (0, .98), (.02, .72), (.45, .5)], [], 1.0),
+    ],
+}
 
 
 def _erode(mask: np.ndarray, steps: int) -> np.ndarray:
@@ -62,8 +128,41 @@ def draw_sketch(image: np.ndarray, kind: str, rng: np.random.Generator) -> tuple
     return canvas, stroke
 
 
-def make_sketches(data: FashionMNIST, per_class: int = 50, seed: int = 0) -> list[Sketch]:
-    """per_class test images of each class, each drawn both as an outline and filled."""
+def draw_template(template: tuple[list[Point], list[list[Point]], float], kind: str,
+                  rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """One of DRAWINGS -> (RGBA canvas, stroke width): drawn at a random size, aspect and position, its
+    corners jittered by up to 3 % as a hand would, half of them mirrored (students draw shoes facing
+    either way), filled or as an outline."""
+    outline, strokes, aspect = template
+    mirror = bool(rng.integers(2))
+    aspect *= rng.uniform(0.85, 1.15)
+    side = rng.uniform(0.35, 0.9) * CANVAS
+    w, h = side * min(1.0, aspect), side * min(1.0, 1 / aspect)
+    x0, y0 = rng.uniform(0, CANVAS - w), rng.uniform(0, CANVAS - h)
+
+    def place(points: list[Point]) -> list[Point]:
+        jitter = rng.uniform(-0.03, 0.03, (len(points), 2))
+        return [(x0 + ((1 - px if mirror else px) + jx) * w, y0 + (py + jy) * h)
+                for (px, py), (jx, jy) in zip(points, jitter)]
+
+    stroke = int(rng.choice(STROKES))
+    alpha = Image.new("L", (CANVAS, CANVAS), 0)
+    pen = ImageDraw.Draw(alpha)
+    shape = place(outline)
+    if kind == "filled":
+        pen.polygon(shape, fill=255)
+    else:
+        pen.line(shape + shape[:1], fill=255, width=stroke, joint="curve")
+    for line in strokes:
+        pen.line(place(line), fill=255, width=stroke, joint="curve")
+    canvas = np.zeros((CANVAS, CANVAS, 4), np.uint8)
+    canvas[..., 3] = np.asarray(alpha)
+    return canvas, stroke if kind == "outline" else 0
+
+
+def make_sketches(data: FashionMNIST, per_class: int = 50, seed: int = 0, per_template: int = 3) -> list[Sketch]:
+    """per_class test images of each class, and per_template renderings of each of DRAWINGS, each drawn
+    both as an outline and filled."""
     rng = np.random.default_rng(seed)
     labels = data.test_labels.numpy()
     sketches = []
@@ -73,6 +172,11 @@ def make_sketches(data: FashionMNIST, per_class: int = 50, seed: int = 0) -> lis
             for kind in KINDS:
                 canvas, stroke = draw_sketch(data.test_images[i].numpy(), kind, rng)
                 sketches.append(Sketch(canvas, c, kind, stroke))
+        for template in DRAWINGS[c]:
+            for _ in range(per_template):
+                for kind in KINDS:
+                    canvas, stroke = draw_template(template, kind, rng)
+                    sketches.append(Sketch(canvas, c, kind, stroke, "drawn"))
     return sketches
 
 
@@ -82,22 +186,29 @@ CONDITIONS = (("outline", "outline", False), ("outline+fill", "outline", True), 
 
 @torch.inference_mode()
 def sketch_accuracy(model: nn.Module, normalization: dict, sketches: list[Sketch]) -> dict:
-    """Accuracy through the app's own preprocessing: {condition: {"accuracy", "per_class_accuracy", "n"}}."""
+    """Accuracy through the app's own preprocessing: {condition: {"accuracy", "per_class_accuracy", "n",
+    "drawn_accuracy", "drawn_n"}}; the drawn_ figures count the hand-constructed drawings alone."""
     results = {}
     for name, kind, fill in CONDITIONS:
         correct, total = np.zeros(10), np.zeros(10)
+        drawn_correct = drawn_total = 0
         for s in sketches:
             if s.kind != kind:
                 continue
             total[s.label] += 1
+            drawn_total += s.source == "drawn"
             try:
                 x = to_input(preprocess_drawing(s.canvas, fill=fill), normalization)
             except BlankImageError:
                 continue  # counted as wrong
-            correct[s.label] += int(predict_proba(model, x)[0].argmax() == s.label)
+            right = int(predict_proba(model, x)[0].argmax() == s.label)
+            correct[s.label] += right
+            drawn_correct += right * (s.source == "drawn")
         results[name] = {
             "accuracy": round(float(correct.sum() / max(total.sum(), 1)), 4),
             "per_class_accuracy": {n: round(float(a / max(t, 1)), 4) for n, a, t in zip(CLASS_NAMES, correct, total)},
             "n": int(total.sum()),
+            "drawn_accuracy": round(drawn_correct / max(drawn_total, 1), 4),
+            "drawn_n": int(drawn_total),
         }
     return results

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fmnist.augment import sketch_augment
+from fmnist.augment import silhouettes, sketch_augment
 from fmnist.data import MEAN, STD, FashionMNIST, stratified_subset, to_float
 from fmnist.evaluate import predict_labels
 from fmnist.models import MODELS, SeededDropout
@@ -32,7 +32,8 @@ class TrainConfig:
     seed: int = 0  # seeds weight init and shuffling; same seed on CPU -> same losses
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps
     subset: int | None = None  # train on a stratified slice of this many images; None = all
-    augment: bool = False  # sketch-style augmentation (fmnist.augment): outlines, silhouettes, shifts
+    augment: bool = False  # fmnist.augment: mirroring, shifts, sketch-style outlines and silhouettes
+    label_smoothing: float = 0.0  # cross-entropy label smoothing, in [0, 1)
     cosine: bool = False  # anneal the learning rate to 0 over the run (cosine), instead of keeping it fixed
     log_every: int = 20  # optimizer steps between progress records
     n_samples: int = 16  # test images whose predictions each epoch record carries
@@ -56,6 +57,9 @@ class TrainConfig:
         lr = self.lr
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= 1:
             raise ValueError(f"lr must be a number in (0, 1], got {lr!r}")
+        ls = self.label_smoothing
+        if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
+            raise ValueError(f"label_smoothing must be a number in [0, 1), got {ls!r}")
         if self.device.split(":")[0] not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)} (or cuda:N), got {self.device!r}")
 
@@ -164,6 +168,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
         images, labels = images[keep], labels[keep]
     x_train = (images.float() / 255.0).unsqueeze(1).to(device, memory_format=torch.channels_last)  # [0, 1]
     y_train = labels.to(device)
+    masks = silhouettes(x_train) if cfg.augment else None
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)
     y_test = data.test_labels.to(device)
     run.sample_indices = torch.randperm(len(y_test), generator=torch.Generator().manual_seed(cfg.seed + 1))[
@@ -192,8 +197,8 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
             idx = perm[i * bs:(i + 1) * bs]
             xb = x_train[idx]
             if cfg.augment:
-                xb = sketch_augment(xb, g)
-            loss = F.cross_entropy(model((xb - MEAN) / STD), y_train[idx])
+                xb = sketch_augment(xb, masks[idx], g)
+            loss = F.cross_entropy(model((xb - MEAN) / STD), y_train[idx], label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

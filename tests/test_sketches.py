@@ -6,27 +6,34 @@ import numpy as np
 import torch
 
 from conftest import write_idx_dataset
-from fmnist.augment import sketch_augment
+from fmnist.augment import silhouettes, sketch_augment
 from fmnist.data import load_fashion_mnist
 from fmnist.models import build_model
 from fmnist.preprocess import fill_enclosed, preprocess_drawing
-from fmnist.sketches import CANVAS, CONDITIONS, make_sketches, sketch_accuracy
+from fmnist.sketches import CANVAS, CONDITIONS, DRAWINGS, make_sketches, sketch_accuracy
 
 
 def test_sketches_are_sketchpad_canvases_from_the_test_split(tmp_path):
     data = load_fashion_mnist(write_idx_dataset(tmp_path / "d", n_train=100, n_test=200))
-    a, b = make_sketches(data, per_class=3, seed=1), make_sketches(data, per_class=3, seed=1)
-    assert len(a) == 10 * 3 * 2 and all(np.array_equal(x.canvas, y.canvas) for x, y in zip(a, b))
+    a, b = make_sketches(data, per_class=3, seed=1, per_template=2), make_sketches(data, per_class=3, seed=1,
+                                                                                   per_template=2)
+    n_drawn = 2 * 2 * sum(len(t) for t in DRAWINGS.values())
+    assert sorted(DRAWINGS) == list(range(10)) and all(len(t) >= 2 for t in DRAWINGS.values())
+    assert len(a) == 10 * 3 * 2 + n_drawn and all(np.array_equal(x.canvas, y.canvas) for x, y in zip(a, b))
+    assert sum(s.source == "drawn" for s in a) == n_drawn
     for s in a:
         assert s.canvas.shape == (CANVAS, CANVAS, 4) and s.canvas[..., :3].max() == 0  # ink in alpha only
         assert s.canvas[..., 3].any() and s.kind in ("outline", "filled")
         assert (s.stroke > 0) == (s.kind == "outline")
+        ink = np.argwhere(s.canvas[..., 3])
+        assert (ink.max(0) - ink.min(0)).max() >= 0.3 * CANVAS  # drawn at a third of the canvas or more
     filled = [s for s in a if s.kind == "filled"][0]
     outline = [s for s in a if s.kind == "outline"][0]
     assert filled.canvas[..., 3].mean() > outline.canvas[..., 3].mean() * 0  # both drawn
     result = sketch_accuracy(build_model("lenet", seed=0).eval(), {"mean": 0.286, "std": 0.353}, a)
     assert set(result) == {name for name, _, _ in CONDITIONS}
-    assert all(0 <= r["accuracy"] <= 1 and r["n"] == 30 for r in result.values())
+    assert all(0 <= r["accuracy"] <= 1 and r["n"] == 30 + n_drawn // 2 for r in result.values())
+    assert all(0 <= r["drawn_accuracy"] <= 1 and r["drawn_n"] == n_drawn // 2 for r in result.values())
 
 
 def test_fill_enclosed_paints_closed_outlines_only():
@@ -51,11 +58,18 @@ def test_filling_an_outline_drawing_approaches_the_silhouette():
 def test_sketch_augment_keeps_shape_range_and_is_seeded():
     x = torch.zeros(64, 1, 28, 28)
     x[:, :, 6:22, 8:20] = torch.linspace(0.2, 1, 12)
-    a = sketch_augment(x, torch.Generator().manual_seed(0))
-    b = sketch_augment(x, torch.Generator().manual_seed(0))
+    masks = silhouettes(x)
+    assert torch.equal(masks[0, 0, 6:22, 8:20], torch.ones(16, 12)) and masks.sum() == 64 * 16 * 12
+    a = sketch_augment(x, masks, torch.Generator().manual_seed(0))
+    b = sketch_augment(x, masks, torch.Generator().manual_seed(0))
     assert a.shape == x.shape and torch.equal(a, b) and 0 <= a.min() and a.max() <= 1
     binary = ((a == 0) | (a == 1)).flatten(1).all(1)  # silhouettes and outlines are pure black/white
     assert 0 < binary.float().mean() < 1
+    photos = a[~binary]  # the ramp brightens to the right; a mirrored photo brightens to the left
+    row = photos[:, 0, 12]
+    dimmest = torch.where(row > 0, row, torch.tensor(2.0)).argmin(1)
+    mirrored = row.argmax(1) < dimmest
+    assert 0 < mirrored.float().mean() < 1
 
 
 def test_fill_holes_keeps_the_outer_contour_only():

@@ -42,7 +42,7 @@ def test_same_seed_same_losses_other_seed_differs(data):
 
 def test_cnn_with_dropout_and_augmentation_is_deterministic_too(data):
     cfg = TrainConfig(model="cnn", batch_size=100, epochs=1, seed=4, device="cpu", augment=True, cosine=True,
-                      subset=300, log_every=1)
+                      label_smoothing=0.1, subset=300, log_every=1)
     torch.manual_seed(1)
     first = losses(cfg, data)
     torch.manual_seed(2)  # someone else's use of the global generator must not matter
@@ -92,6 +92,7 @@ def test_nan_loss_stops_and_restores_last_good_state(data):
     ("batch_size", 0), ("batch_size", -5), ("batch_size", 60001), ("batch_size", 2.5), ("batch_size", True),
     ("epochs", 0), ("epochs", float("nan")), ("lr", float("nan")), ("lr", float("inf")), ("lr", 0), ("lr", -1e-3),
     ("lr", 5.0), ("seed", -1), ("model", "vgg"), ("device", "tpu"), ("subset", 3),
+    ("label_smoothing", 1.0), ("label_smoothing", -0.1), ("label_smoothing", float("nan")),
 ])
 def test_impossible_config_is_refused_before_any_work(field, value):
     with pytest.raises(ValueError, match=field):
