@@ -162,8 +162,9 @@ def draw_template(template: tuple[list[Point], list[list[Point]], float], kind: 
 
 def make_sketches(data: FashionMNIST, per_class: int = 50, seed: int = 0, per_template: int = 3) -> list[Sketch]:
     """per_class test images of each class, and per_template renderings of each of DRAWINGS, each drawn
-    both as an outline and filled."""
-    rng = np.random.default_rng(seed)
+    both as an outline and filled. The drawings have their own random stream, so they do not depend on
+    per_class or the data."""
+    rng, hand = np.random.default_rng(seed), np.random.default_rng([seed, 1])
     labels = data.test_labels.numpy()
     sketches = []
     for c in range(10):
@@ -175,7 +176,7 @@ def make_sketches(data: FashionMNIST, per_class: int = 50, seed: int = 0, per_te
         for template in DRAWINGS[c]:
             for _ in range(per_template):
                 for kind in KINDS:
-                    canvas, stroke = draw_template(template, kind, rng)
+                    canvas, stroke = draw_template(template, kind, hand)
                     sketches.append(Sketch(canvas, c, kind, stroke, "drawn"))
     return sketches
 

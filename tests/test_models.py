@@ -36,3 +36,16 @@ def test_seeded_init_is_reproducible_and_leaves_global_rng_alone():
 def test_unknown_model_is_named():
     with pytest.raises(ValueError, match="unknown model 'resnet'.*lenet"):
         build_model("resnet")
+
+
+def test_cnn_averages_each_image_with_its_mirror_image_in_eval_mode():
+    model = build_model("cnn", seed=0).eval()
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        out, mirrored = model(x), model(x.flip(-1))
+        assert torch.allclose(out, mirrored, atol=1e-5)  # a mirrored garment is the same garment
+        model.train()
+        torch.manual_seed(0)
+        single = model.classifier(model.features(x))
+        torch.manual_seed(0)
+        assert torch.equal(model(x), single)  # training sees the image as given

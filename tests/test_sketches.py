@@ -82,3 +82,17 @@ def test_fill_holes_keeps_the_outer_contour_only():
     open_ring = ring.clone()
     open_ring[..., 2, 4:7] = 0
     assert torch.equal(fill_holes(open_ring), open_ring)
+
+
+def test_shipped_default_recognises_most_hand_constructed_drawings_and_lenet_does_not(tmp_path):
+    from fmnist.checkpoint import load_checkpoint
+
+    data = load_fashion_mnist(write_idx_dataset(tmp_path / "d", n_train=20, n_test=20))
+    drawn = make_sketches(data, per_class=0)  # the hand-constructed drawings alone
+    cnn, meta = load_checkpoint("default")
+    lenet, lenet_meta = load_checkpoint("lenet")
+    ours = sketch_accuracy(cnn, meta["normalization"], drawn)
+    assert {k: r["drawn_accuracy"] for k, r in ours.items()} == meta["metrics"]["sketch_drawn_accuracy"]
+    theirs = sketch_accuracy(lenet, lenet_meta["normalization"], drawn)
+    assert ours["outline"]["accuracy"] >= 0.7 and ours["filled"]["accuracy"] >= 0.65
+    assert all(ours[k]["accuracy"] > theirs[k]["accuracy"] + 0.1 for k in ("outline", "outline+fill", "filled"))
