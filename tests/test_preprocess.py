@@ -89,3 +89,18 @@ def test_huge_image_is_refused_before_decoding():
     big = Image.new("L", (10000, 5000), 255)  # 50 M pixels, a few kB as PNG
     with pytest.raises(ImageError, match="too large"):
         preprocess_image(png_bytes(big))
+
+
+def test_thin_strokes_on_a_big_drawing_are_widened_to_a_model_pixel_but_solid_shapes_are_not():
+    from fmnist.preprocess import ink_to_model_image, stroke_width
+
+    canvas = np.zeros((448, 448, 4), np.uint8)
+    canvas[20:430, 60:380, 3] = 255
+    solid = canvas.copy()
+    canvas[24:426, 64:376, 3] = 0  # a 4-pixel outline of a 410-pixel rectangle
+    assert stroke_width(canvas[..., 3]) == 4 and stroke_width(solid[..., 3]) > 100
+    thin = ink_to_model_image(canvas[..., 3])  # shrunk as it is: a 0.3-pixel line
+    drawn = preprocess_drawing(canvas)
+    assert (drawn >= 200).sum() > 2 * (thin >= 200).sum()  # a solid ring instead of grey dashes
+    assert drawn[4:24, 8:20].max() == 0  # the inside stays empty
+    assert np.array_equal(preprocess_drawing(solid), ink_to_model_image(solid[..., 3]))
