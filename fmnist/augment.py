@@ -34,16 +34,30 @@ def silhouettes(x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     return torch.cat([fill_holes((part > INK).float()) for part in x.split(chunk)]) if len(x) else x.clone()
 
 
+def squash(x: torch.Tensor, generator: torch.Generator, low: float = 0.8) -> torch.Tensor:
+    """Images (N, 1, H, W) each narrowed or flattened about the centre by a random factor in [low, 1]:
+    drawings come in other proportions than the garments, and the app's crop keeps the drawn aspect."""
+    n = len(x)
+    factor = low + (1 - low) * torch.rand(n, generator=generator)
+    narrow = torch.rand(n, generator=generator) < 0.5
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = 1 / torch.where(narrow, factor, torch.ones(n))
+    theta[:, 1, 1] = 1 / torch.where(narrow, torch.ones(n), factor)
+    grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False)
+
+
 def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Images (N, 1, 28, 28) in [0, 1] and their `silhouettes` -> FILLED of them as filled silhouettes,
-    OUTLINED as outlines 1-3 pixels wide, the rest unchanged; half mirrored left-right, and the batch
-    shifted by up to 2 pixels."""
+    OUTLINED as outlines 1-3 pixels wide (both `squash`ed), the rest unchanged; half mirrored
+    left-right, and the batch shifted by up to 2 pixels."""
     n = len(x)
     kind = torch.rand(n, generator=generator).to(x.device).view(n, 1, 1, 1)
     thick = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
     mirror = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
     outline = torch.where(thick, masks - erode(masks, 5), masks - erode(masks, 3))
-    out = torch.where(kind < FILLED, masks, torch.where(kind < FILLED + OUTLINED, outline, x))
+    drawn = torch.where(kind < FILLED, masks, outline)
+    out = torch.where(kind < FILLED + OUTLINED, squash(drawn, generator), x)
     out = torch.where(mirror, out.flip(-1), out)
     dy, dx = torch.randint(-2, 3, (2,), generator=generator).tolist()
     return torch.roll(out, shifts=(dy, dx), dims=(2, 3))

@@ -96,3 +96,19 @@ def test_shipped_default_recognises_most_hand_constructed_drawings_and_lenet_doe
     theirs = sketch_accuracy(lenet, lenet_meta["normalization"], drawn)
     assert ours["outline"]["accuracy"] >= 0.7 and ours["filled"]["accuracy"] >= 0.65
     assert all(ours[k]["accuracy"] > theirs[k]["accuracy"] + 0.1 for k in ("outline", "outline+fill", "filled"))
+
+
+def test_squash_narrows_or_flattens_drawings_about_the_centre_and_is_seeded():
+    from fmnist.augment import squash
+
+    x = torch.zeros(32, 1, 28, 28)
+    x[:, :, :, 4:24] = 1  # 20 wide, 28 tall
+    a, b = squash(x, torch.Generator().manual_seed(3)), squash(x, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    widths = (a[:, 0].sum(1) > 0.5).sum(1)  # columns with ink
+    heights = (a[:, 0].sum(2) > 0.5).sum(1)  # rows with ink
+    narrowed, flattened = widths < 20, heights < 28
+    assert narrowed.any() and flattened.any() and not (narrowed & flattened).any()
+    assert (widths >= 15).all() and (heights >= 21).all()  # by at most a fifth
+    centre = (a[:, 0].sum(1) * torch.arange(28)).sum(1) / a[:, 0].sum((1, 2))
+    assert torch.allclose(centre, torch.full((32,), 13.5), atol=0.6)
