@@ -14,7 +14,7 @@ from torch import nn
 
 from fmnist.data import CLASS_NAMES, FashionMNIST
 from fmnist.predict import predict_proba, to_input
-from fmnist.preprocess import BlankImageError, preprocess_drawing
+from fmnist.preprocess import BlankImageError, fill_enclosed, preprocess_drawing
 
 CANVAS = 448  # the app's sketchpad size
 KINDS = ("outline", "filled")
@@ -111,9 +111,8 @@ def _erode(mask: np.ndarray, steps: int) -> np.ndarray:
 def draw_sketch(image: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, int]:
     """A 28x28 uint8 test image -> (RGBA canvas, stroke width): its silhouette drawn at a random size,
     aspect and position, filled or as an outline."""
-    mask = Image.fromarray(np.pad((image > 25) * 255, 1).astype(np.uint8), "L").copy()
-    ImageDraw.floodfill(mask, (0, 0), 128)  # the outside; what stays 0 are holes a drawer would not leave
-    mask = Image.fromarray(((np.asarray(mask) != 128) * 255).astype(np.uint8)[1:-1, 1:-1], "L")
+    # holes filled: a drawer draws the outer contour, not the gaps inside a garment
+    mask = Image.fromarray(fill_enclosed(((image > 25) * 255).astype(np.uint8)), "L")
     side = rng.uniform(0.35, 0.9) * CANVAS
     aspect = rng.uniform(0.8, 1.25)
     w, h = max(8, int(side * min(1.0, aspect))), max(8, int(side * min(1.0, 1 / aspect)))
