@@ -149,7 +149,7 @@ def run_load(clients: int, requests: int, train: bool, timeout_s: float) -> dict
                     t = time.perf_counter()
                     try:
                         picture = client.upload(drawings[(i + r) % len(drawings)])
-                        label, _, _, message = client.call("predict_upload", [picture, "default", False])
+                        label, *_, message = client.call("predict_upload", [picture, "default", False])
                         ok = isinstance(label, dict) and label.get("label")
                     except Exception as err:  # any failure of the request counts as an error
                         ok, message = False, f"{type(err).__name__}: {err}"

@@ -1,5 +1,5 @@
 """The Predict tab: a sketchpad ready to draw on, an upload box, live top classes, the 28x28 image
-the model sees and (optionally) its first feature maps."""
+the model sees and (optionally) which parts carry its answer (occlusion) and its first feature maps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from demo.models import get_model, model_card
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image, preprocess_sketch
-from fmnist.predict import feature_maps, predict_proba, to_input
+from fmnist.predict import feature_maps, predict_proba, occlusion, to_input
 
 CANVAS = 448  # sketchpad pixels; shown at (nearly) 1:1 so strokes look as thick as they are
 BRUSH_RADIUS = 14  # survives the shrink to 28x28 as a stroke about 2 pixels wide
@@ -36,18 +36,33 @@ def tile_maps(maps: list[np.ndarray], cell: int = 56) -> np.ndarray:
     return np.concatenate(rows, axis=0)
 
 
+def heat_overlay(image28: np.ndarray, heat28: np.ndarray) -> np.ndarray:
+    """The enlarged 28x28 input in grey with a 28x28 map in [0, 1] laid over it in colour (RGB)."""
+    from matplotlib import colormaps
+
+    heat28 = enlarge(heat28)
+    base = np.repeat(enlarge(image28)[..., None], 3, axis=2).astype(np.float32) * 0.6
+    alpha = 0.7 * heat28[..., None]
+    heat = colormaps["jet"](heat28)[..., :3] * 255
+    return ((1 - alpha) * base + alpha * heat).round().astype(np.uint8)
+
+
 def classify(image28: np.ndarray, model_name: str, session_models: dict, show_maps: bool):
-    """The shared tail of both inputs: probabilities, preview and feature maps for a 28x28 image."""
+    """The shared tail of both inputs: probabilities, preview, and (if asked) which parts carry the answer
+    and the feature maps, for a 28x28 image."""
     model, meta = get_model(model_name, session_models)
     x = to_input(image28, meta["normalization"])
     probs = predict_proba(model, x)[0]
     label = {name: float(p) for name, p in zip(meta["class_names"], probs)}
-    maps = tile_maps(feature_maps(model, x)) if show_maps else None
-    return label, enlarge(image28), maps, ""
+    evidence = maps = None
+    if show_maps:
+        evidence = heat_overlay(image28, occlusion(model, image28, meta["normalization"], int(probs.argmax())))
+        maps = tile_maps(feature_maps(model, x))
+    return label, enlarge(image28), evidence, maps, ""
 
 
 def nothing(message: str):
-    return None, None, None, message
+    return None, None, None, None, message
 
 
 def predict_sketch(value: dict | None, model_name: str, session_models: dict, show_maps: bool, fill: bool = False):
@@ -109,10 +124,13 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
             label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
             preview = gr.Image(label="What the model sees (28×28, enlarged)", height=PREVIEW + 40, format="png",
                                interactive=False, elem_id="preview")
-            show_maps = gr.Checkbox(False, label="Show what the network sees (first conv layers' feature maps)")
+            show_maps = gr.Checkbox(False, label="Show what the network sees: which parts make its answer, and its "
+                                                "first feature maps", elem_id="show-maps")
+            evidence = gr.Image(label="Erase which part, and it is less sure of its answer? (red = most)",
+                             height=PREVIEW + 40, format="png", interactive=False, elem_id="evidence")
             maps = gr.Image(label="Feature maps of the first two conv layers (one row each)", interactive=False, format="png",
                             elem_id="feature-maps")
-    outputs = [label, preview, maps, message]
+    outputs = [label, preview, evidence, maps, message]
     common = dict(outputs=outputs, show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
     sketch.change(predict_sketch, [sketch, model_pick, session_models, show_maps, fill], api_name="predict_sketch",
                   **common)
@@ -121,7 +139,7 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
     for trigger in (model_pick.change, show_maps.change, fill.change):
         trigger(predict_current, [sketch, upload, model_pick, session_models, show_maps, fill],
                 api_visibility="private", **common)
-    clear.click(lambda: (None, None, None, None, None, ""), None, [sketch, upload, *outputs],
+    clear.click(lambda: (None, None, None, None, None, None, ""), None, [sketch, upload, *outputs],
                 api_visibility="private", show_progress="hidden", queue=False)
     model_pick.change(describe_model, [model_pick, session_models], card, api_visibility="private",
                       show_progress="hidden")

@@ -234,6 +234,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
                 loss_plot = gr.LinePlot(x="epoch", y="loss", color="run", title="Training loss (running mean)",
                                         height=300, elem_id="loss-plot")
                 acc_plot = gr.LinePlot(x="epoch", y="test accuracy %", color="run", title="Test accuracy",
+                                       x_axis_format="~g", y_axis_format=".1f",  # one epoch: "1", not "1.000000"
                                        height=300, elem_id="acc-plot")
             samples = gr.Plot(label="Sample test images: predicted vs correct (wrong in red)", elem_id="samples")
             results = gr.Dataframe(label="This session's runs", interactive=False, elem_id="results")

@@ -1,5 +1,6 @@
 """The networks, looked up by name: the seed experiment's LeNet and stronger models.
-Every `forward()` returns logits (N, 10); softmax belongs where probabilities are shown."""
+Every `forward()` returns logits (N, 10); softmax belongs where probabilities are shown. Each model
+keeps its conv layers in `features` and the rest in `classifier` (fmnist.predict walks them)."""
 
 from __future__ import annotations
 
@@ -94,7 +95,3 @@ def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
-
-def conv_layers(model: nn.Module) -> list[nn.Conv2d]:
-    """The model's convolution layers in forward order (for showing feature maps)."""
-    return [m for m in model.modules() if isinstance(m, nn.Conv2d)]

@@ -1,5 +1,6 @@
-"""The model's side of prediction: a 28x28 picture -> class probabilities, top classes and
-the first convolutions' feature maps."""
+"""The model's side of prediction: a 28x28 picture -> class probabilities, top classes, the first
+convolutions' feature maps and where the evidence lies (occlusion). Every model in fmnist.models keeps
+its conv layers in `features` and the rest in `classifier`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import torch
 from torch import nn
 
 from fmnist.data import CLASS_NAMES
-from fmnist.models import conv_layers
 
 
 def to_input(image28: np.ndarray, normalization: dict) -> torch.Tensor:
@@ -31,16 +31,44 @@ def top_classes(probs: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
     return [(CLASS_NAMES[i], float(probs[i])) for i in order]
 
 
+def _relu_outputs(model: nn.Module, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Run one view of x through model.features layer by layer: (each ReLU's output, the features).
+    Walking the layers instead of registering hooks keeps concurrent predictions on a shared model apart."""
+    outs, h = [], x
+    for layer in model.features:
+        h = layer(h)
+        if isinstance(layer, nn.ReLU):
+            outs.append(h)
+    return outs, h
+
+
 @torch.inference_mode()
 def feature_maps(model: nn.Module, x: torch.Tensor, n_layers: int = 2) -> list[np.ndarray]:
     """Activations (after ReLU) of the first conv layers for one image: [(C, H, W), ...]."""
-    maps: list[np.ndarray] = []
-    hooks = [conv.register_forward_hook(lambda _m, _i, out: maps.append(torch.relu(out[0]).cpu().numpy()))
-             for conv in conv_layers(model)[:n_layers]]
-    try:
-        model.eval()
-        model(x.to(next(model.parameters()).device))
-    finally:
-        for h in hooks:
-            h.remove()
-    return maps
+    model.eval()
+    outs, _ = _relu_outputs(model, x.to(next(model.parameters()).device))
+    return [a[0].cpu().numpy() for a in outs[:n_layers]]
+
+
+@torch.inference_mode()
+def occlusion(model: nn.Module, image28: np.ndarray, normalization: dict, target: int, patch: int = 7,
+              stride: int = 3) -> np.ndarray:
+    """Where the evidence for class `target` lies, measured directly: a patch x patch square of background
+    slides over the 28x28 picture in `stride` steps, and each pixel gets the mean drop in the model's
+    log-probability of `target` over the squares that hide it. (28, 28) in [0, 1], scaled so the largest
+    drop is 1; all zeros where hiding nothing lowers it."""
+    size = image28.shape[0]
+    starts = range(0, size - patch + 1, stride)
+    covered = [(r, c) for r in starts for c in starts]
+    variants = np.repeat(image28[None], len(covered) + 1, axis=0)
+    for k, (r, c) in enumerate(covered, start=1):
+        variants[k, r:r + patch, c:c + patch] = 0
+    x = torch.cat([to_input(v, normalization) for v in variants])
+    model.eval()
+    logp = torch.log_softmax(model(x.to(next(model.parameters()).device)), dim=1)[:, target].cpu().numpy()
+    drop, count = np.zeros((size, size)), np.zeros((size, size))
+    for (r, c), d in zip(covered, logp[0] - logp[1:]):
+        drop[r:r + patch, c:c + patch] += d
+        count[r:r + patch, c:c + patch] += 1
+    drop = np.clip(drop / np.maximum(count, 1), 0, None)
+    return (drop / drop.max() if drop.max() > 0 else drop).astype(np.float32)
