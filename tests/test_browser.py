@@ -94,6 +94,10 @@ def test_draw_and_see_a_prediction(page, tmp_path):
     draw(page, [(0.38, 0.1), (0.62, 0.1), (0.66, 0.9), (0.54, 0.9), (0.5, 0.35), (0.46, 0.9), (0.34, 0.9), (0.38, 0.1)])
     page.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
     assert page.locator("#preview img").count() == 1  # the 28x28 the model sees
+    assert page.locator("#evidence img").count() == 0
+    page.locator("#show-maps input[type=checkbox]").check()  # which parts carry the answer, and feature maps
+    page.locator("#evidence img").first.wait_for(timeout=20_000)
+    page.locator("#feature-maps img").first.wait_for(timeout=20_000)
     shoot(page, "predict", tmp_path)
     page.locator("#clear").click()
     page.wait_for_function("!document.querySelector('#prediction').innerText.includes('%')", timeout=10_000)
