@@ -22,18 +22,21 @@ def enlarge(image28: np.ndarray, size: int = PREVIEW) -> np.ndarray:
     return np.kron(image28, np.ones((k, k), dtype=image28.dtype))
 
 
-def tile_maps(maps: list[np.ndarray], cell: int = 56) -> np.ndarray:
-    """Feature maps [(C, H, W), ...] -> one uint8 picture, a row of cells per layer."""
+def tile_maps(maps: list[np.ndarray], cell: int = 56, per_row: int = 8) -> np.ndarray:
+    """Feature maps [(C, H, W), ...] -> one uint8 picture: each layer's maps in rows of up to per_row
+    cells (each map scaled to its own maximum), a blank row between layers."""
+    width = per_row * (cell + 4)
     rows = []
-    width = max(m.shape[0] for m in maps) * (cell + 4)
     for m in maps:
         cells = []
         for fmap in m:
             scaled = fmap / fmap.max() if fmap.max() > 0 else fmap
             cells.append(np.pad(enlarge((scaled * 255).astype(np.uint8), cell), 2))
-        row = np.concatenate(cells, axis=1)
-        rows.append(np.pad(row, ((0, 0), (0, width - row.shape[1]))))
-    return np.concatenate(rows, axis=0)
+        for i in range(0, len(cells), per_row):
+            row = np.concatenate(cells[i:i + per_row], axis=1)
+            rows.append(np.pad(row, ((0, 0), (0, width - row.shape[1]))))
+        rows.append(np.zeros((cell // 4, width), np.uint8))
+    return np.concatenate(rows[:-1], axis=0)
 
 
 def heat_overlay(image28: np.ndarray, heat28: np.ndarray) -> np.ndarray:
@@ -127,9 +130,8 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
             show_maps = gr.Checkbox(False, label="Show what the network sees: which parts make its answer, and its "
                                                 "first feature maps", elem_id="show-maps")
             evidence = gr.Image(label="Erase which part, and it is less sure of its answer? (red = most)",
-                             height=PREVIEW + 40, format="png", interactive=False, elem_id="evidence")
-            maps = gr.Image(label="Feature maps of the first two conv layers (one row each)", interactive=False, format="png",
-                            elem_id="feature-maps")
+                                height=PREVIEW + 40, format="png", interactive=False, elem_id="evidence")
+            maps = gr.Image(label="Feature maps: conv layer 1, then conv layer 2", interactive=False, format="png", elem_id="feature-maps")
     outputs = [label, preview, evidence, maps, message]
     common = dict(outputs=outputs, show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
     sketch.change(predict_sketch, [sketch, model_pick, session_models, show_maps, fill], api_name="predict_sketch",
