@@ -180,6 +180,11 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
 def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shipped):
     """Evaluate whatever the model is now, save its checkpoint and offer it in the Predict tab."""
     evaluation, _ = evaluate(run.model, to_float(data.test_images), data.test_labels)
+    # The model kept after a stop mid-epoch gets its own point on the accuracy curve (a lone first-epoch
+    # point would draw no line at all).
+    reached = run_info["loss"][-1][0] if run_info["loss"] else 0.0
+    if not run_info["acc"] or reached > run_info["acc"][-1][0]:
+        run_info["acc"].append((round(reached, 3), evaluation.accuracy * 100))
     run_info.update(accuracy=evaluation.accuracy, status=outcome if outcome == "finished" else outcome.split(":")[0])
     name = f"{run_info['name']} ({evaluation.accuracy * 100:.1f} %)"
     metrics = {"accuracy": evaluation.accuracy, "per_class_accuracy": evaluation.per_class_accuracy,

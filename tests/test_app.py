@@ -119,6 +119,22 @@ def test_training_streams_and_registers_a_session_model():
     assert label is not None
 
 
+@real_data
+def test_a_stopped_run_adds_its_kept_model_to_the_accuracy_curve():
+    from demo.train_tab import stop_event
+
+    updates = []
+    for update in train_session(100, 3, 0.001, "lenet", 0, 6000, [], {}, "s-stop", ["default"]):
+        updates.append(update)
+        if "samples" in update:  # the first epoch is done: stop during the second
+            stop_event("s-stop").set()
+    final = updates[-1]
+    assert final["status"].startswith("⏹ Stopped early")
+    curve = final["acc_plot"]
+    assert curve["epoch"].iloc[0] == 1 and 1 < curve["epoch"].iloc[-1] < 2
+    assert curve["test accuracy %"].iloc[-1] == pytest.approx(final["runs_state"][0]["accuracy"] * 100)
+
+
 @pytest.fixture(scope="module")
 def served():
     """The app launched in this process on a free port, with a gradio_client connected to it."""
