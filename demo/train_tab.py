@@ -194,7 +194,7 @@ def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shi
                                                                              "device": device})
     folder = Path(tempfile.mkdtemp(prefix="fmnist-run-"))
     path = save_checkpoint(ckpt, folder / f"{cfg.model}-bs{cfg.batch_size}-acc{evaluation.accuracy * 100:.1f}.pt")
-    model = run.model.to("cpu", memory_format=torch.contiguous_format).eval()
+    model = run.model.to("cpu", memory_format=torch.channels_last).eval()  # as load_checkpoint gives it
     session_models = {**session_models, name: (model, {k: v for k, v in ckpt.items() if k != "state_dict"})}
     per_class = pd.DataFrame({"class": list(CLASS_NAMES),
                               "accuracy %": [a * 100 for a in evaluation.per_class_accuracy.values()]})
