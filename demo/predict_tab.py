@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 import numpy as np
+from matplotlib import colormaps
 
 from demo.models import get_model, model_card
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image, preprocess_sketch
@@ -41,8 +42,6 @@ def tile_maps(maps: list[np.ndarray], cell: int = 56, per_row: int = 8) -> np.nd
 
 def heat_overlay(image28: np.ndarray, heat28: np.ndarray) -> np.ndarray:
     """The enlarged 28x28 input in grey with a 28x28 map in [0, 1] laid over it in colour (RGB)."""
-    from matplotlib import colormaps
-
     heat28 = enlarge(heat28)
     base = np.repeat(enlarge(image28)[..., None], 3, axis=2).astype(np.float32) * 0.6
     alpha = 0.7 * heat28[..., None]
@@ -131,7 +130,8 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
                                                 "first feature maps", elem_id="show-maps")
             evidence = gr.Image(label="Erase which part, and it is less sure of its answer? (red = most)",
                                 height=PREVIEW + 40, format="png", interactive=False, elem_id="evidence")
-            maps = gr.Image(label="Feature maps: conv layer 1, then conv layer 2", interactive=False, format="png", elem_id="feature-maps")
+            maps = gr.Image(label="Feature maps: conv layer 1, then conv layer 2", interactive=False, format="png",
+                            elem_id="feature-maps")
     outputs = [label, preview, evidence, maps, message]
     common = dict(outputs=outputs, show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
     sketch.change(predict_sketch, [sketch, model_pick, session_models, show_maps, fill], api_name="predict_sketch",

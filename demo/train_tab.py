@@ -13,11 +13,10 @@ from pathlib import Path
 
 import gradio as gr
 import pandas as pd
-import torch
 
 from demo.serving import gpu
 from fmnist import report
-from fmnist.checkpoint import make_checkpoint, save_checkpoint
+from fmnist.checkpoint import make_checkpoint, ready_for_inference, save_checkpoint
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, FashionMNIST, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate
 from fmnist.models import MODELS
@@ -194,7 +193,7 @@ def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shi
                                                                              "device": device})
     folder = Path(tempfile.mkdtemp(prefix="fmnist-run-"))
     path = save_checkpoint(ckpt, folder / f"{cfg.model}-bs{cfg.batch_size}-acc{evaluation.accuracy * 100:.1f}.pt")
-    model = run.model.to("cpu", memory_format=torch.channels_last).eval()  # as load_checkpoint gives it
+    model = ready_for_inference(run.model)
     session_models = {**session_models, name: (model, {k: v for k, v in ckpt.items() if k != "state_dict"})}
     per_class = pd.DataFrame({"class": list(CLASS_NAMES),
                               "accuracy %": [a * 100 for a in evaluation.per_class_accuracy.values()]})

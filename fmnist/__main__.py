@@ -10,12 +10,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
 from fmnist import report
 from fmnist.checkpoint import (CheckpointError, clean_stale_temp_files, load_checkpoint, make_checkpoint,
-                               save_checkpoint)
+                               ready_for_inference, save_checkpoint)
 from fmnist.data import CLASS_NAMES, MEAN, STD, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate
 from fmnist.models import MODELS, count_parameters
@@ -84,7 +83,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
         print(f"stopped early: {stopped}; reporting the model as it is")
 
     evaluation, preds = evaluate(run.model, to_float(data.test_images), data.test_labels)
-    run.model.to("cpu", memory_format=torch.contiguous_format)
+    ready_for_inference(run.model)  # measured on drawings as `evaluate --sketches` will load it
     sketch_results = sketch_accuracy(run.model, {"mean": MEAN, "std": STD}, make_sketches(data))
     sketch = {k: r["accuracy"] for k, r in sketch_results.items()}
     drawn = {k: r["drawn_accuracy"] for k, r in sketch_results.items()}

@@ -110,6 +110,12 @@ def _validate(ckpt: object, where: str) -> dict:
     return ckpt
 
 
+def ready_for_inference(model: nn.Module) -> nn.Module:
+    """The model on the CPU, channels-last, in eval mode: how every loaded or freshly trained model is
+    used for predictions (oneDNN's CPU convolutions take a third less time this way, for one drawing too)."""
+    return model.to("cpu", memory_format=torch.channels_last).eval()
+
+
 def load_checkpoint(name_or_path: str | os.PathLike) -> tuple[nn.Module, dict]:
     """Load a checkpoint safely -> (model on the CPU in eval mode, channels-last, its metadata without the weights)."""
     path = resolve_checkpoint(name_or_path)
@@ -131,6 +137,5 @@ def load_checkpoint(name_or_path: str | os.PathLike) -> tuple[nn.Module, dict]:
         raise CheckpointError(f"{path}: weights do not fit {ckpt['arch']} ({' '.join(first[:2])[:300]})") from None
     meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
     meta["path"] = str(path)
-    # channels-last: oneDNN's CPU convolutions take a third less time this way, for one drawing too.
-    return model.to(memory_format=torch.channels_last).eval(), meta
+    return ready_for_inference(model), meta
 
