@@ -3,6 +3,7 @@ everyone) plus the models this student trained in this session (kept in their gr
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from torch import nn
@@ -38,16 +39,26 @@ def get_model(name: str, session_models: dict) -> tuple[nn.Module, dict]:
         return shipped_model("default")
 
 
+def is_number(x: object) -> bool:
+    """A finite int or float (not a bool): what metadata read from a file must be before it is shown."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def model_card(meta: dict) -> str:
-    """A short Markdown description of a model: architecture, how it was trained, test accuracy."""
-    cfg, metrics = meta.get("train_config", {}), meta.get("metrics", {})
+    """A short Markdown description of a model: architecture, how it was trained, test accuracy.
+    Metadata of a loaded file is not trusted: fields of the wrong type are left out."""
+    cfg, metrics = meta.get("train_config"), meta.get("metrics")
+    cfg, metrics = (cfg if isinstance(cfg, dict) else {}), (metrics if isinstance(metrics, dict) else {})
     parts = [f"**{meta.get('arch', '?')}**"]
+    if meta.get("loaded_from"):
+        parts.append(f"loaded from {meta['loaded_from']}")
     if cfg:
         parts.append(f"batch {cfg.get('batch_size')}, {metrics.get('epochs_completed', cfg.get('epochs'))} epochs, "
                      f"lr {cfg.get('lr')}")
-    if "accuracy" in metrics:
+    if is_number(metrics.get("accuracy")):
         parts.append(f"test accuracy **{metrics['accuracy'] * 100:.2f} %**")
-    sketch = metrics.get("sketch_accuracy") or {}
+    sketch = metrics.get("sketch_accuracy")
+    sketch = [f"{k} {v * 100:.0f} %" for k, v in sketch.items() if is_number(v)] if isinstance(sketch, dict) else []
     if sketch:
-        parts.append("drawings: " + ", ".join(f"{k} {v * 100:.0f} %" for k, v in sketch.items()))
+        parts.append("drawings: " + ", ".join(sketch))
     return " · ".join(parts)

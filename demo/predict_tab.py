@@ -1,20 +1,25 @@
 """The Predict tab: a sketchpad ready to draw on, an upload box, live top classes, the 28x28 image
-the model sees and (optionally) which parts carry its answer (occlusion) and its first feature maps."""
+the model sees and (optionally) which parts carry its answer (occlusion) and its first feature maps;
+a student can also load a checkpoint of their own (from the Train tab or `python -m fmnist train`)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
 from matplotlib import colormaps
 
-from demo.models import get_model, model_card
+from demo.models import get_model, is_number, model_card
+from fmnist.checkpoint import CheckpointError, load_checkpoint
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image, preprocess_sketch
 from fmnist.predict import feature_maps, predict_proba, occlusion, to_input
 
 CANVAS = 448  # sketchpad pixels; shown at (nearly) 1:1 so strokes look as thick as they are
 BRUSH_RADIUS = 14  # survives the shrink to 28x28 as a stroke about 2 pixels wide
 PREVIEW = 224  # the 28x28 model input, enlarged 8x
-EXAMPLES_DIR = __import__("pathlib").Path(__file__).parent / "examples"
+EXAMPLES_DIR = Path(__file__).parent / "examples"
+MAX_LOADED = 8  # checkpoints one session may load (each is a model in this process's memory)
 
 
 def enlarge(image28: np.ndarray, size: int = PREVIEW) -> np.ndarray:
@@ -97,6 +102,30 @@ def predict_current(value: dict | None, path: str | None, model_name: str, sessi
     return predict_upload(path, model_name, session_models, show_maps)
 
 
+def load_own_checkpoint(path: str | None, session_models: dict, shipped: list[str]):
+    """Handler for "Load a checkpoint": a checkpoint file joins this session's models and is picked.
+    Returns (session models, picker update, message); a bad file changes nothing and says why."""
+    if not path:
+        return session_models, gr.update(), ""
+    filename = Path(path).name
+    loaded = [name for name, (_, meta) in session_models.items() if meta.get("loaded_from")]
+    if len(loaded) >= MAX_LOADED:
+        return session_models, gr.update(), (f"⚠️ {filename}: this session has already loaded {MAX_LOADED} "
+                                             "checkpoints; reload the page to start afresh.")
+    try:
+        model, meta = load_checkpoint(path)
+    except CheckpointError as err:
+        return session_models, gr.update(), f"⚠️ {str(err).replace(str(path), filename)}"
+    metrics = meta.get("metrics")
+    accuracy = metrics.get("accuracy") if isinstance(metrics, dict) else None
+    name = f"{filename} ({accuracy * 100:.1f} %)" if is_number(accuracy) else filename
+    meta = {**meta, "loaded_from": filename}
+    meta.pop("path", None)  # a server temp path, not for the student's eyes
+    session_models = {**session_models, name: (model, meta)}
+    return (session_models, gr.update(choices=[*shipped, *session_models], value=name),
+            f"✅ Loaded **{name}**: a {meta['arch']} model, now picked (for you only).")
+
+
 def describe_model(model_name: str, session_models: dict) -> str:
     return model_card(get_model(model_name, session_models)[1])
 
@@ -122,6 +151,10 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
         with gr.Column(scale=2):
             model_pick = gr.Dropdown(model_choices, value=model_choices[0], label="Model", elem_id="model-pick")
             card = gr.Markdown(elem_id="model-card")
+            load_button = gr.UploadButton("Load a checkpoint (.pt) from the Train tab or the command line",
+                                          file_types=[".pt", ".pth"], type="filepath", size="sm",
+                                          elem_id="load-checkpoint")
+            load_message = gr.Markdown(elem_id="load-message")
             message = gr.Markdown(elem_id="predict-message")
             label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
             preview = gr.Image(label="What the model sees (28×28, enlarged)", height=PREVIEW + 40, format="png",
@@ -145,4 +178,7 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
                 api_visibility="private", show_progress="hidden", queue=False)
     model_pick.change(describe_model, [model_pick, session_models], card, api_visibility="private",
                       show_progress="hidden")
+    load_button.upload(lambda path, models: load_own_checkpoint(path, models, model_choices),
+                       [load_button, session_models], [session_models, model_pick, load_message],
+                       api_visibility="private", show_progress="hidden", concurrency_id="predict")
     return model_pick, card

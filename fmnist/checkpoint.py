@@ -87,6 +87,9 @@ def clean_stale_temp_files(folder: str | os.PathLike) -> list[Path]:
 
 
 def _validate(ckpt: object, where: str) -> dict:
+    if isinstance(ckpt, dict) and ckpt and all(isinstance(v, torch.Tensor) for v in ckpt.values()):
+        raise CheckpointError(f"{where}: a bare state_dict (weights without the metadata this project needs); "
+                              "save it with fmnist.checkpoint.make_checkpoint(model, arch) and save_checkpoint")
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(f"{where}: not a checkpoint of this project (expected a dict with a state_dict)")
     version = ckpt.get("format_version")

@@ -6,11 +6,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
+import torch
 
 from conftest import real_data
-from demo.predict_tab import EXAMPLES_DIR, predict_current, predict_sketch, predict_upload
+from demo.models import model_card
+from demo.predict_tab import (EXAMPLES_DIR, MAX_LOADED, load_own_checkpoint, predict_current, predict_sketch,
+                              predict_upload)
+from fmnist.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from demo.train_tab import train_session
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("test-*.png"))
@@ -78,6 +83,50 @@ def test_model_change_repredicts_the_drawing_first():
 def test_unknown_model_name_falls_back_to_default():
     label, _, _, _, _ = predict_upload(str(EXAMPLES[0]), "no-such-model", {}, False)
     assert label is not None
+
+
+def test_a_loaded_checkpoint_joins_the_session_and_predicts(tmp_path):
+    model, _ = load_checkpoint("lenet")
+    path = save_checkpoint(make_checkpoint(model, "lenet", metrics={"accuracy": 0.9083}), tmp_path / "mine.pt")
+    before = {}
+    models, picker, message = load_own_checkpoint(str(path), before, ["default", "lenet"])
+    assert before == {} and list(models) == ["mine.pt (90.8 %)"] and message.startswith("✅")
+    assert picker["value"] == "mine.pt (90.8 %)" and picker["choices"] == ["default", "lenet", "mine.pt (90.8 %)"]
+    label, *_ = predict_upload(str(EXAMPLES[0]), "mine.pt (90.8 %)", models, False)
+    assert label == predict_upload(str(EXAMPLES[0]), "lenet", {}, False)[0]  # the same weights
+    assert "loaded from mine.pt" in model_card(models["mine.pt (90.8 %)"][1]) and str(tmp_path) not in message
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 not really a zip", "state_dict", "wrong_arch"])
+def test_a_bad_checkpoint_changes_nothing_and_says_why(tmp_path, content):
+    path = tmp_path / "upload" / "model.pt"
+    path.parent.mkdir()
+    if content == "state_dict":
+        torch.save(load_checkpoint("lenet")[0].state_dict(), path)
+    elif content == "wrong_arch":  # the cnn's weights labelled as a lenet
+        model, _ = load_checkpoint("cnn")
+        torch.save({**make_checkpoint(model, "cnn"), "arch": "lenet"}, path)
+    else:
+        path.write_bytes(content)
+    session = {"#1 lenet bs100 (80.0 %)": load_checkpoint("lenet")}
+    models, picker, message = load_own_checkpoint(str(path), session, ["default"])
+    assert models is session and picker == gr.update() and message.startswith("⚠️ model.pt: ")
+    assert str(tmp_path) not in message and "\n" not in message
+
+
+def test_loaded_checkpoints_per_session_are_capped(tmp_path):
+    model, _ = load_checkpoint("lenet")
+    models = {}
+    for i in range(MAX_LOADED + 1):
+        path = save_checkpoint(make_checkpoint(model, "lenet"), tmp_path / f"m{i}.pt")
+        models, _, message = load_own_checkpoint(str(path), models, ["default"])
+    assert len(models) == MAX_LOADED and "already loaded" in message
+
+
+def test_model_card_ignores_metadata_of_the_wrong_type():
+    card = model_card({"arch": "lenet", "metrics": {"accuracy": "high", "sketch_accuracy": {"outline": None}},
+                       "train_config": ["not", "a", "dict"]})
+    assert card == "**lenet**"
 
 
 def test_impossible_settings_are_refused_before_training():

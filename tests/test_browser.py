@@ -110,6 +110,29 @@ def test_upload_a_fashion_mnist_image(page):
     assert page.locator("#prediction h2, #prediction .output-class").first.inner_text().strip() == "Ankle boot"
 
 
+def load_file(page, path: Path) -> None:
+    with page.expect_file_chooser() as chooser:  # the button opens the browser's file dialog
+        page.locator("#load-checkpoint").click()
+    chooser.value.set_files(str(path))
+
+
+def test_load_a_checkpoint_of_ones_own(page, tmp_path):
+    # The shipped lenet under another name, as a student would bring back one they downloaded earlier.
+    mine = tmp_path / "my-lenet.pt"
+    shutil.copy(ROOT / "checkpoints" / "lenet.pt", mine)
+    load_file(page, mine)
+    page.wait_for_function("document.querySelector('#load-message').innerText.includes('Loaded')", timeout=20_000)
+    assert "my-lenet.pt (90.8 %)" in page.locator("#model-pick input").input_value()
+    page.wait_for_function("document.querySelector('#model-card').innerText.includes('loaded from my-lenet.pt')",
+                           timeout=10_000)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    load_file(page, junk)
+    page.wait_for_function("document.querySelector('#load-message').innerText.includes('junk.pt: not a readable')",
+                           timeout=20_000)
+    assert "my-lenet.pt" in page.locator("#model-pick input").input_value()  # the loaded model stays picked
+
+
 @real_data
 def test_train_watch_and_stop(page, tmp_path):
     page.get_by_role("tab", name="Train").click()

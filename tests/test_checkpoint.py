@@ -52,7 +52,7 @@ def test_pickle_that_runs_code_is_refused_and_never_runs(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("case", ["empty", "random", "truncated", "whole_model", "wrong_keys", "wrong_shapes",
-                                  "nan", "inf", "future", "not_dict", "unknown_arch"])
+                                  "nan", "inf", "future", "not_dict", "unknown_arch", "bare_state_dict"])
 def test_bad_checkpoints_are_refused_with_one_line(saved, tmp_path, case):
     model, ckpt, path = saved
     bad = tmp_path / f"{case}.pt"
@@ -81,10 +81,14 @@ def test_bad_checkpoints_are_refused_with_one_line(saved, tmp_path, case):
         torch.save([1, 2, 3], bad)
     elif case == "unknown_arch":
         torch.save({**ckpt, "arch": "vgg"}, bad)
+    elif case == "bare_state_dict":  # what `torch.save(model.state_dict(), ...)` in a notebook writes
+        torch.save(model.state_dict(), bad)
     with pytest.raises(CheckpointError) as err:
         load_checkpoint(bad)
     msg = str(err.value)
     assert "\n" not in msg and str(bad) in msg and len(msg) < 600
+    if case == "bare_state_dict":
+        assert "bare state_dict" in msg and "make_checkpoint" in msg
 
 
 def test_failed_save_keeps_previous_checkpoint(saved, monkeypatch):
