@@ -19,7 +19,7 @@ from fmnist.data import CLASS_NAMES, MEAN, STD, DataFormatError, DataNotFoundErr
 from fmnist.evaluate import evaluate
 from fmnist.models import MODELS, count_parameters
 from fmnist.predict import predict_proba, to_input, top_classes
-from fmnist.sketches import make_sketches, sketch_accuracy
+from fmnist.sketches import sketch_accuracy, sketch_set
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
 from fmnist.train import EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run, train_epochs
 
@@ -84,7 +84,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
 
     evaluation, preds = evaluate(run.model, to_float(data.test_images), data.test_labels)
     ready_for_inference(run.model)  # measured on drawings as `evaluate --sketches` will load it
-    sketch_results = sketch_accuracy(run.model, {"mean": MEAN, "std": STD}, make_sketches(data))
+    sketch_results = sketch_accuracy(run.model, {"mean": MEAN, "std": STD}, sketch_set(data))
     sketch = {k: r["accuracy"] for k, r in sketch_results.items()}
     drawn = {k: r["drawn_accuracy"] for k, r in sketch_results.items()}
     sample_ids = run.sample_indices[:10]
@@ -165,7 +165,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     evaluation, _ = evaluate(model, to_float(data.test_images, norm["mean"], norm["std"]), data.test_labels)
     result = {"accuracy": evaluation.accuracy, "per_class_accuracy": evaluation.per_class_accuracy, "n": evaluation.n}
     if args.sketches:
-        result["sketch"] = sketch_accuracy(model, norm, make_sketches(data))
+        result["sketch"] = sketch_accuracy(model, norm, sketch_set(data))
     if args.json:
         print(json.dumps(result))
         return 0

@@ -101,7 +101,8 @@ def describe_device(device: torch.device) -> str:
         return (f"cuda ({props.name}, {props.total_memory / 2**30:.1f} GiB, "
                 f"{props.multi_processor_count} SMs, compute {props.major}.{props.minor})")
     if device.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
+        threads = torch.get_num_threads()
+        return f"cpu ({threads} thread{'s' if threads > 1 else ''})"
     return str(device)
 
 

@@ -39,14 +39,14 @@ def test_shipped_lenet_matches_its_metadata_and_beats_the_seed(data):
 
 
 def test_shipped_default_is_the_cnn_and_beats_lenet_on_photos_and_drawings(data):
-    from fmnist.sketches import make_sketches, sketch_accuracy
+    from fmnist.sketches import sketch_accuracy, sketch_set
 
     cnn, meta = load_checkpoint("default")
     assert meta["arch"] == "cnn"
     evaluation, _ = evaluate(cnn, to_float(data.test_images), data.test_labels)
     assert evaluation.accuracy == pytest.approx(meta["metrics"]["accuracy"], abs=1e-4)
     assert evaluation.accuracy > load_checkpoint("lenet")[1]["metrics"]["accuracy"]
-    measured = sketch_accuracy(cnn, meta["normalization"], make_sketches(data))  # the set train and evaluate use
+    measured = sketch_accuracy(cnn, meta["normalization"], sketch_set(data))  # the set train and evaluate use
     assert {k: r["accuracy"] for k, r in measured.items()} == meta["metrics"]["sketch_accuracy"]
     lenet = load_checkpoint("lenet")[1]["metrics"]["sketch_accuracy"]
     assert all(measured[k]["accuracy"] > lenet[k] + 0.05 for k in lenet)

@@ -10,7 +10,7 @@ from fmnist.augment import silhouettes, sketch_augment
 from fmnist.data import load_fashion_mnist
 from fmnist.models import build_model
 from fmnist.preprocess import fill_enclosed, preprocess_drawing
-from fmnist.sketches import CANVAS, CONDITIONS, DRAWINGS, make_sketches, sketch_accuracy
+from fmnist.sketches import CANVAS, CONDITIONS, DRAWINGS, make_sketches, prepare_sketches, sketch_accuracy
 
 
 def test_sketches_are_sketchpad_canvases_from_the_test_split(tmp_path):
@@ -30,7 +30,10 @@ def test_sketches_are_sketchpad_canvases_from_the_test_split(tmp_path):
     filled = [s for s in a if s.kind == "filled"][0]
     outline = [s for s in a if s.kind == "outline"][0]
     assert filled.canvas[..., 3].mean() > outline.canvas[..., 3].mean() * 0  # both drawn
-    result = sketch_accuracy(build_model("lenet", seed=0).eval(), {"mean": 0.286, "std": 0.353}, a)
+    prepared = prepare_sketches(a)
+    assert {k: len(p.images) for k, p in prepared.items()} == {k: 30 + n_drawn // 2 for k, _, _ in CONDITIONS}
+    assert all(p.images.dtype == np.uint8 and p.images.shape[1:] == (28, 28) for p in prepared.values())
+    result = sketch_accuracy(build_model("lenet", seed=0).eval(), {"mean": 0.286, "std": 0.353}, prepared)
     assert set(result) == {name for name, _, _ in CONDITIONS}
     assert all(0 <= r["accuracy"] <= 1 and r["n"] == 30 + n_drawn // 2 for r in result.values())
     assert all(0 <= r["drawn_accuracy"] <= 1 and r["drawn_n"] == n_drawn // 2 for r in result.values())
@@ -88,7 +91,7 @@ def test_shipped_default_recognises_most_hand_constructed_drawings_and_lenet_doe
     from fmnist.checkpoint import load_checkpoint
 
     data = load_fashion_mnist(write_idx_dataset(tmp_path / "d", n_train=20, n_test=20))
-    drawn = make_sketches(data, per_class=0)  # the hand-constructed drawings alone
+    drawn = prepare_sketches(make_sketches(data, per_class=0))  # the hand-constructed drawings alone
     cnn, meta = load_checkpoint("default")
     lenet, lenet_meta = load_checkpoint("lenet")
     ours = sketch_accuracy(cnn, meta["normalization"], drawn)
@@ -96,6 +99,22 @@ def test_shipped_default_recognises_most_hand_constructed_drawings_and_lenet_doe
     theirs = sketch_accuracy(lenet, lenet_meta["normalization"], drawn)
     assert ours["outline"]["accuracy"] >= 0.65 and ours["filled"]["accuracy"] >= 0.65
     assert all(ours[k]["accuracy"] > theirs[k]["accuracy"] + 0.1 for k in ("outline", "outline+fill", "filled"))
+
+
+def test_scores_count_blank_drawings_as_wrong_and_match_one_at_a_time_predictions(tmp_path):
+    from fmnist.predict import predict_proba, to_input
+    from fmnist.sketches import Sketch
+
+    data = load_fashion_mnist(write_idx_dataset(tmp_path / "d", n_train=20, n_test=50))
+    sketches = make_sketches(data, per_class=2, per_template=1)
+    blank = np.zeros((CANVAS, CANVAS, 4), np.uint8)
+    sketches += [Sketch(blank, 3, "outline", 4), Sketch(blank, 3, "filled", 0)]
+    model, norm = build_model("lenet", seed=1).eval(), {"mean": 0.286, "std": 0.353}
+    result = sketch_accuracy(model, norm, prepare_sketches(sketches))
+    for name, kind, fill in CONDITIONS:
+        right = [s.canvas.any() and predict_proba(model, to_input(preprocess_drawing(s.canvas, fill=fill), norm))[0]
+                 .argmax() == s.label for s in sketches if s.kind == kind]
+        assert result[name]["n"] == len(right) and result[name]["accuracy"] == round(sum(right) / len(right), 4)
 
 
 def test_squash_narrows_or_flattens_drawings_about_the_centre_and_is_seeded():
