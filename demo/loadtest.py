@@ -124,7 +124,7 @@ def run_load(clients: int, requests: int, train: bool, timeout_s: float) -> dict
             def trainer() -> None:  # one student training the whole time
                 try:
                     for event, payload in AppClient(url, timeout=timeout_s + 60).events(
-                            "train", [100, 50, 0.001, "lenet", 0, 60000]):
+                            "train", [100, 50, 0.001, "lenet", 0, 60000, False]):
                         training["updates"] += 1
                 finally:
                     training["done"] = True
