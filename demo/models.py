@@ -29,6 +29,23 @@ def shipped_names() -> list[str]:
     return names
 
 
+def model_key(name: str, session_models: dict) -> tuple[str, str]:
+    """What makes two picker names one model: a session's model is itself, a shipped name is its file
+    (`default` and `cnn` are one model; an unknown name means `default`, as in get_model)."""
+    return ("session", name) if name in session_models else ("file", SHIPPED.get(name, SHIPPED["default"]))
+
+
+def all_models(session_models: dict) -> list[str]:
+    """Every distinct model a student can pick, once each: the shipped ones (an alias such as `default`
+    named once, by its first name), then this session's."""
+    seen, names = set(), []
+    for name in [*shipped_names(), *session_models]:
+        if model_key(name, session_models) not in seen:
+            seen.add(model_key(name, session_models))
+            names.append(name)
+    return names
+
+
 def get_model(name: str, session_models: dict) -> tuple[nn.Module, dict]:
     """A model by picker name: this session's trained ones first, then the shipped ones."""
     if name in session_models:

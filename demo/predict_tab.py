@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 from matplotlib import colormaps
 
-from demo.models import get_model, is_number, model_card
+from demo.models import all_models, get_model, is_number, model_card, model_key
 from fmnist.checkpoint import CheckpointError, load_checkpoint
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image, preprocess_sketch
 from fmnist.predict import feature_maps, predict_proba, occlusion, to_input
@@ -65,11 +65,24 @@ def classify(image28: np.ndarray, model_name: str, session_models: dict, show_ma
     if show_maps:
         evidence = heat_overlay(image28, occlusion(model, image28, meta["normalization"], int(probs.argmax())))
         maps = tile_maps(feature_maps(model, x))
-    return label, enlarge(image28), evidence, maps, ""
+    return label, enlarge(image28), evidence, maps, compare_models(image28, model_name, session_models), ""
+
+
+def compare_models(image28: np.ndarray, model_name: str, session_models: dict) -> str:
+    """One line: what every other model (shipped, and this session's) answers for the same picture."""
+    answers = []
+    for name in all_models(session_models):
+        if model_key(name, session_models) == model_key(model_name, session_models):
+            continue
+        model, meta = get_model(name, session_models)
+        probs = predict_proba(model, to_input(image28, meta["normalization"]))[0]
+        top = int(probs.argmax())
+        answers.append(f"{name}: **{meta['class_names'][top]}** {probs[top] * 100:.0f} %")
+    return "Other models: " + " · ".join(answers) if answers else ""
 
 
 def nothing(message: str):
-    return None, None, None, None, message
+    return None, None, None, None, "", message
 
 
 def predict_sketch(value: dict | None, model_name: str, session_models: dict, show_maps: bool, fill: bool = False):
@@ -157,6 +170,7 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
             load_message = gr.Markdown(elem_id="load-message")
             message = gr.Markdown(elem_id="predict-message")
             label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
+            others = gr.Markdown(elem_id="other-models")
             preview = gr.Image(label="What the model sees (28×28, enlarged)", height=PREVIEW + 40, format="png",
                                interactive=False, elem_id="preview")
             show_maps = gr.Checkbox(False, label="Show what the network sees: which parts make its answer, and its "
@@ -165,7 +179,7 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
                                 height=PREVIEW + 40, format="png", interactive=False, elem_id="evidence")
             maps = gr.Image(label="Feature maps: conv layer 1, then conv layer 2", interactive=False, format="png",
                             elem_id="feature-maps")
-    outputs = [label, preview, evidence, maps, message]
+    outputs = [label, preview, evidence, maps, others, message]
     common = dict(outputs=outputs, show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
     sketch.change(predict_sketch, [sketch, model_pick, session_models, show_maps, fill], api_name="predict_sketch",
                   **common)
@@ -174,7 +188,7 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
     for trigger in (model_pick.change, show_maps.change, fill.change):
         trigger(predict_current, [sketch, upload, model_pick, session_models, show_maps, fill],
                 api_visibility="private", **common)
-    clear.click(lambda: (None, None, None, None, None, None, ""), None, [sketch, upload, *outputs],
+    clear.click(lambda: (None, None, None, None, None, None, "", ""), None, [sketch, upload, *outputs],
                 api_visibility="private", show_progress="hidden", queue=False)
     model_pick.change(describe_model, [model_pick, session_models], card, api_visibility="private",
                       show_progress="hidden")

@@ -40,30 +40,41 @@ def stroke_layer(size: int = 448) -> np.ndarray:
 
 @pytest.mark.parametrize("value", [None, {}, editor_value(None), editor_value(np.zeros((448, 448, 4), np.uint8))])
 def test_empty_canvas_asks_for_a_drawing(value):
-    label, preview, evidence, maps, message = predict_sketch(value, "default", {}, True)
-    assert label is None and preview is None and "draw" in message.lower()
+    label, preview, evidence, maps, others, message = predict_sketch(value, "default", {}, True)
+    assert label is None and preview is None and others == "" and "draw" in message.lower()
 
 
 def test_lone_dot_is_not_classified():
     layer = np.zeros((448, 448, 4), np.uint8)
     layer[200:205, 200:205, 3] = 255
-    label, _, _, _, message = predict_sketch(editor_value(layer), "default", {}, False)
+    label, *_, others, message = predict_sketch(editor_value(layer), "default", {}, False)
+    assert others == ""
     assert label is None and "dot" in message
 
 
 def test_drawing_gets_probabilities_preview_grad_cam_and_feature_maps():
-    label, preview, evidence, maps, message = predict_sketch(editor_value(stroke_layer()), "default", {}, True)
+    label, preview, evidence, maps, others, message = predict_sketch(editor_value(stroke_layer()), "default", {}, True)
     assert message == "" and max(label, key=label.get) == "Trouser"
     assert abs(sum(label.values()) - 1) < 1e-4
     assert preview.shape == (224, 224) and preview.max() == 255 and preview[0, 0] == 0
     assert evidence.shape == (224, 224, 3) and evidence.dtype == np.uint8
     assert maps.shape == (6 * 60 + 14, 8 * 60)  # the cnn's 24 + 24 maps in rows of 8, a gap between layers
     assert predict_sketch(editor_value(stroke_layer()), "default", {}, False)[2:4] == (None, None)
+    assert others.startswith("Other models: lenet: **") and "cnn" not in others  # default and cnn: one model
+
+
+def test_other_models_answer_for_the_same_picture_each_once():
+    mine = {"my lenet": load_checkpoint("lenet")}
+    *_, others, _ = predict_upload(str(EXAMPLES[1]), "cnn", mine, False)
+    assert others.startswith("Other models: lenet: **Trouser**") and others.count("·") == 1
+    assert "my lenet: **Trouser**" in others and "default" not in others
+    *_, others, _ = predict_upload(str(EXAMPLES[1]), "my lenet", mine, False)
+    assert "default: **Trouser**" in others and "lenet: **Trouser**" in others and "my lenet" not in others
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_test_images_are_recognised(path):
-    label, _, _, _, _ = predict_upload(str(path), "lenet", {}, False)
+    label, *_ = predict_upload(str(path), "lenet", {}, False)
     expected = next(v for k, v in EXPECTED.items() if path.stem.endswith(k))
     assert max(label, key=label.get) == expected
 
@@ -71,17 +82,17 @@ def test_example_test_images_are_recognised(path):
 def test_bad_upload_is_a_friendly_message(tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_text("this is not a picture")
-    label, preview, _, _, message = predict_upload(str(bad), "default", {}, False)
+    label, preview, *_, message = predict_upload(str(bad), "default", {}, False)
     assert label is None and preview is None and "not a readable image" in message and str(tmp_path) not in message
 
 
 def test_model_change_repredicts_the_drawing_first():
-    label, _, _, _, _ = predict_current(editor_value(stroke_layer()), str(EXAMPLES[0]), "lenet", {}, False)
+    label, *_ = predict_current(editor_value(stroke_layer()), str(EXAMPLES[0]), "lenet", {}, False)
     assert max(label, key=label.get) == "Trouser"
 
 
 def test_unknown_model_name_falls_back_to_default():
-    label, _, _, _, _ = predict_upload(str(EXAMPLES[0]), "no-such-model", {}, False)
+    label, *_ = predict_upload(str(EXAMPLES[0]), "no-such-model", {}, False)
     assert label is not None
 
 
@@ -164,7 +175,7 @@ def test_training_streams_and_registers_a_session_model():
     assert meta["metrics"]["epochs_completed"] == 2 and name in final["model_picker"]["choices"]
     assert Path(final["checkpoint_file"]).stat().st_size > 100_000
     assert len(final["runs_state"]) == 1 and final["results"].shape[0] == 1
-    label, _, _, _, _ = predict_upload(str(EXAMPLES[1]), name, final["models_state"], False)
+    label, *_ = predict_upload(str(EXAMPLES[1]), name, final["models_state"], False)
     assert label is not None
     sketch = meta["metrics"]["sketch_accuracy"]  # measured on the sketch set, shown in the card and the table
     assert set(sketch) == {"outline", "outline+fill", "filled"} and "drawings: outline" in model_card(meta)
@@ -221,7 +232,7 @@ def test_client_predicts_test_images(served):
 
     _, client = served
     for path in EXAMPLES[:3]:
-        label, preview, evidence, maps, message = client.predict(handle_file(str(path)), api_name="/predict_upload")
+        label, preview, evidence, maps, others, message = client.predict(handle_file(str(path)), api_name="/predict_upload")
         expected = next(v for k, v in EXPECTED.items() if path.stem.endswith(k))
         assert label["label"] == expected and Path(preview).exists()
 

@@ -94,6 +94,7 @@ def test_draw_and_see_a_prediction(page, tmp_path):
     draw(page, [(0.38, 0.1), (0.62, 0.1), (0.66, 0.9), (0.54, 0.9), (0.5, 0.35), (0.46, 0.9), (0.34, 0.9), (0.38, 0.1)])
     page.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
     assert page.locator("#preview img").count() == 1  # the 28x28 the model sees
+    assert page.locator("#other-models").inner_text().startswith("Other models: lenet: ")
     assert page.locator("#evidence img").count() == 0
     page.locator("#show-maps input[type=checkbox]").check()  # which parts carry the answer, and feature maps
     page.locator("#evidence img").first.wait_for(timeout=20_000)
@@ -139,6 +140,7 @@ def test_train_watch_and_stop(page, tmp_path):
     page.locator("#batch-preset label").filter(has_text="256").click()
     page.locator("#epochs input[type=number]").fill("5")
     page.locator("#epochs input[type=number]").press("Enter")
+    page.locator("#augment input[type=checkbox]").check()
     page.locator("#start").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('img/s')", timeout=60_000)
     page.locator("#loss-plot canvas, #loss-plot svg").first.wait_for(timeout=30_000)
@@ -161,6 +163,7 @@ def test_a_second_student_sees_their_queue_position(page, app_url):
     other.goto(app_url)
     for p in (page, other):
         p.get_by_role("tab", name="Train").click()
+    page.locator("#augment input[type=checkbox]").check()
     page.locator("#start").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('Epoch')", timeout=60_000)
     other.locator("#start").click()

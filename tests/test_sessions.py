@@ -89,7 +89,7 @@ def test_full_queue_answers_instead_of_piling_up():
             """Keep the connection open (a closed one cancels the request) and note what happened."""
             try:
                 for event, payload in AppClient(url, timeout=120).events("train", [100, 20, 0.001, "lenet", i,
-                                                                                     60000]):
+                                                                                     60000, False]):
                     if time.time() > deadline:  # events after our own deadline are the queue moving on
                         return
                     if event == "generating":
