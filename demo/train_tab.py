@@ -19,7 +19,7 @@ from fmnist import report
 from fmnist.checkpoint import make_checkpoint, ready_for_inference, save_checkpoint
 from fmnist.data import (CLASS_NAMES, MEAN, STD, DataFormatError, DataNotFoundError, FashionMNIST, load_fashion_mnist,
                          to_float)
-from fmnist.evaluate import evaluate
+from fmnist.evaluate import confident_mistakes, evaluate
 from fmnist.models import MODELS
 from fmnist.sketches import sketch_accuracy, sketch_set
 from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run,
@@ -196,7 +196,9 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
 
 def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shipped):
     """Evaluate whatever the model is now, save its checkpoint and offer it in the Predict tab."""
-    evaluation, _ = evaluate(run.model, to_float(data.test_images), data.test_labels)
+    x_test = to_float(data.test_images)
+    evaluation, preds = evaluate(run.model, x_test, data.test_labels)
+    mistakes = confident_mistakes(run.model, x_test, data.test_labels, preds)
     model = ready_for_inference(run.model)
     yield {"status": f"Measuring {run_info['name']} on drawings…"}
     sketch = {k: r["accuracy"] for k, r in sketch_accuracy(model, {"mean": MEAN, "std": STD}, sketches(data)).items()}
@@ -228,6 +230,7 @@ def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shi
         "results": results_frame(runs),
         "per_class_plot": per_class,
         "confusion": report.confusion_figure(evaluation.confusion),
+        "mistakes": report.mistakes_figure(data.test_images.numpy(), data.test_labels, preds, mistakes, cols=8),
         "checkpoint_file": str(path),
         "runs_state": runs,
         "models_state": session_models,
@@ -272,9 +275,11 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
                                             sort=list(CLASS_NAMES), x_label_angle=-40,
                                             y_lim=[0, 100], height=300, elem_id="per-class")
                 confusion = gr.Plot(label="Confusion matrix", elem_id="confusion")
+            mistakes = gr.Plot(label="The test images it got wrong most confidently (its probability in brackets)",
+                               elem_id="mistakes")
             checkpoint_file = gr.File(label="Download the trained checkpoint", elem_id="checkpoint")
     outputs = {"status": status, "loss_plot": loss_plot, "acc_plot": acc_plot, "samples": samples,
-               "results": results, "per_class_plot": per_class_plot, "confusion": confusion,
+               "results": results, "per_class_plot": per_class_plot, "confusion": confusion, "mistakes": mistakes,
                "checkpoint_file": checkpoint_file, "runs_state": runs_state, "models_state": session_models,
                "model_picker": picker}
 

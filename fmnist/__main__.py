@@ -16,7 +16,7 @@ from fmnist import report
 from fmnist.checkpoint import (CheckpointError, clean_stale_temp_files, load_checkpoint, make_checkpoint,
                                ready_for_inference, save_checkpoint)
 from fmnist.data import CLASS_NAMES, MEAN, STD, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
-from fmnist.evaluate import evaluate
+from fmnist.evaluate import confident_mistakes, evaluate
 from fmnist.models import MODELS, count_parameters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set
@@ -82,7 +82,9 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     if stopped:
         print(f"stopped early: {stopped}; reporting the model as it is")
 
-    evaluation, preds = evaluate(run.model, to_float(data.test_images), data.test_labels)
+    x_test = to_float(data.test_images)
+    evaluation, preds = evaluate(run.model, x_test, data.test_labels)
+    mistakes = confident_mistakes(run.model, x_test, data.test_labels, preds)
     ready_for_inference(run.model)  # measured on drawings as `evaluate --sketches` will load it
     sketch_results = sketch_accuracy(run.model, {"mean": MEAN, "std": STD}, sketch_set(data))
     sketch = {k: r["accuracy"] for k, r in sketch_results.items()}
@@ -109,6 +111,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     ids16 = run.sample_indices[:16]
     report.samples_figure(images[ids16], [int(data.test_labels[i]) for i in ids16],
                           [int(preds[i]) for i in ids16]).savefig(out / "samples.png")
+    report.mistakes_figure(images, data.test_labels, preds, mistakes).savefig(out / "mistakes.png")
     (out / "samples").mkdir(exist_ok=True)
     for k, i in enumerate(sample_ids):
         report.samples_figure(images[[i]], [int(data.test_labels[i])], [int(preds[i])], cols=1).savefig(
@@ -119,7 +122,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
                                                             "sketch_drawn_accuracy")},
                            extra={"trained_on": data.source, "device": device})
     save_checkpoint(ckpt, out / "model.pt")
-    print(f"wrote {out}/: results.txt, metrics.json, loss.png, samples.png, samples/, model.pt")
+    print(f"wrote {out}/: results.txt, metrics.json, loss.png, samples.png, samples/, mistakes.png, model.pt")
     return {**metrics, "curve": (curve_x, curve_y)}
 
 

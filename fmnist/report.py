@@ -26,8 +26,10 @@ def loss_figure(curves: dict[str, tuple[list[float], list[float]]], title: str =
     return fig
 
 
-def samples_figure(images: np.ndarray, labels: list[int], preds: list[int], cols: int = 4) -> Figure:
-    """A grid of 28x28 images titled "Predicted: X / Correct: Y"; wrong predictions in red."""
+def samples_figure(images: np.ndarray, labels: list[int], preds: list[int], cols: int = 4,
+                   confidence: list[float] | None = None) -> Figure:
+    """A grid of 28x28 images titled "Predicted: X / Correct: Y" (with the probability the model gave
+    its answer, when given); wrong predictions in red."""
     n = len(images)
     rows = max(1, -(-n // cols))
     fig = Figure(figsize=(cols * 2.2, rows * 2.4), dpi=100, layout="constrained")
@@ -35,12 +37,20 @@ def samples_figure(images: np.ndarray, labels: list[int], preds: list[int], cols
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
         wrong = preds[i] != labels[i]
-        ax.set_title(f"Predicted: {CLASS_NAMES[preds[i]]}\nCorrect: {CLASS_NAMES[labels[i]]}",
+        sure = f" ({confidence[i] * 100:.0f} %)" if confidence is not None else ""
+        ax.set_title(f"Predicted: {CLASS_NAMES[preds[i]]}{sure}\nCorrect: {CLASS_NAMES[labels[i]]}",
                      fontsize=8, color="red" if wrong else "black")
         ax.set_axis_off()
         if wrong:
             ax.add_patch(_frame(ax))
     return fig
+
+
+def mistakes_figure(images: np.ndarray, labels, preds, mistakes: list[tuple[int, float]], cols: int = 4) -> Figure:
+    """`evaluate.confident_mistakes` as a samples_figure, each titled with the probability given."""
+    ids = [i for i, _ in mistakes]
+    return samples_figure(images[ids], [int(labels[i]) for i in ids], [int(preds[i]) for i in ids], cols,
+                          [p for _, p in mistakes])
 
 
 def _frame(ax):

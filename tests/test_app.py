@@ -181,6 +181,8 @@ def test_training_streams_and_registers_a_session_model():
     assert set(sketch) == {"outline", "outline+fill", "filled"} and "drawings: outline" in model_card(meta)
     assert final["results"]["filled %"].iloc[0] == round(sketch["filled"] * 100, 1)
     assert "drawings: outlines" in final["status"]
+    titles = [ax.get_title() for ax in final["mistakes"].axes]  # the surest mistakes, with their probability
+    assert len(titles) == 8 and all("Predicted: " in t and " %)" in t for t in titles)
 
 
 @real_data
