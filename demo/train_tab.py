@@ -33,14 +33,23 @@ _stop_lock = threading.Lock()
 
 
 _sketch_cache: dict[str, tuple[FashionMNIST, dict]] = {}
+_sketch_lock = threading.Lock()
 
 
 def sketches(data: FashionMNIST) -> dict:
     """The sketch-style evaluation set (`fmnist.sketches`) of this dataset, preprocessed once (~5 s, 2.6 MB)."""
+    with _sketch_lock:
+        cached = _sketch_cache.get("set")
+        if cached is None or cached[0] is not data:
+            _sketch_cache["set"] = cached = (data, sketch_set(data))
+        return cached[1]
+
+
+def prepare_sketches_meanwhile(data: FashionMNIST) -> None:
+    """Build the sketch set in the background while the first run trains, so its end is not delayed."""
     cached = _sketch_cache.get("set")
     if cached is None or cached[0] is not data:
-        _sketch_cache["set"] = cached = (data, sketch_set(data))
-    return cached[1]
+        threading.Thread(target=sketches, args=(data,), daemon=True, name="sketch-set").start()
 
 
 @lru_cache(maxsize=1)
@@ -102,9 +111,10 @@ def status_line(rec, cfg: TrainConfig, device: str) -> str:
 
 
 def train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, session_models, session: str,
-                  shipped: list[str], augment: bool = False):
+                  shipped: list[str], augment: bool = False, stop: threading.Event | None = None):
     """Validate, train with streamed updates, then report and register the model (augment: the
-    sketch-style augmentation of `fmnist.augment`, which teaches a model what drawings look like).
+    sketch-style augmentation of `fmnist.augment`, which teaches a model what drawings look like;
+    stop: a sweep's own stop event, which outlives this run).
 
     Yields {output name: value} dicts; the Start handler maps names to components.
     """
@@ -122,8 +132,11 @@ def train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, sess
     except (DataNotFoundError, DataFormatError) as err:
         yield {"status": "❌ Training needs the Fashion-MNIST files on the server.\n\n```\n" + str(err) + "\n```"}
         return
-    stop = stop_event(session)
-    stop.clear()
+    prepare_sketches_meanwhile(data)
+    own_stop = stop is None
+    if own_stop:
+        stop = stop_event(session)
+        stop.clear()
     runs = list(runs or [])
     run_info = {"name": f"#{len(runs) + 1} {cfg.model} bs{cfg.batch_size}{' aug' if cfg.augment else ''}",
                 "batch_size": cfg.batch_size,
@@ -132,9 +145,39 @@ def train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, sess
     try:
         yield from _stream(cfg, data, run_info, runs, dict(session_models or {}), stop, shipped)
     finally:
-        with _stop_lock:
-            if _stop_events.get(session) is stop:
-                del _stop_events[session]
+        if own_stop:
+            release_stop(session, stop)
+
+
+def sweep_session(epochs, lr, model_name, seed, n_images, runs, session_models, session: str, shipped: list[str],
+                  augment: bool = False):
+    """The seed's experiment in the browser: one run per batch size of SEED_BATCH_SIZES, in turn, with the
+    other settings shared. Stop (or a run that fails or is refused) ends the whole sweep."""
+    stop = stop_event(session)
+    stop.clear()
+    try:
+        for batch_size, next_size in zip(SEED_BATCH_SIZES, [*SEED_BATCH_SIZES[1:], None]):
+            before, status = len(runs or []), ""
+            for update in train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, session_models,
+                                        session, shipped, augment, stop):
+                runs = update.get("runs_state", runs)
+                session_models = update.get("models_state", session_models)
+                status = update.get("status", status)
+                yield update
+            if len(runs or []) == before or runs[-1]["status"] != "finished":
+                return  # refused, stopped mid-run or diverged: its own message says so
+            if stop.is_set() and next_size is not None:
+                yield {"status": f"⏹ The seed's experiment was stopped before batch size {next_size}. {status}"}
+                return
+    finally:
+        release_stop(session, stop)
+
+
+def release_stop(session: str, stop: threading.Event) -> None:
+    """Forget a session's stop event once its run (or sweep) is over."""
+    with _stop_lock:
+        if _stop_events.get(session) is stop:
+            del _stop_events[session]
 
 
 def _number(name: str, x) -> float:
@@ -260,6 +303,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
             with gr.Row():
                 start = gr.Button("Start training", variant="primary", elem_id="start")
                 stop = gr.Button("Stop", variant="stop", elem_id="stop")
+            sweep = gr.Button("Run the seed's experiment: batch 32, 64, 100 and 256 in turn", elem_id="sweep")
         with gr.Column(scale=3):
             status = gr.Markdown("Pick a batch size and press **Start training**.", elem_id="train-status")
             with gr.Row():
@@ -290,8 +334,17 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
                                     shipped, augment):
             yield {outputs[k]: v for k, v in update.items()}
 
+    def start_sweep(epochs, lr, model_name, seed, n_images, augment, runs, models, request: gr.Request):
+        session = request.session_hash if request is not None and request.session_hash else "local"
+        for update in sweep_session(epochs, lr, model_name, seed, n_images, runs, models, session, shipped,
+                                    augment):
+            yield {outputs[k]: v for k, v in update.items()}
+
     preset.change(lambda b: b, preset, batch, show_progress="hidden", queue=False, api_visibility="private")
     start.click(start_training, [batch, epochs, lr, model, seed, n_images, augment, runs_state, session_models],
                 list(outputs.values()),
                 api_name="train", concurrency_id="train", concurrency_limit=max_trainings, show_progress="minimal")
+    sweep.click(start_sweep, [epochs, lr, model, seed, n_images, augment, runs_state, session_models],
+                list(outputs.values()), api_name="sweep", concurrency_id="train", concurrency_limit=max_trainings,
+                show_progress="minimal")
     stop.click(request_stop, None, status, api_name="stop", queue=False, show_progress="hidden")

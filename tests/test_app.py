@@ -258,6 +258,18 @@ def test_client_training_streams_and_stops(served):
     assert time.time() - asked < 5  # stop after the current steps, then the final evaluation and save
 
 
+def test_client_runs_the_seed_experiment(served):
+    _, client = served
+    job = client.submit(1, 0.001, "lenet", 0, 1000, False, api_name="/sweep")
+    deadline = time.time() + 240
+    while not job.done() and time.time() < deadline:
+        time.sleep(0.2)
+    outputs = job.outputs()[-1]
+    assert job.done() and outputs[0].startswith("✅ Finished: **#") and " lenet bs256 " in outputs[0], outputs[0]
+    table = outputs[4]  # the results table: this session's earlier runs, then one row per batch size
+    assert [row[1] for row in table["data"]][-4:] == [32, 64, 100, 256]
+
+
 def _get(url: str) -> int:
     import urllib.error
     import urllib.request

@@ -12,7 +12,7 @@ import torch
 
 from conftest import real_data, write_idx_dataset
 from demo import models as demo_models
-from demo.train_tab import request_stop, train_session
+from demo.train_tab import request_stop, sweep_session, train_session
 from fmnist.data import load_fashion_mnist
 
 
@@ -43,6 +43,39 @@ def test_two_students_train_at_once_and_stop_only_their_own(small_data):
     assert len(alice_updates[-1]["runs_state"]) == 1 and len(bob_final["runs_state"]) == 1
     assert threading.active_count() <= threads_before
     assert request_stop(SimpleNamespace(session_hash="alice")) == "Nothing is training."
+
+
+def test_the_seed_experiment_trains_each_batch_size_in_turn(small_data):
+    final = list(sweep_session(1, 0.001, "lenet", 0, 1000, [], {}, "erin", ["default"]))[-1]
+    assert [r["batch_size"] for r in final["runs_state"]] == [32, 64, 100, 256]
+    assert all(r["status"] == "finished" for r in final["runs_state"]) and final["results"].shape[0] == 4
+    assert len(final["models_state"]) == 4 and final["model_picker"]["value"].startswith("#4 lenet bs256")
+    assert request_stop(SimpleNamespace(session_hash="erin")) == "Nothing is training."
+
+
+def test_stop_while_the_last_run_of_the_seed_experiment_is_measured(small_data):
+    updates = []
+    for update in sweep_session(1, 0.001, "lenet", 0, 1000, [], {}, "hana", ["default"]):
+        updates.append(update)
+        if update.get("status", "").startswith("Measuring #4"):  # training done, the stop comes too late
+            request_stop(SimpleNamespace(session_hash="hana"))
+    assert updates[-1]["status"].startswith("✅ Finished: **#4 lenet bs256")
+
+
+def test_stop_between_two_runs_of_the_seed_experiment_ends_it(small_data):
+    updates = []
+    for update in sweep_session(1, 0.001, "lenet", 0, 1000, [], {}, "frank", ["default"]):
+        updates.append(update)
+        if len(update.get("runs_state", [])) == 1:  # the first run is over, the second not begun
+            assert request_stop(SimpleNamespace(session_hash="frank")).startswith("⏹")
+    assert [r["status"] for r in updates[-2]["runs_state"]] == ["finished"]  # no second run was begun
+    assert updates[-1]["status"].startswith("⏹ The seed's experiment was stopped before batch size 64. ✅")
+    assert request_stop(SimpleNamespace(session_hash="frank")) == "Nothing is training."
+
+
+def test_a_refused_setting_ends_the_seed_experiment_at_once(small_data):
+    updates = list(sweep_session(0, 0.001, "lenet", 0, 1000, [], {}, "gina", ["default"]))
+    assert len(updates) == 1 and updates[0]["status"].startswith("❌")
 
 
 def test_closing_the_tab_stops_the_run(small_data):
