@@ -26,7 +26,8 @@ from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged
                           train_epochs)
 
 SEED_BATCH_SIZES = [32, 64, 100, 256]
-REFRESH_S = 0.5  # the loss curve is redrawn at most this often (and at least once a second)
+REFRESH_S = 0.5  # the status line is refreshed at most this often
+PLOT_REFRESH_S = 2.0  # the loss curve is redrawn at most this often (a matplotlib PNG: ~0.1 s of CPU)
 # Stop requests by session: set by the Stop button and when the student closes the tab.
 _stop_events: dict[str, threading.Event] = {}
 _stop_lock = threading.Lock()
@@ -88,9 +89,13 @@ def log_every(batch_size: int) -> int:
     return max(1, min(20, 3000 // max(batch_size, 1)))
 
 
-def curve_frame(runs: list[dict], key: str, columns: tuple[str, str]) -> pd.DataFrame:
-    rows = [(x, y, run["name"]) for run in runs for x, y in run[key]]
-    return pd.DataFrame(rows, columns=[*columns, "run"])
+def curves_plot(runs: list[dict], key: str):
+    """Every run of the session on one figure: the loss ("loss") or test accuracy ("acc") curves.
+    (matplotlib, not gr.LinePlot: Gradio 6.31's LinePlot draws only the runs present at its first value.)"""
+    curves = {run["name"]: tuple(zip(*run[key])) for run in runs if run[key]}
+    if key == "loss":
+        return report.curves_figure(curves, "loss (running mean)", "Training loss")
+    return report.curves_figure(curves, "test accuracy %", "Test accuracy")
 
 
 def results_frame(runs: list[dict]) -> pd.DataFrame:
@@ -205,7 +210,7 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
     run = prepare_run(cfg)
     device = describe_device(run.device)
     steps_per_epoch = None
-    last = 0.0
+    last = last_plot = 0.0
     yield {"status": f"Starting {run_info['name']} on {device}…", "results": results_frame(runs)}
     outcome = "finished"
     try:
@@ -226,9 +231,11 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
                 ids = run.sample_indices
                 update["samples"] = report.samples_figure(data.test_images.numpy()[ids],
                                                         data.test_labels[ids].tolist(), rec.sample_preds, cols=8)
-                update["acc_plot"] = curve_frame(runs, "acc", ("epoch", "test accuracy %"))
+                update["acc_plot"] = curves_plot(runs, "acc")
+            if update or now - last_plot >= PLOT_REFRESH_S:
+                update["loss_plot"] = curves_plot(runs, "loss")
+                last_plot = now
             if update or now - last >= REFRESH_S:
-                update["loss_plot"] = curve_frame(runs, "loss", ("epoch", "loss"))
                 update["status"] = status_line(rec, cfg, device)
                 last = now
                 yield update
@@ -268,8 +275,8 @@ def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shi
         "status": f"{headline}: **{name}** after {run_info['epochs_done']} epoch(s), {run_info['seconds']:.0f} s on "
                 f"{device}; drawings: outlines {sketch['outline'] * 100:.0f} %, filled {sketch['filled'] * 100:.0f} %. "
                 "It is now selectable in the Predict tab (for you only): try drawing for it.",
-        "loss_plot": curve_frame(runs, "loss", ("epoch", "loss")),
-        "acc_plot": curve_frame(runs, "acc", ("epoch", "test accuracy %")),
+        "loss_plot": curves_plot(runs, "loss"),
+        "acc_plot": curves_plot(runs, "acc"),
         "results": results_frame(runs),
         "per_class_plot": per_class,
         "confusion": report.confusion_figure(evaluation.confusion),
@@ -307,11 +314,8 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
         with gr.Column(scale=3):
             status = gr.Markdown("Pick a batch size and press **Start training**.", elem_id="train-status")
             with gr.Row():
-                loss_plot = gr.LinePlot(x="epoch", y="loss", color="run", title="Training loss (running mean)",
-                                        height=300, elem_id="loss-plot")
-                acc_plot = gr.LinePlot(x="epoch", y="test accuracy %", color="run", title="Test accuracy",
-                                       x_axis_format="~g", y_axis_format=".1f",  # one epoch: "1", not "1.000000"
-                                       height=300, elem_id="acc-plot")
+                loss_plot = gr.Plot(label="Training loss", show_label=False, elem_id="loss-plot")
+                acc_plot = gr.Plot(label="Test accuracy", show_label=False, elem_id="acc-plot")
             samples = gr.Plot(label="Sample test images: predicted vs correct (wrong in red)", elem_id="samples")
             results = gr.Dataframe(label="This session's runs", interactive=False, elem_id="results")
             with gr.Row():
@@ -319,7 +323,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
                                             sort=list(CLASS_NAMES), x_label_angle=-40,
                                             y_lim=[0, 100], height=300, elem_id="per-class")
                 confusion = gr.Plot(label="Confusion matrix", elem_id="confusion")
-            mistakes = gr.Plot(label="The test images it got wrong most confidently (its probability in brackets)",
+            mistakes = gr.Plot(label="The test images it got wrong most confidently", show_label=False,
                                elem_id="mistakes")
             checkpoint_file = gr.File(label="Download the trained checkpoint", elem_id="checkpoint")
     outputs = {"status": status, "loss_plot": loss_plot, "acc_plot": acc_plot, "samples": samples,

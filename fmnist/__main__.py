@@ -106,7 +106,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
                "sketch_drawn_accuracy": drawn}
     (out / "results.txt").write_text(text)
     report.write_json({"config": config_dict, **metrics}, out / "metrics.json")
-    report.loss_figure({f"batch {config.batch_size}": (curve_x, curve_y)}).savefig(out / "loss.png")
+    report.curves_figure({f"batch {config.batch_size}": (curve_x, curve_y)}, "cross-entropy loss",
+                         "Training loss").savefig(out / "loss.png")
     images = data.test_images.numpy()
     ids16 = run.sample_indices[:16]
     report.samples_figure(images[ids16], [int(data.test_labels[i]) for i in ids16],
@@ -147,8 +148,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         rows.append(f"| {bs} | {r['accuracy'] * 100:.2f} % | {per} | {r['train_seconds']:.0f} s |")
     table = "\n".join(rows) + "\n"
     (out / "sweep.md").write_text(table)
-    report.loss_figure({f"batch {bs}": r["curve"] for bs, r in results.items()},
-                       title="Training loss by batch size").savefig(out / "loss_curves.png")
+    report.curves_figure({f"batch {bs}": r["curve"] for bs, r in results.items()}, "cross-entropy loss",
+                         "Training loss by batch size").savefig(out / "loss_curves.png")
     print(table, end="")
     print(f"wrote {out}/sweep.md and {out}/loss_curves.png")
     return 0

@@ -13,16 +13,24 @@ from fmnist.data import CLASS_NAMES
 from fmnist.evaluate import Evaluation
 
 
-def loss_figure(curves: dict[str, tuple[list[float], list[float]]], title: str = "Training loss") -> Figure:
-    """Loss against epoch (fractional) for one or more runs: {label: (epochs, losses)}."""
-    fig = Figure(figsize=(7, 4), dpi=100, layout="constrained")
+def curves_figure(curves: dict[str, tuple[list[float], list[float]]], ylabel: str, title: str,
+                  max_points: int = 300) -> Figure:
+    """One line per run against epoch (fractional): {label: (epochs, values)}. Long curves are thinned
+    to max_points (the app redraws this while training); short ones get a dot per point, so a
+    one-epoch run still shows. Fixed margins: matplotlib's automatic layout costs more than the drawing."""
+    fig = Figure(figsize=(6, 3.4), dpi=90)
+    fig.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.15)
     ax = fig.add_subplot()
     for label, (xs, ys) in curves.items():
-        ax.plot(xs, ys, label=label, linewidth=1.2)
-    ax.set(xlabel="epoch", ylabel="cross-entropy loss", title=title)
+        keep = list(range(0, len(xs), max(1, -(-len(xs) // max_points))))
+        if keep and keep[-1] != len(xs) - 1:
+            keep.append(len(xs) - 1)  # always the latest point
+        xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
+        ax.plot(xs, ys, label=label, linewidth=1.2, marker="o" if len(xs) <= 30 else None, markersize=3)
+    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     if len(curves) > 1:
-        ax.legend()
+        ax.legend(fontsize=7)
     return fig
 
 
@@ -49,8 +57,11 @@ def samples_figure(images: np.ndarray, labels: list[int], preds: list[int], cols
 def mistakes_figure(images: np.ndarray, labels, preds, mistakes: list[tuple[int, float]], cols: int = 4) -> Figure:
     """`evaluate.confident_mistakes` as a samples_figure, each titled with the probability given."""
     ids = [i for i, _ in mistakes]
-    return samples_figure(images[ids], [int(labels[i]) for i in ids], [int(preds[i]) for i in ids], cols,
-                          [p for _, p in mistakes])
+    fig = samples_figure(images[ids], [int(labels[i]) for i in ids], [int(preds[i]) for i in ids], cols,
+                         [p for _, p in mistakes])
+    fig.suptitle("Wrong, and sure of it: the test images it got wrong most confidently (its probability)",
+                 fontsize=10)
+    return fig
 
 
 def _frame(ax):

@@ -208,9 +208,10 @@ def test_a_stopped_run_adds_its_kept_model_to_the_accuracy_curve():
             stop_event("s-stop").set()
     final = updates[-1]
     assert final["status"].startswith("⏹ Stopped early")
-    curve = final["acc_plot"]
-    assert curve["epoch"].iloc[0] == 1 and 1 < curve["epoch"].iloc[-1] < 2
-    assert curve["test accuracy %"].iloc[-1] == pytest.approx(final["runs_state"][0]["accuracy"] * 100)
+    (line,) = final["acc_plot"].axes[0].lines
+    epochs, accuracy = line.get_xdata(), line.get_ydata()
+    assert epochs[0] == 1 and 1 < epochs[-1] < 2 and line.get_marker() == "o"  # two dots and a line
+    assert accuracy[-1] == pytest.approx(final["runs_state"][0]["accuracy"] * 100)
 
 
 @pytest.fixture(scope="module")

@@ -143,7 +143,7 @@ def test_train_watch_and_stop(page, tmp_path):
     page.locator("#augment input[type=checkbox]").check()
     page.locator("#start").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('img/s')", timeout=60_000)
-    page.locator("#loss-plot canvas, #loss-plot svg").first.wait_for(timeout=30_000)
+    page.locator("#loss-plot img").first.wait_for(timeout=30_000)
     # After the first epoch: test accuracy in the status line and the sample grid (a matplotlib image).
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('test accuracy')",
                            timeout=120_000)
@@ -153,6 +153,22 @@ def test_train_watch_and_stop(page, tmp_path):
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped early')",
                            timeout=30_000)
     page.locator("#confusion img, #confusion svg, #confusion canvas").first.wait_for(timeout=30_000)
+    page.locator("#mistakes img").first.wait_for(timeout=30_000)
+
+
+@real_data
+def test_the_seed_experiment_in_the_browser(page, tmp_path):
+    page.get_by_role("tab", name="Train").click()
+    for field, value in (("#epochs", "2"), ("#n-images", "10000")):
+        page.locator(f"{field} input[type=number]").fill(value)
+        page.locator(f"{field} input[type=number]").press("Enter")
+    page.locator("#sweep").click()
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('bs256')", timeout=180_000)
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Finished')",
+                           timeout=120_000)
+    table = page.locator("#results").inner_text()
+    assert all(f"#{i} lenet bs{b}" in table for i, b in ((1, 32), (2, 64), (3, 100), (4, 256))), table
+    page.locator("#mistakes img").first.wait_for(timeout=30_000)
     shoot(page, "train", tmp_path)
 
 
@@ -163,7 +179,6 @@ def test_a_second_student_sees_their_queue_position(page, app_url):
     other.goto(app_url)
     for p in (page, other):
         p.get_by_role("tab", name="Train").click()
-    page.locator("#augment input[type=checkbox]").check()
     page.locator("#start").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('Epoch')", timeout=60_000)
     other.locator("#start").click()

@@ -50,6 +50,9 @@ def test_the_seed_experiment_trains_each_batch_size_in_turn(small_data):
     assert [r["batch_size"] for r in final["runs_state"]] == [32, 64, 100, 256]
     assert all(r["status"] == "finished" for r in final["runs_state"]) and final["results"].shape[0] == 4
     assert len(final["models_state"]) == 4 and final["model_picker"]["value"].startswith("#4 lenet bs256")
+    for plot in ("loss_plot", "acc_plot"):  # all four runs on each curve, named in the legend
+        ax = final[plot].axes[0]
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [r["name"] for r in final["runs_state"]]
     assert request_stop(SimpleNamespace(session_hash="erin")) == "Nothing is training."
 
 
