@@ -229,8 +229,9 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
             update = {}
             if isinstance(rec, EpochRecord):
                 ids = run.sample_indices
-                update["samples"] = report.samples_figure(data.test_images.numpy()[ids],
-                                                        data.test_labels[ids].tolist(), rec.sample_preds, cols=8)
+                update["samples"] = report.samples_figure(
+                    data.test_images.numpy()[ids], data.test_labels[ids].tolist(), rec.sample_preds, cols=8,
+                    title=f"Sample test images after epoch {rec.epoch}: predicted vs correct (wrong in red)")
                 update["acc_plot"] = curves_plot(runs, "acc")
             if update or now - last_plot >= PLOT_REFRESH_S:
                 update["loss_plot"] = curves_plot(runs, "loss")
@@ -316,7 +317,8 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
             with gr.Row():
                 loss_plot = gr.Plot(label="Training loss", show_label=False, elem_id="loss-plot")
                 acc_plot = gr.Plot(label="Test accuracy", show_label=False, elem_id="acc-plot")
-            samples = gr.Plot(label="Sample test images: predicted vs correct (wrong in red)", elem_id="samples")
+            samples = gr.Plot(label="Sample test images: predicted vs correct (wrong in red)", show_label=False,
+                              elem_id="samples")
             results = gr.Dataframe(label="This session's runs", interactive=False, elem_id="results")
             with gr.Row():
                 per_class_plot = gr.BarPlot(x="class", y="accuracy %", title="Per-class test accuracy",

@@ -111,7 +111,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     images = data.test_images.numpy()
     ids16 = run.sample_indices[:16]
     report.samples_figure(images[ids16], [int(data.test_labels[i]) for i in ids16],
-                          [int(preds[i]) for i in ids16]).savefig(out / "samples.png")
+                          [int(preds[i]) for i in ids16],
+                          title="Test images: predicted vs correct (wrong in red)").savefig(out / "samples.png")
     report.mistakes_figure(images, data.test_labels, preds, mistakes).savefig(out / "mistakes.png")
     (out / "samples").mkdir(exist_ok=True)
     for k, i in enumerate(sample_ids):

@@ -35,12 +35,14 @@ def curves_figure(curves: dict[str, tuple[list[float], list[float]]], ylabel: st
 
 
 def samples_figure(images: np.ndarray, labels: list[int], preds: list[int], cols: int = 4,
-                   confidence: list[float] | None = None) -> Figure:
+                   confidence: list[float] | None = None, title: str | None = None) -> Figure:
     """A grid of 28x28 images titled "Predicted: X / Correct: Y" (with the probability the model gave
     its answer, when given); wrong predictions in red."""
     n = len(images)
     rows = max(1, -(-n // cols))
     fig = Figure(figsize=(cols * 2.2, rows * 2.4), dpi=100, layout="constrained")
+    if title:
+        fig.suptitle(title, fontsize=10)
     for i in range(n):
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
@@ -57,11 +59,9 @@ def samples_figure(images: np.ndarray, labels: list[int], preds: list[int], cols
 def mistakes_figure(images: np.ndarray, labels, preds, mistakes: list[tuple[int, float]], cols: int = 4) -> Figure:
     """`evaluate.confident_mistakes` as a samples_figure, each titled with the probability given."""
     ids = [i for i, _ in mistakes]
-    fig = samples_figure(images[ids], [int(labels[i]) for i in ids], [int(preds[i]) for i in ids], cols,
-                         [p for _, p in mistakes])
-    fig.suptitle("Wrong, and sure of it: the test images it got wrong most confidently (its probability)",
-                 fontsize=10)
-    return fig
+    return samples_figure(images[ids], [int(labels[i]) for i in ids], [int(preds[i]) for i in ids], cols,
+                          [p for _, p in mistakes],
+                          "Wrong, and sure of it: the test images it got wrong most confidently (its probability)")
 
 
 def _frame(ax):

@@ -74,6 +74,18 @@ def test_predict_answers_good_images_and_fails_bad_ones(trained):
     assert "Traceback" not in res.stderr
 
 
+def test_sweep_tables_each_batch_size_and_overlays_the_curves(trained):
+    work, data, _ = trained
+    res = fmnist("sweep", "--batch-sizes", "50", "100", "--epochs", "1", "--subset", "500", "--data-dir", str(data),
+                 "--out", "sweep", "--quiet", cwd=work)
+    assert res.returncode == 0, res.stderr
+    rows = (work / "sweep" / "sweep.md").read_text().splitlines()
+    assert rows[0].startswith("| batch size | test acc | T-shirt") and len(rows) == 4
+    assert rows[2].startswith("| 50 | ") and rows[3].startswith("| 100 | ")
+    assert (work / "sweep" / "loss_curves.png").stat().st_size > 10_000
+    assert (work / "sweep" / "bs50" / "model.pt").exists() and (work / "sweep" / "bs100" / "metrics.json").exists()
+
+
 def test_bad_arguments_are_one_line_errors(tmp_path):
     res = fmnist("train", "--batch-size", "0", cwd=tmp_path)
     assert res.returncode == 2 and "batch_size must be between 1 and 60000" in res.stderr
