@@ -1,5 +1,7 @@
-"""The Train tab: Adam with a batch size the student picks; streams the loss curve, test accuracy,
-a grid of sample predictions and a status line; keeps every run of the session for comparison."""
+"""The Train tab: Adam with a batch size the student picks (or the seed's four in turn), with or without
+sketch-style augmentation; streams the loss curve, test accuracy, a grid of sample predictions and a
+status line; ends each run with its per-class accuracy, confusion matrix, accuracy on drawings and the
+test images it got wrong most confidently; keeps every run of the session for comparison."""
 
 from __future__ import annotations
 
