@@ -12,12 +12,33 @@ except ImportError:  # anywhere else the wrapper does nothing
     def gpu(fn):
         return fn
 
+
+
+def env_number(name: str, default: float, minimum: float, whole: bool = True) -> float:
+    """A setting from the environment, or a ValueError that names it (so a typo stops the app at once)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not value >= minimum or value == float("inf"):
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(f"{name} must be {kind} >= {minimum:g}, got {raw!r}")
+    return value
+
+
 # On a CPU server, training gets all cores but one, so a core stays free for predictions.
-TRAIN_THREADS = int(os.environ.get("FMNIST_TRAIN_THREADS", max(1, (os.cpu_count() or 2) - 1)))
+TRAIN_THREADS = env_number("FMNIST_TRAIN_THREADS", max(1, (os.cpu_count() or 2) - 1), 1)
+MAX_TRAININGS = env_number("FMNIST_MAX_TRAININGS", 1, 1)  # trainings at once; the others wait in the queue
+# One run may train this long before it is stopped (its model kept), so one student cannot hold a shared
+# server's training queue for an hour.
+MAX_TRAIN_MINUTES = env_number("FMNIST_MAX_TRAIN_MINUTES", 30.0, 0.01, whole=False)
 MAX_UPLOAD = "10mb"  # uploads above this are refused by the server before any handler runs
 PREDICT_CONCURRENCY = 4  # prediction handlers running at once (each is a few ms of CPU)
 # Waiting requests beyond this get a "queue is full" answer instead of piling up.
-QUEUE_SIZE = int(os.environ.get("FMNIST_QUEUE_SIZE", "64"))
+QUEUE_SIZE = env_number("FMNIST_QUEUE_SIZE", 64, 1)
 
 
 def launch_kwargs() -> dict:

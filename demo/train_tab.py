@@ -16,6 +16,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from demo import serving
 from demo.serving import gpu
 from fmnist import report
 from fmnist.checkpoint import make_checkpoint, ready_for_inference, save_checkpoint
@@ -213,6 +214,7 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
     device = describe_device(run.device)
     steps_per_epoch = None
     last = last_plot = 0.0
+    deadline = time.monotonic() + serving.MAX_TRAIN_MINUTES * 60
     yield {"status": f"Starting {run_info['name']} on {device}…", "results": results_frame(runs)}
     outcome = "finished"
     try:
@@ -228,6 +230,10 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
                 outcome = "stopped"
                 break
             now = time.monotonic()
+            if now > deadline:
+                outcome = (f"time limit: this server stops a run after {serving.MAX_TRAIN_MINUTES:g} minutes "
+                           "(FMNIST_MAX_TRAIN_MINUTES); the model so far is kept")
+                break
             update = {}
             if isinstance(rec, EpochRecord):
                 ids = run.sample_indices
@@ -273,7 +279,7 @@ def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shi
     session_models = {**session_models, name: (model, {k: v for k, v in ckpt.items() if k != "state_dict"})}
     per_class = pd.DataFrame({"class": list(CLASS_NAMES),
                               "accuracy %": [a * 100 for a in evaluation.per_class_accuracy.values()]})
-    headline = {"finished": "✅ Finished", "stopped": "⏹ Stopped early"}.get(outcome, f"⚠️ Stopped: {outcome}")
+    headline = {"finished": "✅ Finished", "stopped": "⏹ Stopped early"}.get(outcome, f"⚠️ Stopped, {outcome}")
     yield {
         "status": f"{headline}: **{name}** after {run_info['epochs_done']} epoch(s), {run_info['seconds']:.0f} s on "
                 f"{device}; drawings: outlines {sketch['outline'] * 100:.0f} %, filled {sketch['filled'] * 100:.0f} %. "
@@ -294,7 +300,7 @@ def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shi
 def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list[str]) -> None:
     """Lay out the Train tab inside the current Blocks and wire its events."""
     runs_state = gr.State([])
-    max_trainings = int(os.environ.get("FMNIST_MAX_TRAININGS", "1"))
+    max_trainings = serving.MAX_TRAININGS
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             preset = gr.Radio(SEED_BATCH_SIZES, value=100, label="Batch size (the seed's choices)",

@@ -153,3 +153,34 @@ def test_full_queue_answers_instead_of_piling_up():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_run_longer_than_the_servers_limit_is_stopped_and_kept(small_data, monkeypatch):
+    from demo import serving
+
+    monkeypatch.setattr(serving, "MAX_TRAIN_MINUTES", 0.01)  # 0.6 s
+    final = list(train_session(10, 50, 0.001, "lenet", 0, 2000, [], {}, "ivan", ["default"]))[-1]
+    assert final["status"].startswith("⚠️ Stopped, time limit: this server stops a run after 0.01 minutes")
+    assert final["runs_state"][0]["status"] == "time limit" and len(final["models_state"]) == 1
+    assert final["runs_state"][0]["epochs_done"] < 50
+
+
+@pytest.mark.parametrize("raw", ["ten", "0", "-3", "2.5", "inf", "nan"])
+def test_a_bad_server_setting_names_itself(monkeypatch, raw):
+    from demo.serving import env_number
+
+    monkeypatch.setenv("FMNIST_QUEUE_SIZE", raw)
+    with pytest.raises(ValueError, match=f"FMNIST_QUEUE_SIZE must be a whole number >= 1, got '{raw}'"):
+        env_number("FMNIST_QUEUE_SIZE", 64, 1)
+
+
+def test_server_settings_read_numbers_and_defaults(monkeypatch):
+    from demo.serving import env_number
+
+    monkeypatch.setenv("FMNIST_MAX_TRAIN_MINUTES", "2.5")
+    assert env_number("FMNIST_MAX_TRAIN_MINUTES", 30.0, 0.01, whole=False) == 2.5
+    monkeypatch.setenv("FMNIST_MAX_TRAIN_MINUTES", "nan")
+    with pytest.raises(ValueError, match="must be a number >= 0.01"):
+        env_number("FMNIST_MAX_TRAIN_MINUTES", 30.0, 0.01, whole=False)
+    monkeypatch.delenv("FMNIST_QUEUE_SIZE", raising=False)
+    assert env_number("FMNIST_QUEUE_SIZE", 64, 1) == 64
