@@ -13,9 +13,12 @@ except ImportError:  # anywhere else the wrapper does nothing
         return fn
 
 
+class SettingError(ValueError):
+    """A server setting from the environment that cannot be used (the message names it)."""
+
 
 def env_number(name: str, default: float, minimum: float, whole: bool = True) -> float:
-    """A setting from the environment, or a ValueError that names it (so a typo stops the app at once)."""
+    """A setting from the environment, or a SettingError that names it (so a typo stops the app at once)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -25,20 +28,28 @@ def env_number(name: str, default: float, minimum: float, whole: bool = True) ->
         value = None
     if value is None or not value >= minimum or value == float("inf"):
         kind = "a whole number" if whole else "a number"
-        raise ValueError(f"{name} must be {kind} >= {minimum:g}, got {raw!r}")
+        raise SettingError(f"{name} must be {kind} >= {minimum:g}, got {raw!r}")
     return value
 
 
+def _setting(name: str, default: float, minimum: float, whole: bool = True) -> float:
+    """env_number for this module's settings: a bad one ends `python app.py` with one line, no traceback."""
+    try:
+        return env_number(name, default, minimum, whole)
+    except SettingError as err:
+        raise SystemExit(f"error: {err}") from None
+
+
 # On a CPU server, training gets all cores but one, so a core stays free for predictions.
-TRAIN_THREADS = env_number("FMNIST_TRAIN_THREADS", max(1, (os.cpu_count() or 2) - 1), 1)
-MAX_TRAININGS = env_number("FMNIST_MAX_TRAININGS", 1, 1)  # trainings at once; the others wait in the queue
+TRAIN_THREADS = _setting("FMNIST_TRAIN_THREADS", max(1, (os.cpu_count() or 2) - 1), 1)
+MAX_TRAININGS = _setting("FMNIST_MAX_TRAININGS", 1, 1)  # trainings at once; the others wait in the queue
 # One run may train this long before it is stopped (its model kept), so one student cannot hold a shared
 # server's training queue for an hour.
-MAX_TRAIN_MINUTES = env_number("FMNIST_MAX_TRAIN_MINUTES", 30.0, 0.01, whole=False)
+MAX_TRAIN_MINUTES = _setting("FMNIST_MAX_TRAIN_MINUTES", 30.0, 0.01, whole=False)
 MAX_UPLOAD = "10mb"  # uploads above this are refused by the server before any handler runs
 PREDICT_CONCURRENCY = 4  # prediction handlers running at once (each is a few ms of CPU)
 # Waiting requests beyond this get a "queue is full" answer instead of piling up.
-QUEUE_SIZE = env_number("FMNIST_QUEUE_SIZE", 64, 1)
+QUEUE_SIZE = _setting("FMNIST_QUEUE_SIZE", 64, 1)
 
 
 def launch_kwargs() -> dict:

@@ -184,3 +184,15 @@ def test_server_settings_read_numbers_and_defaults(monkeypatch):
         env_number("FMNIST_MAX_TRAIN_MINUTES", 30.0, 0.01, whole=False)
     monkeypatch.delenv("FMNIST_QUEUE_SIZE", raising=False)
     assert env_number("FMNIST_QUEUE_SIZE", 64, 1) == 64
+
+
+def test_app_with_a_bad_setting_stops_with_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "FMNIST_MAX_TRAIN_MINUTES": "soon"}
+    res = subprocess.run([sys.executable, "app.py"], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1
+    assert res.stderr.strip() == "error: FMNIST_MAX_TRAIN_MINUTES must be a number >= 0.01, got 'soon'"
