@@ -162,6 +162,8 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
     for field, value in (("#epochs", "2"), ("#n-images", "10000")):
         page.locator(f"{field} input[type=number]").fill(value)
         page.locator(f"{field} input[type=number]").press("Enter")
+    page.locator("#explain").get_by_text("What do these settings do?").click()
+    page.locator("#explain").get_by_text("double softmax").wait_for(timeout=10_000)
     page.locator("#sweep").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('bs256')", timeout=180_000)
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('Finished')",
