@@ -19,6 +19,7 @@ import pandas as pd
 from demo import serving
 from demo.serving import gpu
 from fmnist import report
+from fmnist.augment import silhouettes_ready
 from fmnist.checkpoint import make_checkpoint, ready_for_inference, save_checkpoint
 from fmnist.data import (CLASS_NAMES, MEAN, STD, DataFormatError, DataNotFoundError, FashionMNIST, load_fashion_mnist,
                          to_float)
@@ -227,7 +228,11 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
     steps_per_epoch = None
     last = last_plot = 0.0
     deadline = time.monotonic() + serving.MAX_TRAIN_MINUTES * 60
-    yield {"status": f"Starting {run_info['name']} on {device}…", "results": results_frame(runs)}
+    starting = f"Starting {run_info['name']} on {device}…"
+    if cfg.augment and not silhouettes_ready(data.train_images):
+        starting += (" First, for the sketch-style augmentation, the silhouettes of all training images: "
+                     "once per server, about half a minute.")
+    yield {"status": starting, "results": results_frame(runs)}
     outcome = "finished"
     try:
         for rec in train_epochs(run, data):

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fmnist.augment import silhouettes, sketch_augment
+from fmnist.augment import dataset_silhouettes, sketch_augment
 from fmnist.data import MEAN, STD, FashionMNIST, stratified_subset, to_float
 from fmnist.evaluate import predict_labels
 from fmnist.models import MODELS, SeededDropout
@@ -169,7 +169,10 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
         images, labels = images[keep], labels[keep]
     x_train = (images.float() / 255.0).unsqueeze(1).to(device, memory_format=torch.channels_last)  # [0, 1]
     y_train = labels.to(device)
-    masks = silhouettes(x_train) if cfg.augment else None
+    masks = None
+    if cfg.augment:  # uint8 0/1, computed once per dataset; a batch's are made float when used
+        masks = dataset_silhouettes(data.train_images)
+        masks = (masks if cfg.subset is None else masks[keep]).to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)
     y_test = data.test_labels.to(device)
     run.sample_indices = torch.randperm(len(y_test), generator=torch.Generator().manual_seed(cfg.seed + 1))[
@@ -198,7 +201,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
             idx = perm[i * bs:(i + 1) * bs]
             xb = x_train[idx]
             if cfg.augment:
-                xb = sketch_augment(xb, masks[idx], g)
+                xb = sketch_augment(xb, masks[idx].float(), g)
             loss = F.cross_entropy(model((xb - MEAN) / STD), y_train[idx], label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -187,8 +187,16 @@ def test_training_streams_and_registers_a_session_model():
 
 @real_data
 def test_sketch_style_augmentation_teaches_a_model_drawings():
-    plain, aug = (list(train_session(100, 1, 0.001, "lenet", 0, 6000, [], {}, f"s-aug{a}", ["default"], a))[-1]
-                  for a in (False, True))
+    from fmnist import augment
+
+    augment._silhouette_cache.clear()
+    plain = list(train_session(100, 1, 0.001, "lenet", 0, 6000, [], {}, "s-aug0", ["default"], False))[-1]
+    updates = list(train_session(100, 1, 0.001, "lenet", 0, 6000, [], {}, "s-aug1", ["default"], True))
+    assert "silhouettes of all training images" in updates[0]["status"]  # the first augmented run says why it waits
+    aug = updates[-1]
+    again = train_session(100, 1, 0.001, "lenet", 0, 6000, [], {}, "s-aug2", ["default"], True)
+    assert "silhouettes" not in next(again)["status"]  # computed once per server
+    again.close()
     (aug_name, (_, aug_meta)), = aug["models_state"].items()
     assert aug_name.startswith("#1 lenet bs100 aug") and aug_meta["train_config"]["augment"] is True
     plain_meta = next(iter(plain["models_state"].values()))[1]

@@ -140,7 +140,6 @@ def test_train_watch_and_stop(page, tmp_path):
     page.locator("#batch-preset label").filter(has_text="256").click()
     page.locator("#epochs input[type=number]").fill("5")
     page.locator("#epochs input[type=number]").press("Enter")
-    page.locator("#augment input[type=checkbox]").check()
     page.locator("#start").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('img/s')", timeout=60_000)
     page.locator("#loss-plot img").first.wait_for(timeout=30_000)
@@ -181,6 +180,7 @@ def test_a_second_student_sees_their_queue_position(page, app_url):
     other.goto(app_url)
     for p in (page, other):
         p.get_by_role("tab", name="Train").click()
+    page.locator("#augment input[type=checkbox]").check()  # the first student trains for drawings
     page.locator("#start").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('Epoch')", timeout=60_000)
     other.locator("#start").click()
@@ -189,6 +189,7 @@ def test_a_second_student_sees_their_queue_position(page, app_url):
     page.locator("#stop").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped early')",
                            timeout=30_000)
+    assert "#1 lenet bs100 aug" in page.locator("#train-status").inner_text()
     other.wait_for_function("document.querySelector('#train-status').innerText.includes('Epoch')",
                             timeout=60_000)  # the queue moves on
     other.locator("#stop").click()
