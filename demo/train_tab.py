@@ -19,7 +19,7 @@ import pandas as pd
 from demo import serving
 from demo.serving import gpu
 from fmnist import report
-from fmnist.augment import silhouettes_ready
+from fmnist.augment import dataset_silhouettes
 from fmnist.checkpoint import make_checkpoint, ready_for_inference, save_checkpoint
 from fmnist.data import (CLASS_NAMES, MEAN, STD, DataFormatError, DataNotFoundError, FashionMNIST, load_fashion_mnist,
                          to_float)
@@ -49,24 +49,10 @@ _stop_events: dict[str, threading.Event] = {}
 _stop_lock = threading.Lock()
 
 
-_sketch_cache: dict[str, tuple[FashionMNIST, dict]] = {}
-_sketch_lock = threading.Lock()
-
-
-def sketches(data: FashionMNIST) -> dict:
-    """The sketch-style evaluation set (`fmnist.sketches`) of this dataset, preprocessed once (~5 s, 2.6 MB)."""
-    with _sketch_lock:
-        cached = _sketch_cache.get("set")
-        if cached is None or cached[0] is not data:
-            _sketch_cache["set"] = cached = (data, sketch_set(data))
-        return cached[1]
-
-
 def prepare_sketches_meanwhile(data: FashionMNIST) -> None:
     """Build the sketch set in the background while the first run trains, so its end is not delayed."""
-    cached = _sketch_cache.get("set")
-    if cached is None or cached[0] is not data:
-        threading.Thread(target=sketches, args=(data,), daemon=True, name="sketch-set").start()
+    if not sketch_set.ready(data):
+        threading.Thread(target=sketch_set, args=(data,), daemon=True, name="sketch-set").start()
 
 
 @lru_cache(maxsize=1)
@@ -229,7 +215,7 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
     last = last_plot = 0.0
     deadline = time.monotonic() + serving.MAX_TRAIN_MINUTES * 60
     starting = f"Starting {run_info['name']} on {device}…"
-    if cfg.augment and not silhouettes_ready(data.train_images):
+    if cfg.augment and not dataset_silhouettes.ready(data.train_images):
         starting += (" First, for the sketch-style augmentation, the silhouettes of all training images: "
                      "once per server, about half a minute.")
     yield {"status": starting, "results": results_frame(runs)}
@@ -277,7 +263,7 @@ def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shi
     mistakes = confident_mistakes(run.model, x_test, data.test_labels, preds)
     model = ready_for_inference(run.model)
     yield {"status": f"Measuring {run_info['name']} on drawings…"}
-    sketch = {k: r["accuracy"] for k, r in sketch_accuracy(model, {"mean": MEAN, "std": STD}, sketches(data)).items()}
+    sketch = {k: r["accuracy"] for k, r in sketch_accuracy(model, {"mean": MEAN, "std": STD}, sketch_set(data)).items()}
     # The model kept after a stop mid-epoch gets its own point on the accuracy curve (a lone first-epoch
     # point would draw no line at all).
     reached = run_info["loss"][-1][0] if run_info["loss"] else 0.0

@@ -3,10 +3,10 @@ like what students draw (filled silhouettes and outlines of varied stroke width)
 
 from __future__ import annotations
 
-import threading
-
 import torch
 import torch.nn.functional as F
+
+from fmnist.data import remember_last
 
 INK = 0.1  # pixels brighter than this (0..1) belong to the garment's silhouette
 FILLED, OUTLINED = 0.25, 0.25  # share of each batch drawn as filled silhouettes / as outlines
@@ -36,26 +36,12 @@ def silhouettes(x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     return torch.cat([fill_holes((part > INK).float()) for part in x.split(chunk)]) if len(x) else x.clone()
 
 
-_silhouette_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-_silhouette_lock = threading.Lock()
-
-
+@remember_last
 def dataset_silhouettes(images: torch.Tensor) -> torch.Tensor:
     """`silhouettes` of a dataset's images (uint8 (N, 28, 28)) as uint8 0/1 masks (N, 1, 28, 28), kept for
     the last dataset asked about (47 MB for Fashion-MNIST's 60,000): ~20 s of CPU here, so in the app
     only the first augmented run waits for them."""
-    with _silhouette_lock:
-        hit = _silhouette_cache.get("last")
-        if hit is None or hit[0] is not images:
-            masks = silhouettes((images.float() / 255.0).unsqueeze(1)).to(torch.uint8)
-            _silhouette_cache["last"] = hit = (images, masks)
-        return hit[1]
-
-
-def silhouettes_ready(images: torch.Tensor) -> bool:
-    """Whether dataset_silhouettes(images) would answer at once."""
-    hit = _silhouette_cache.get("last")
-    return hit is not None and hit[0] is images
+    return silhouettes((images.float() / 255.0).unsqueeze(1)).to(torch.uint8)
 
 
 def squash(x: torch.Tensor, generator: torch.Generator, low: float = 0.8) -> torch.Tensor:

@@ -3,8 +3,10 @@ download) into uint8 tensors held in memory; class names and normalisation stati
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -43,6 +45,31 @@ class DataNotFoundError(FileNotFoundError):
 class DataFormatError(ValueError):
     """A Fashion-MNIST file exists but is corrupt, truncated or of the wrong shape."""
 
+
+
+class remember_last:
+    """Decorator for a function of one dataset (or one of its tensors) whose result is costly: the result
+    is kept for the last object it was called with (compared by identity, so a new dataset recomputes),
+    computed by one thread at a time. `.ready(obj)` says whether a call would answer at once;
+    `.forget()` drops the kept result."""
+
+    def __init__(self, fn):
+        self.fn, self._lock, self._last = fn, threading.Lock(), None
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, obj):
+        with self._lock:
+            if self._last is None or self._last[0] is not obj:
+                self._last = (obj, self.fn(obj))
+            return self._last[1]
+
+    def ready(self, obj) -> bool:
+        last = self._last
+        return last is not None and last[0] is obj
+
+    def forget(self) -> None:
+        with self._lock:
+            self._last = None
 
 @dataclass(frozen=True)
 class FashionMNIST:

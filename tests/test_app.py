@@ -189,7 +189,7 @@ def test_training_streams_and_registers_a_session_model():
 def test_sketch_style_augmentation_teaches_a_model_drawings():
     from fmnist import augment
 
-    augment._silhouette_cache.clear()
+    augment.dataset_silhouettes.forget()
     plain = list(train_session(100, 1, 0.001, "lenet", 0, 6000, [], {}, "s-aug0", ["default"], False))[-1]
     updates = list(train_session(100, 1, 0.001, "lenet", 0, 6000, [], {}, "s-aug1", ["default"], True))
     assert "silhouettes of all training images" in updates[0]["status"]  # the first augmented run says why it waits

@@ -152,3 +152,23 @@ def test_stratified_subset_is_balanced_and_seeded():
 def test_to_float_normalises():
     x = to_float(torch.full((2, 28, 28), 255, dtype=torch.uint8), mean=0.5, std=0.5)
     assert x.shape == (2, 1, 28, 28) and torch.allclose(x, torch.ones_like(x))
+
+
+def test_remember_last_keeps_one_result_per_object_by_identity():
+    import numpy as np
+
+    from fmnist.data import remember_last
+
+    calls = []
+
+    @remember_last
+    def total(a):
+        calls.append(1)
+        return int(a.sum())
+
+    a, b = np.ones(3), np.ones(3)  # equal, but another object
+    assert not total.ready(a)
+    assert total(a) == 3 and total(a) == 3 and len(calls) == 1 and total.ready(a)
+    assert not total.ready(b) and total(b) == 3 and len(calls) == 2  # a new object recomputes
+    total.forget()
+    assert not total.ready(b) and total(b) == 3 and len(calls) == 3

@@ -109,11 +109,11 @@ def test_missing_device_is_a_clear_error():
 def test_silhouettes_are_computed_once_per_dataset_and_subsets_index_them(data):
     from fmnist import augment
 
-    augment._silhouette_cache.clear()
-    assert not augment.silhouettes_ready(data.train_images)
+    augment.dataset_silhouettes.forget()
+    assert not augment.dataset_silhouettes.ready(data.train_images)
     cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", augment=True, subset=300)
     first = losses(cfg, data)
-    assert augment.silhouettes_ready(data.train_images)
+    assert augment.dataset_silhouettes.ready(data.train_images)
     masks = augment.dataset_silhouettes(data.train_images)
     assert masks.dtype == torch.uint8 and masks.shape == (len(data.train_images), 1, 28, 28)
     expected = augment.silhouettes((data.train_images.float() / 255).unsqueeze(1))
