@@ -20,12 +20,11 @@ from demo import serving
 from demo.serving import gpu
 from fmnist import report
 from fmnist.augment import dataset_silhouettes
-from fmnist.checkpoint import make_checkpoint, ready_for_inference, save_checkpoint
-from fmnist.data import (CLASS_NAMES, MEAN, STD, DataFormatError, DataNotFoundError, FashionMNIST, load_fashion_mnist,
-                         to_float)
-from fmnist.evaluate import confident_mistakes, evaluate
+from fmnist.checkpoint import make_checkpoint, save_checkpoint
+from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, FashionMNIST, load_fashion_mnist
+from fmnist.evaluate import assess
 from fmnist.models import MODELS
-from fmnist.sketches import sketch_accuracy, sketch_set
+from fmnist.sketches import sketch_set
 from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run,
                           train_epochs)
 
@@ -258,12 +257,10 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
 
 def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shipped):
     """Evaluate whatever the model is now, save its checkpoint and offer it in the Predict tab."""
-    x_test = to_float(data.test_images)
-    evaluation, preds = evaluate(run.model, x_test, data.test_labels)
-    mistakes = confident_mistakes(run.model, x_test, data.test_labels, preds)
-    model = ready_for_inference(run.model)
-    yield {"status": f"Measuring {run_info['name']} on drawings…"}
-    sketch = {k: r["accuracy"] for k, r in sketch_accuracy(model, {"mean": MEAN, "std": STD}, sketch_set(data)).items()}
+    yield {"status": f"Measuring {run_info['name']} on the test set and on drawings…"}
+    assessment = assess(run.model, data)  # leaves run.model ready for inference
+    evaluation, preds, mistakes, model = assessment.evaluation, assessment.preds, assessment.mistakes, run.model
+    sketch = {k: r["accuracy"] for k, r in assessment.sketch.items()}
     # The model kept after a stop mid-epoch gets its own point on the accuracy curve (a lone first-epoch
     # point would draw no line at all).
     reached = run_info["loss"][-1][0] if run_info["loss"] else 0.0

@@ -14,9 +14,9 @@ from tqdm import tqdm
 
 from fmnist import report
 from fmnist.checkpoint import (CheckpointError, clean_stale_temp_files, load_checkpoint, make_checkpoint,
-                               ready_for_inference, save_checkpoint)
-from fmnist.data import CLASS_NAMES, MEAN, STD, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
-from fmnist.evaluate import confident_mistakes, evaluate
+                               save_checkpoint)
+from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
+from fmnist.evaluate import assess, evaluate
 from fmnist.models import MODELS, count_parameters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set
@@ -82,11 +82,9 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     if stopped:
         print(f"stopped early: {stopped}; reporting the model as it is")
 
-    x_test = to_float(data.test_images)
-    evaluation, preds = evaluate(run.model, x_test, data.test_labels)
-    mistakes = confident_mistakes(run.model, x_test, data.test_labels, preds)
-    ready_for_inference(run.model)  # measured on drawings as `evaluate --sketches` will load it
-    sketch_results = sketch_accuracy(run.model, {"mean": MEAN, "std": STD}, sketch_set(data))
+    assessment = assess(run.model, data)
+    evaluation, preds, mistakes, sketch_results = (assessment.evaluation, assessment.preds, assessment.mistakes,
+                                                   assessment.sketch)
     sketch = {k: r["accuracy"] for k, r in sketch_results.items()}
     drawn = {k: r["drawn_accuracy"] for k, r in sketch_results.items()}
     sample_ids = run.sample_indices[:10]

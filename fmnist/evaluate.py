@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from fmnist.data import CLASS_NAMES
+from fmnist.checkpoint import ready_for_inference
+from fmnist.data import CLASS_NAMES, MEAN, STD, FashionMNIST, to_float
+from fmnist.sketches import sketch_accuracy, sketch_set
 
 
 @torch.inference_mode()
@@ -77,3 +79,24 @@ def evaluate(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> tuple[E
     device = next(model.parameters()).device
     preds = predict_labels(model, x.to(device)).cpu()
     return summarize(labels.cpu(), preds), preds
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What is reported about a freshly trained model (the CLI's files, the app's end of a run)."""
+
+    evaluation: Evaluation
+    preds: torch.Tensor  # (N,) test-set predictions on the CPU
+    mistakes: list[tuple[int, float]]  # confident_mistakes
+    sketch: dict  # sketches.sketch_accuracy: accuracy on drawings, per condition
+
+
+def assess(model: nn.Module, data: FashionMNIST) -> Assessment:
+    """Test-set evaluation and surest mistakes of a trained model, then its accuracy on the sketch set
+    measured in the form every prediction uses (`ready_for_inference`, as `evaluate --sketches` loads
+    it). Leaves the model in that form."""
+    x_test = to_float(data.test_images)
+    evaluation, preds = evaluate(model, x_test, data.test_labels)
+    mistakes = confident_mistakes(model, x_test, data.test_labels, preds)
+    sketch = sketch_accuracy(ready_for_inference(model), {"mean": MEAN, "std": STD}, sketch_set(data))
+    return Assessment(evaluation, preds, mistakes, sketch)
