@@ -3,8 +3,10 @@ latency in process and through the running app, and the app's memory; all in one
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -77,6 +79,52 @@ def project_images_per_s(data: FashionMNIST, batch_size: int, steps: int, device
     gen.close()
     windows = [(r.step - p.step) * batch_size for p, r in zip(records, records[1:])]  # first: set-up, skipped
     return sum(windows) / sum(n / r.images_per_s for n, r in zip(windows, records[1:]))
+
+
+# Profiler names (prefixes) of the operations in each part of a training step; each is a top-level op,
+# so their total times do not overlap.
+STEP_PARTS = {"convolutions": "aten::convolution", "pooling": "aten::avg_pool2d", "optimizer": "Optimizer."}
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null: the profiler's C++ layer (Kineto) prints start/stop lines, and
+    on a CUDA build without a GPU an "ERROR ... gpuGetDeviceCount" line, that mean nothing here."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def step_breakdown(data: FashionMNIST, batch_size: int, steps: int) -> dict[str, float]:
+    """Milliseconds per step of this project's CPU training loop spent in LeNet's two convolutions
+    (forward and backward), its two average-pools, Adam (step and zero_grad) and everything else,
+    from torch.profiler over `steps` steps of one epoch (the profiler itself adds a little to "rest")."""
+    from torch.profiler import ProfilerActivity, profile
+
+    log = 10
+    run = prepare_run(TrainConfig(batch_size=batch_size, epochs=2, device="cpu", log_every=log))
+    steps_per_epoch = len(data.train_labels) // batch_size
+    steps = max(log, min(steps, (steps_per_epoch - log) // log * log))  # no end-of-epoch evaluation inside
+    gen = train_epochs(run, data)
+    next(gen)  # the first `log` steps: warm-up
+    with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        for _ in range(steps // log):
+            next(gen)
+        wall_ms = (time.perf_counter() - start) * 1000 / steps
+    gen.close()
+    with _native_stderr_silenced():
+        events = prof.key_averages()
+    parts = {name: sum(e.cpu_time_total for e in events if e.key.startswith(prefix)) / 1000 / steps
+             for name, prefix in STEP_PARTS.items()}
+    parts["rest"] = wall_ms - sum(parts.values())
+    return {"total": round(wall_ms, 2), **{k: round(v, 2) for k, v in parts.items()}}
 
 
 def epoch_seconds_by_size(data: FashionMNIST, sizes: list[int], device: str) -> dict[int, float]:
@@ -174,6 +222,8 @@ def run_bench(args) -> int:
     result["train_images_per_s"] = train[100]["train_images_per_s"]
     result["baseline_images_per_s"] = train[100]["baseline_images_per_s"]
     result["train_speedup"] = train[100]["speedup"]
+    if device.type == "cpu":
+        result["train_step_ms"] = step_breakdown(data, 100, steps)
     if not args.quick:
         result["epoch_s_by_train_size"] = epoch_seconds_by_size(data, [10000, 30000, 60000], str(device))
     latency = predict_latency(50 if args.quick else 300)
@@ -192,6 +242,10 @@ def run_bench(args) -> int:
     for bs, t in sorted(train.items()):
         print(f"| {bs} | {t['baseline_images_per_s']:,} | {t['train_images_per_s']:,} | {t['speedup']}x | "
               f"{t['baseline_epoch_s']} | {t['train_epoch_s']} | {t['train_gflop_per_s']} |")
+    if "train_step_ms" in result:
+        b = result["train_step_ms"]
+        print(f"\nwhere a batch-100 step goes (torch.profiler): {b['total']} ms = convolutions {b['convolutions']} + "
+              f"pooling {b['pooling']} + optimizer {b['optimizer']} + rest {b['rest']} ms")
     if "epoch_s_by_train_size" in result:
         print("\nepoch time (training steps only) by training-set size, batch 100")
         for n, s in result["epoch_s_by_train_size"].items():
