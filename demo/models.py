@@ -40,8 +40,9 @@ def all_models(session_models: dict) -> list[str]:
     named once, by its first name), then this session's."""
     seen, names = set(), []
     for name in [*shipped_names(), *session_models]:
-        if model_key(name, session_models) not in seen:
-            seen.add(model_key(name, session_models))
+        key = model_key(name, session_models)
+        if key not in seen:
+            seen.add(key)
             names.append(name)
     return names
 

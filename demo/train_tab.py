@@ -68,6 +68,11 @@ def stop_event(session: str) -> threading.Event:
         return _stop_events.setdefault(session, threading.Event())
 
 
+def session_of(request: gr.Request | None) -> str:
+    """The browser session a request comes from ("local" when called without one, as in tests)."""
+    return request.session_hash if request is not None and request.session_hash else "local"
+
+
 def request_stop(request: gr.Request) -> str:
     """Stop button and page unload: ask this session's run (if any) to stop after the current step."""
     if request is None or request.session_hash is None:
@@ -345,13 +350,13 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
 
     def start_training(batch_size, epochs, lr, model_name, seed, n_images, augment, runs, models,
                        request: gr.Request):
-        session = request.session_hash if request is not None and request.session_hash else "local"
+        session = session_of(request)
         for update in train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, models, session,
                                     shipped, augment):
             yield {outputs[k]: v for k, v in update.items()}
 
     def start_sweep(epochs, lr, model_name, seed, n_images, augment, runs, models, request: gr.Request):
-        session = request.session_hash if request is not None and request.session_hash else "local"
+        session = session_of(request)
         for update in sweep_session(epochs, lr, model_name, seed, n_images, runs, models, session, shipped,
                                     augment):
             yield {outputs[k]: v for k, v in update.items()}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from fmnist.data import CLASS_NAMES
 from fmnist.evaluate import Evaluation
@@ -28,6 +29,7 @@ def curves_figure(curves: dict[str, tuple[list[float], list[float]]], ylabel: st
         xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
         ax.plot(xs, ys, label=label, linewidth=1.2, marker="o" if len(xs) <= 30 else None, markersize=3)
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are counted, not measured: no "epoch 1.2"
     ax.grid(alpha=0.3)
     if len(curves) > 1:
         ax.legend(fontsize=7)

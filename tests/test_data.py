@@ -7,7 +7,6 @@ import hashlib
 import http.server
 import threading
 from functools import partial
-from pathlib import Path
 
 import pytest
 import torch
