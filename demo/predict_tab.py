@@ -143,16 +143,34 @@ def describe_model(model_name: str, session_models: dict) -> str:
     return model_card(get_model(model_name, session_models)[1])
 
 
+# On a phone the two columns stack, which would put the prediction below the upload box, the examples
+# and the model picker, a long scroll away from the drawing. There, the columns' contents are laid out
+# as one list instead: the sketchpad, its controls, then what the model answers and sees, then the rest.
+PHONE_CSS = """
+@media (max-width: 640px) {
+  #predict-row { flex-direction: column; }
+  #predict-row > .column { display: contents; }
+  #predict-row > .column > * { order: 10; }
+  #predict-row > .column > #sketchpad { order: 1; height: 440px !important; }  /* the canvas fits the width */
+  #predict-row > .column > #draw-controls { order: 2; }
+  #predict-row > .column > #predict-message { order: 3; }
+  #predict-row > .column > #prediction { order: 3; }
+  #predict-row > .column > #other-models { order: 3; }
+  #predict-row > .column > #preview { order: 4; }
+}
+"""
+
+
 def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.Dropdown:
     """Lay out the Predict tab inside the current Blocks; returns the model picker."""
-    with gr.Row():
+    with gr.Row(elem_id="predict-row"):
         with gr.Column(scale=3):
             sketch = gr.Sketchpad(
                 label="Draw a garment", elem_id="sketchpad", canvas_size=(CANVAS, CANVAS), height=CANVAS + 140,
                 brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"),
                 layers=False, transforms=(), type="numpy", image_mode="RGBA",
             )
-            with gr.Row():
+            with gr.Row(elem_id="draw-controls"):
                 fill = gr.Checkbox(False, label="Fill closed outlines (Fashion-MNIST garments are solid)",
                                    elem_id="fill")
                 clear = gr.Button("Clear", elem_id="clear", size="sm")

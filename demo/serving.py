@@ -53,8 +53,12 @@ QUEUE_SIZE = _setting("FMNIST_QUEUE_SIZE", 64, 1)
 
 
 def launch_kwargs() -> dict:
-    """Arguments for Blocks.launch(): host/port from GRADIO_SERVER_NAME/PORT, upload limit, no extras."""
+    """Arguments for Blocks.launch(): host/port from GRADIO_SERVER_NAME/PORT, upload limit, the phone
+    layout's CSS, no extras."""
+    from demo.predict_tab import PHONE_CSS
+
     return {
+        "css": PHONE_CSS,
         "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         "max_file_size": MAX_UPLOAD,

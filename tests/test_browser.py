@@ -68,18 +68,26 @@ def page(app_url, tmp_path):
         browser.close()
 
 
-def shoot(page, name: str, tmp_path: Path) -> None:
+def shoot(page, name: str, tmp_path: Path, full_page: bool = True) -> None:
     path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     assert path.stat().st_size > 10_000
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(SHOTS) / path.name)
 
 
+# A pair of trousers, as fractions of the drawing area.
+TROUSERS = [(0.38, 0.1), (0.62, 0.1), (0.66, 0.9), (0.54, 0.9), (0.5, 0.35), (0.46, 0.9), (0.34, 0.9), (0.38, 0.1)]
+
+
 def draw(page, points: list[tuple[float, float]]) -> None:
+    """Stroke through points given as fractions of a square in the middle of the drawing area (the
+    editor shows its square canvas centred, scaled to fit the space it has)."""
     box = page.locator("#sketchpad canvas").first.bounding_box()
-    to_xy = lambda p: (box["x"] + box["width"] * p[0], box["y"] + box["height"] * p[1])  # noqa: E731
+    side = 0.8 * min(box["width"], box["height"])
+    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    to_xy = lambda p: (left + side * p[0], top + side * p[1])  # noqa: E731
     page.mouse.move(*to_xy(points[0]))
     page.mouse.down()
     for p in points[1:]:
@@ -91,7 +99,7 @@ def test_draw_and_see_a_prediction(page, tmp_path):
     label = page.locator("#prediction")
     assert "%" not in label.inner_text()
     # A pair of trousers, drawn with the mouse: no tool needs to be picked first.
-    draw(page, [(0.38, 0.1), (0.62, 0.1), (0.66, 0.9), (0.54, 0.9), (0.5, 0.35), (0.46, 0.9), (0.34, 0.9), (0.38, 0.1)])
+    draw(page, TROUSERS)
     page.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
     assert page.locator("#preview img").count() == 1  # the 28x28 the model sees
     assert page.locator("#other-models").inner_text().startswith("Other models: lenet: ")
@@ -102,6 +110,27 @@ def test_draw_and_see_a_prediction(page, tmp_path):
     shoot(page, "predict", tmp_path)
     page.locator("#clear").click()
     page.wait_for_function("!document.querySelector('#prediction').innerText.includes('%')", timeout=10_000)
+
+
+def test_on_a_phone_the_answer_is_right_below_the_drawing(app_url, tmp_path):
+    """On a narrow screen the columns stack; the prediction must not end up below the upload box and the
+    examples, a long scroll away from where the student draws."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        phone.goto(app_url)
+        phone.locator("#sketchpad canvas").first.wait_for(timeout=30_000)
+        draw(phone, TROUSERS)
+        phone.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
+        y = {sel: phone.locator(sel).first.bounding_box()["y"]
+             for sel in ("#sketchpad", "#clear", "#prediction", "#preview", "#upload", "#model-pick")}
+        phone.evaluate("document.querySelector('#sketchpad').scrollIntoView()")
+        shoot(phone, "phone", tmp_path, full_page=False)
+        browser.close()
+    assert y["#sketchpad"] < y["#clear"] < y["#prediction"] < y["#preview"] < y["#upload"] < y["#model-pick"], y
+    assert y["#prediction"] - y["#sketchpad"] < 700, y  # sketchpad and answer fit on one 844-pixel screen
 
 
 def test_upload_a_fashion_mnist_image(page):
