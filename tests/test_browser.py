@@ -81,18 +81,35 @@ def shoot(page, name: str, tmp_path: Path, full_page: bool = True) -> None:
 TROUSERS = [(0.38, 0.1), (0.62, 0.1), (0.66, 0.9), (0.54, 0.9), (0.5, 0.35), (0.46, 0.9), (0.34, 0.9), (0.38, 0.1)]
 
 
-def draw(page, points: list[tuple[float, float]]) -> None:
-    """Stroke through points given as fractions of a square in the middle of the drawing area (the
-    editor shows its square canvas centred, scaled to fit the space it has)."""
+def stroke_points(page, points: list[tuple[float, float]], steps: int = 8) -> list[tuple[float, float]]:
+    """Screen positions along a stroke through points given as fractions of a square in the middle of the
+    drawing area (the editor shows its square canvas centred, scaled to fit the space it has)."""
     box = page.locator("#sketchpad canvas").first.bounding_box()
     side = 0.8 * min(box["width"], box["height"])
     left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
-    to_xy = lambda p: (left + side * p[0], top + side * p[1])  # noqa: E731
-    page.mouse.move(*to_xy(points[0]))
+    xy = [(left + side * x, top + side * y) for x, y in points]
+    return [xy[0]] + [(x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps)
+                      for (x0, y0), (x1, y1) in zip(xy, xy[1:]) for k in range(1, steps + 1)]
+
+
+def draw(page, points: list[tuple[float, float]]) -> None:
+    """Draw with the mouse."""
+    path = stroke_points(page, points)
+    page.mouse.move(*path[0])
     page.mouse.down()
-    for p in points[1:]:
-        page.mouse.move(*to_xy(p), steps=8)
+    for x, y in path[1:]:
+        page.mouse.move(x, y)
     page.mouse.up()
+
+
+def draw_by_touch(page, points: list[tuple[float, float]]) -> None:
+    """Draw with a finger: touch events through the DevTools protocol (Playwright itself only taps)."""
+    cdp = page.context.new_cdp_session(page)
+    path = stroke_points(page, points)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": path[0][0], "y": path[0][1]}]})
+    for x, y in path[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
 def test_draw_and_see_a_prediction(page, tmp_path):
@@ -112,9 +129,10 @@ def test_draw_and_see_a_prediction(page, tmp_path):
     page.wait_for_function("!document.querySelector('#prediction').innerText.includes('%')", timeout=10_000)
 
 
-def test_on_a_phone_the_answer_is_right_below_the_drawing(app_url, tmp_path):
+def test_on_a_phone_a_finger_draws_and_the_answer_is_right_below(app_url, tmp_path):
     """On a narrow screen the columns stack; the prediction must not end up below the upload box and the
-    examples, a long scroll away from where the student draws."""
+    examples, a long scroll away from where the student draws. A finger on the canvas draws (it does not
+    scroll the page)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -122,13 +140,17 @@ def test_on_a_phone_the_answer_is_right_below_the_drawing(app_url, tmp_path):
         phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
         phone.goto(app_url)
         phone.locator("#sketchpad canvas").first.wait_for(timeout=30_000)
-        draw(phone, TROUSERS)
+        phone.evaluate("document.querySelector('#sketchpad').scrollIntoView()")
+        scrolled = phone.evaluate("window.scrollY")
+        draw_by_touch(phone, TROUSERS)
         phone.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
         y = {sel: phone.locator(sel).first.bounding_box()["y"]
              for sel in ("#sketchpad", "#clear", "#prediction", "#preview", "#upload", "#model-pick")}
-        phone.evaluate("document.querySelector('#sketchpad').scrollIntoView()")
+        assert phone.evaluate("window.scrollY") == scrolled  # the stroke drew; the page did not move
+        answer = phone.locator("#prediction h2, #prediction .output-class").first.inner_text().strip()
         shoot(phone, "phone", tmp_path, full_page=False)
         browser.close()
+    assert answer == "Trouser"
     assert y["#sketchpad"] < y["#clear"] < y["#prediction"] < y["#preview"] < y["#upload"] < y["#model-pick"], y
     assert y["#prediction"] - y["#sketchpad"] < 700, y  # sketchpad and answer fit on one 844-pixel screen
 
