@@ -334,7 +334,8 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
                 acc_plot = gr.Plot(label="Test accuracy", show_label=False, elem_id="acc-plot")
             samples = gr.Plot(label="Sample test images: predicted vs correct (wrong in red)", show_label=False,
                               elem_id="samples")
-            results = gr.Dataframe(label="This session's runs", interactive=False, elem_id="results")
+            results = gr.Dataframe(results_frame([]), label="This session's runs", interactive=False,
+                                   elem_id="results")
             with gr.Row():
                 per_class_plot = gr.BarPlot(x="class", y="accuracy %", title="Per-class test accuracy",
                                             sort=list(CLASS_NAMES), x_label_angle=-40,

@@ -212,6 +212,7 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
     for field, value in (("#epochs", "2"), ("#n-images", "10000")):
         page.locator(f"{field} input[type=number]").fill(value)
         page.locator(f"{field} input[type=number]").press("Enter")
+    assert "test acc %" in page.locator("#results").inner_text()  # named columns before the first run
     page.locator("#explain").get_by_text("What do these settings do?").click()
     page.locator("#explain").get_by_text("double softmax").wait_for(timeout=10_000)
     page.locator("#sweep").click()
