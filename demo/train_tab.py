@@ -23,7 +23,7 @@ from fmnist.augment import dataset_silhouettes
 from fmnist.checkpoint import make_checkpoint, save_checkpoint
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, FashionMNIST, load_fashion_mnist
 from fmnist.evaluate import assess
-from fmnist.models import MODELS
+from fmnist.models import MODELS, first_filters
 from fmnist.sketches import sketch_set
 from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run,
                           train_epochs)
@@ -36,6 +36,9 @@ EXPLAIN = """
 - **Epochs**: passes over the training images. **Learning rate**: the size of Adam's steps.
 - **Sketch-style augmentation**: half of every batch is redrawn as outlines and filled silhouettes,
   so the network also learns what a drawing of a garment looks like, not just a photo.
+- **The first layer's filters**: each small square is one pattern (5×5 pixels for LeNet, 3×3 for the
+  CNN) that the first convolution slides over the picture. They start as random noise; watch them turn
+  into detectors of edges and bright or dark patches as the network learns.
 - **The seed's experiment** (LeNet, Adam, lr 0.001, 25 epochs) got 88.72 / 88.94 / **89.76** / 87.76 %
   test accuracy with batch 32 / 64 / 100 / 256. Its network ended with a softmax *and* trained with
   cross-entropy, which applies one itself; without that double softmax the same runs reach 90.15 /
@@ -102,6 +105,11 @@ def curves_plot(runs: list[dict], key: str):
     if key == "loss":
         return report.curves_figure(curves, "loss (running mean)", "Training loss")
     return report.curves_figure(curves, "test accuracy %", "Test accuracy")
+
+
+def filters_plot(model, when: str):
+    """What the first conv layer has learned so far, `when` saying at which point of the run."""
+    return report.filters_figure(first_filters(model), when)
 
 
 def results_frame(runs: list[dict]) -> pd.DataFrame:
@@ -222,7 +230,8 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
     if cfg.augment and not dataset_silhouettes.ready(data.train_images):
         starting += (" First, for the sketch-style augmentation, the silhouettes of all training images: "
                      "once per server, about half a minute.")
-    yield {"status": starting, "results": results_frame(runs)}
+    yield {"status": starting, "results": results_frame(runs),
+           "filters": filters_plot(run.model, "at the start (random)")}
     outcome = "finished"
     try:
         for rec in train_epochs(run, data):
@@ -248,6 +257,7 @@ def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dic
                     data.test_images.numpy()[ids], data.test_labels[ids].tolist(), rec.sample_preds, cols=8,
                     title=f"Sample test images after epoch {rec.epoch}: predicted vs correct (wrong in red)")
                 update["acc_plot"] = curves_plot(runs, "acc")
+                update["filters"] = filters_plot(run.model, f"after epoch {rec.epoch}")
             if update or now - last_plot >= PLOT_REFRESH_S:
                 update["loss_plot"] = curves_plot(runs, "loss")
                 last_plot = now
@@ -295,6 +305,7 @@ def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shi
         "per_class_plot": per_class,
         "confusion": report.confusion_figure(evaluation.confusion),
         "mistakes": report.mistakes_figure(data.test_images.numpy(), data.test_labels, preds, mistakes, cols=8),
+        "filters": filters_plot(run.model, f"after {run_info['name']}'s training"),
         "checkpoint_file": str(path),
         "runs_state": runs,
         "models_state": session_models,
@@ -334,6 +345,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
                 acc_plot = gr.Plot(label="Test accuracy", show_label=False, elem_id="acc-plot")
             samples = gr.Plot(label="Sample test images: predicted vs correct (wrong in red)", show_label=False,
                               elem_id="samples")
+            filters = gr.Plot(label="What the first layer has learned", show_label=False, elem_id="filters")
             results = gr.Dataframe(results_frame([]), label="This session's runs", interactive=False,
                                    elem_id="results")
             with gr.Row():
@@ -346,8 +358,8 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
             checkpoint_file = gr.File(label="Download the trained checkpoint", elem_id="checkpoint")
     outputs = {"status": status, "loss_plot": loss_plot, "acc_plot": acc_plot, "samples": samples,
                "results": results, "per_class_plot": per_class_plot, "confusion": confusion, "mistakes": mistakes,
-               "checkpoint_file": checkpoint_file, "runs_state": runs_state, "models_state": session_models,
-               "model_picker": picker}
+               "filters": filters, "checkpoint_file": checkpoint_file, "runs_state": runs_state,
+               "models_state": session_models, "model_picker": picker}
 
     def start_training(batch_size, epochs, lr, model_name, seed, n_images, augment, runs, models,
                        request: gr.Request):

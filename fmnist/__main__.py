@@ -17,7 +17,7 @@ from fmnist.checkpoint import (CheckpointError, clean_stale_temp_files, load_che
                                save_checkpoint)
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import assess, evaluate
-from fmnist.models import MODELS, count_parameters
+from fmnist.models import MODELS, count_parameters, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
@@ -112,6 +112,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
                           [int(preds[i]) for i in ids16],
                           title="Test images: predicted vs correct (wrong in red)").savefig(out / "samples.png")
     report.mistakes_figure(images, data.test_labels, preds, mistakes).savefig(out / "mistakes.png")
+    report.filters_figure(first_filters(run.model), "after training").savefig(out / "filters.png")
     (out / "samples").mkdir(exist_ok=True)
     for k, i in enumerate(sample_ids):
         report.samples_figure(images[[i]], [int(data.test_labels[i])], [int(preds[i])], cols=1).savefig(
@@ -122,7 +123,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
                                                             "sketch_drawn_accuracy")},
                            extra={"trained_on": data.source, "device": device})
     save_checkpoint(ckpt, out / "model.pt")
-    print(f"wrote {out}/: results.txt, metrics.json, loss.png, samples.png, samples/, mistakes.png, model.pt")
+    print(f"wrote {out}/: results.txt, metrics.json, loss.png, samples.png, samples/, mistakes.png, filters.png, "
+          "model.pt")
     return {**metrics, "curve": (curve_x, curve_y)}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -95,3 +96,9 @@ def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
+
+def first_filters(model: nn.Module) -> np.ndarray:
+    """The first conv layer's kernels as a (filters, height, width) array (the input has one channel):
+    what the network has learned to look for in the pixels themselves."""
+    conv = next(m for m in model.features if isinstance(m, nn.Conv2d))
+    return conv.weight.detach()[:, 0].float().cpu().numpy()

@@ -72,6 +72,24 @@ def _frame(ax):
     return Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor="red", linewidth=3, clip_on=False)
 
 
+def filters_figure(kernels: np.ndarray, when: str, cols: int = 12) -> Figure:
+    """First-layer conv kernels (n, k, k) as small squares on one colour scale, titled with `when`
+    ("after epoch 3"): red weights respond to bright (garment) pixels, blue to dark (background) ones;
+    at initialisation they are noise, and training turns them into edge and blob detectors."""
+    n, k = len(kernels), kernels.shape[-1]
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    scale = float(np.abs(kernels).max()) or 1.0
+    fig = Figure(figsize=(max(5.0, cols * 0.75), rows * 0.75 + 0.7), dpi=100, layout="constrained")
+    fig.suptitle(f"The first layer's {n} filters ({k}×{k}) {when}\n"
+                 "red weights look for bright (garment) pixels, blue for dark ones", fontsize=9)
+    for i, kernel in enumerate(kernels):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(kernel, cmap="RdBu_r", vmin=-scale, vmax=scale)
+        ax.set_axis_off()
+    return fig
+
+
 def confusion_figure(confusion: list[list[int]]) -> Figure:
     """The confusion matrix as a heat map with counts (rows true, columns predicted)."""
     cm = np.asarray(confusion)

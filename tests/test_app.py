@@ -183,6 +183,13 @@ def test_training_streams_and_registers_a_session_model():
     assert "drawings: outlines" in final["status"]
     titles = [ax.get_title() for ax in final["mistakes"].axes]  # the surest mistakes, with their probability
     assert len(titles) == 8 and all("Predicted: " in t and " %)" in t for t in titles)
+    # The first layer's filters: random at the start, then after each epoch and at the end; they change.
+    filters = [u["filters"] for u in updates if "filters" in u]
+    assert [f._suptitle.get_text().split("\n")[0] for f in filters] == [
+        "The first layer's 6 filters (5×5) " + when
+        for when in ("at the start (random)", "after epoch 1", "after epoch 2", "after #1 lenet bs100's training")]
+    first, last = (f.axes[0].get_images()[0].get_array() for f in (filters[0], filters[-1]))
+    assert not np.allclose(first, last)
 
 
 @real_data

@@ -198,6 +198,7 @@ def test_train_watch_and_stop(page, tmp_path):
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('test accuracy')",
                            timeout=120_000)
     page.locator("#samples img").first.wait_for(timeout=30_000)
+    page.locator("#filters img").first.wait_for(timeout=30_000)  # what the first layer has learned
     assert "bs256" in page.locator("#train-status").inner_text() or "256" in page.locator("#batch-size input").input_value()
     page.locator("#stop").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped early')",

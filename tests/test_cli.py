@@ -39,7 +39,7 @@ def test_train_prints_seed_style_report_and_writes_files(trained):
     samples = out.split("samples (ground truth -> predicted):")[1].split("wrote")[0]
     assert samples.count(" -> ") == 10  # ten ground-truth vs predicted samples
     run = work / "run"
-    for name in ("results.txt", "metrics.json", "loss.png", "samples.png", "mistakes.png", "model.pt"):
+    for name in ("results.txt", "metrics.json", "loss.png", "samples.png", "mistakes.png", "filters.png", "model.pt"):
         assert (run / name).stat().st_size > 0, name
     assert len(list((run / "samples").glob("*.png"))) == 10
     metrics = json.loads((run / "metrics.json").read_text())

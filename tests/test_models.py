@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from fmnist.models import MODELS, build_model, count_parameters
+from fmnist.models import MODELS, build_model, count_parameters, first_filters
 
 
 def test_lenet_is_the_seed_network():
@@ -14,6 +14,14 @@ def test_lenet_is_the_seed_network():
         (1, 6, (5, 5), (2, 2)), (6, 16, (5, 5), (0, 0))]
     assert [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)] == [120, 84, 10]
     assert not any(isinstance(m, torch.nn.Softmax) for m in model.modules())
+
+
+@pytest.mark.parametrize("name,shape", [("lenet", (6, 5, 5)), ("cnn", (24, 3, 3))])
+def test_first_filters_are_the_first_conv_layers_kernels(name, shape):
+    model = build_model(name, seed=0).to(memory_format=torch.channels_last)  # as training holds it
+    kernels = first_filters(model)
+    assert kernels.shape == shape
+    assert (kernels == model.features[0].weight.detach()[:, 0].numpy()).all()
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -1,6 +1,9 @@
 """The figures a run leaves behind and the app redraws while training (fmnist.report)."""
 
-from fmnist.report import curves_figure
+import numpy as np
+import pytest
+
+from fmnist.report import curves_figure, filters_figure
 
 
 def test_epochs_are_counted_in_whole_numbers():
@@ -18,3 +21,13 @@ def test_long_curves_are_thinned_and_keep_the_latest_point():
     fig = curves_figure({"#1": (xs, list(range(len(xs))))}, "loss", "Training loss", max_points=300)
     line = fig.axes[0].get_lines()[0]
     assert len(line.get_xdata()) <= 301 and line.get_xdata()[-1] == xs[-1]
+
+
+def test_filters_share_one_colour_scale_centred_on_zero():
+    kernels = np.zeros((6, 5, 5), dtype=np.float32)
+    kernels[0, 2, 2], kernels[3, 0, 0] = 0.8, -0.2
+    fig = filters_figure(kernels, "after epoch 1")
+    images = [ax.get_images()[0] for ax in fig.axes]
+    assert len(images) == 6 and all(im.get_clim() == pytest.approx((-0.8, 0.8)) for im in images)  # 0 is white in every square
+    assert np.array_equal(images[3].get_array(), kernels[3])
+    assert "6 filters (5×5) after epoch 1" in fig._suptitle.get_text()
