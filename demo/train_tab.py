@@ -15,11 +15,12 @@ from pathlib import Path
 
 import gradio as gr
 import pandas as pd
+import torch
 
 from demo import serving
 from demo.serving import gpu
 from fmnist import report
-from fmnist.augment import dataset_silhouettes
+from fmnist.augment import dataset_silhouettes, preview
 from fmnist.checkpoint import make_checkpoint, save_checkpoint
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, FashionMNIST, load_fashion_mnist
 from fmnist.evaluate import assess
@@ -35,7 +36,8 @@ EXPLAIN = """
   is faster on a CPU).
 - **Epochs**: passes over the training images. **Learning rate**: the size of Adam's steps.
 - **Sketch-style augmentation**: half of every batch is redrawn as outlines and filled silhouettes,
-  so the network also learns what a drawing of a garment looks like, not just a photo.
+  so the network also learns what a drawing of a garment looks like, not just a photo. Tick it to see
+  eight training images next to what the network is shown instead (change the seed for others).
 - **The first layer's filters**: each small square is one pattern (5×5 pixels for LeNet, 3×3 for the
   CNN) that the first convolution slides over the picture. They start as random noise; watch them turn
   into detectors of edges and bright or dark patches as the network learns.
@@ -110,6 +112,22 @@ def curves_plot(runs: list[dict], key: str):
 def filters_plot(model, when: str):
     """What the first conv layer has learned so far, `when` saying at which point of the run."""
     return report.filters_figure(first_filters(model), when)
+
+
+def augmentation_preview(augment: bool, seed):
+    """Shown while the augmentation box is ticked: eight training images (picked by the seed) and what
+    sketch-style augmentation turns them into; hidden when it is off or the server has no data."""
+    if not augment:
+        return gr.update(visible=False)
+    try:
+        data = dataset()
+        seed = abs(_whole("seed", seed)) % 2**63
+    except (DataNotFoundError, DataFormatError, ValueError):
+        return gr.update(visible=False)
+    idx = torch.randperm(len(data.train_labels), generator=torch.Generator().manual_seed(seed))[:8]
+    images = data.train_images[idx]
+    figure = report.augmentation_figure(images.numpy(), preview(images, seed).numpy(), data.train_labels[idx].tolist())
+    return gr.update(value=figure, visible=True)
 
 
 def results_frame(runs: list[dict]) -> pd.DataFrame:
@@ -332,6 +350,8 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
             augment = gr.Checkbox(False, label="Sketch-style augmentation: half of each batch redrawn as outlines "
                                                "and silhouettes, so the model learns what drawings look like",
                                   elem_id="augment")
+            augment_preview = gr.Plot(label="What the augmentation does", show_label=False, visible=False,
+                                      elem_id="augment-preview")
             with gr.Row():
                 start = gr.Button("Start training", variant="primary", elem_id="start")
                 stop = gr.Button("Stop", variant="stop", elem_id="stop")
@@ -375,6 +395,9 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
             yield {outputs[k]: v for k, v in update.items()}
 
     preset.change(lambda b: b, preset, batch, show_progress="hidden", queue=False, api_visibility="private")
+    for trigger in (augment.change, seed.change):
+        trigger(augmentation_preview, [augment, seed], augment_preview, show_progress="hidden",
+                api_visibility="private")
     start.click(start_training, [batch, epochs, lr, model, seed, n_images, augment, runs_state, session_models],
                 list(outputs.values()),
                 api_name="train", concurrency_id="train", concurrency_limit=max_trainings, show_progress="minimal")

@@ -71,3 +71,11 @@ def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Genera
     out = torch.where(mirror, out.flip(-1), out)
     dy, dx = torch.randint(-2, 3, (2,), generator=generator).tolist()
     return torch.roll(out, shifts=(dy, dx), dims=(2, 3))
+
+
+def preview(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """A few uint8 training images (N, 28, 28) as `sketch_augment` hands them to the network: float
+    (N, 28, 28) in [0, 1]. For showing students what the augmentation does; the silhouettes of N images
+    take a moment, not the ~20 s of the whole dataset's."""
+    x = (images.float() / 255.0).unsqueeze(1)
+    return sketch_augment(x, silhouettes(x), torch.Generator().manual_seed(seed))[:, 0]

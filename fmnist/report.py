@@ -72,6 +72,24 @@ def _frame(ax):
     return Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor="red", linewidth=3, clip_on=False)
 
 
+def augmentation_figure(originals: np.ndarray, augmented: np.ndarray, labels: list[int], pairs_per_row: int = 2) -> Figure:
+    """Training images (N, 28, 28) next to what the network is trained on instead (`fmnist.augment`),
+    pair by pair, each pair titled with its class."""
+    n = len(originals)
+    rows = -(-n // pairs_per_row)
+    fig = Figure(figsize=(pairs_per_row * 1.9, rows * 1.05 + 0.45), dpi=100, layout="constrained")
+    fig.suptitle("Each training image (left) and as the network sees it (right)", fontsize=8)
+    for i in range(n):
+        for j, image in enumerate((originals[i], augmented[i])):
+            ax = fig.add_subplot(rows, 2 * pairs_per_row, 2 * i + j + 1)
+            ax.imshow(image, cmap="gray", vmin=0, vmax=image.max() or 1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0:
+                ax.set_title(CLASS_NAMES[labels[i]].split("/")[0], fontsize=7, loc="left")
+    return fig
+
+
 def filters_figure(kernels: np.ndarray, when: str, cols: int = 12) -> Figure:
     """First-layer conv kernels (n, k, k) as small squares on one colour scale, titled with `when`
     ("after epoch 3"): red weights respond to bright (garment) pixels, blue to dark (background) ones;

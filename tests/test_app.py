@@ -16,7 +16,7 @@ from demo.models import model_card
 from demo.predict_tab import (EXAMPLES_DIR, MAX_LOADED, load_own_checkpoint, predict_current, predict_sketch,
                               predict_upload)
 from fmnist.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
-from demo.train_tab import train_session
+from demo.train_tab import augmentation_preview, train_session
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("test-*.png"))
 EXPECTED = {"ankle-boot": "Ankle boot", "trouser": "Trouser", "sandal": "Sandal", "sneaker": "Sneaker",
@@ -190,6 +190,18 @@ def test_training_streams_and_registers_a_session_model():
         for when in ("at the start (random)", "after epoch 1", "after epoch 2", "after #1 lenet bs100's training")]
     first, last = (f.axes[0].get_images()[0].get_array() for f in (filters[0], filters[-1]))
     assert not np.allclose(first, last)
+
+
+@real_data
+def test_ticking_augmentation_shows_what_it_does_to_eight_training_images():
+    shown = augmentation_preview(True, 3)
+    assert shown["visible"] is True and len(shown["value"].axes) == 16  # 8 pairs: stored, trained on
+    pairs = [[ax.get_images()[0].get_array() for ax in shown["value"].axes[i:i + 2]] for i in range(0, 16, 2)]
+    assert any(not np.allclose(stored / 255, trained) for stored, trained in pairs)
+    other = augmentation_preview(True, 4)["value"].axes[0].get_images()[0].get_array()
+    assert not np.array_equal(other, pairs[0][0])  # another seed, other images
+    assert augmentation_preview(False, 3)["visible"] is False
+    assert augmentation_preview(True, "ten")["visible"] is False  # a seed being typed: nothing, no error
 
 
 @real_data

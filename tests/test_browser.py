@@ -234,6 +234,7 @@ def test_a_second_student_sees_their_queue_position(page, app_url):
     for p in (page, other):
         p.get_by_role("tab", name="Train").click()
     page.locator("#augment input[type=checkbox]").check()  # the first student trains for drawings
+    page.locator("#augment-preview img").first.wait_for(timeout=30_000)  # and sees what that does to images
     page.locator("#start").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('Epoch')", timeout=60_000)
     other.locator("#start").click()

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from conftest import write_idx_dataset
-from fmnist.augment import silhouettes, sketch_augment
+from fmnist.augment import preview, silhouettes, sketch_augment
 from fmnist.data import load_fashion_mnist
 from fmnist.models import build_model
 from fmnist.preprocess import fill_enclosed, preprocess_drawing
@@ -73,6 +73,17 @@ def test_sketch_augment_keeps_shape_range_and_is_seeded():
     dimmest = torch.where(row > 0, row, torch.tensor(2.0)).argmin(1)
     mirrored = row.argmax(1) < dimmest
     assert 0 < mirrored.float().mean() < 1
+
+
+def test_preview_is_what_sketch_augment_makes_of_a_few_uint8_images():
+    images = torch.zeros(8, 28, 28, dtype=torch.uint8)
+    images[:, 6:22, 8:20] = 200
+    images[:, 10:14, 12:16] = 0  # a hole: silhouettes fill it, outlines do not draw it
+    shown = preview(images, seed=5)
+    x = images.float().unsqueeze(1) / 255
+    assert shown.shape == (8, 28, 28)
+    assert torch.equal(shown, sketch_augment(x, silhouettes(x), torch.Generator().manual_seed(5))[:, 0])
+    assert not torch.equal(shown, preview(images, seed=6))
 
 
 def test_fill_holes_keeps_the_outer_contour_only():
