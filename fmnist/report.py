@@ -72,7 +72,8 @@ def _frame(ax):
     return Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor="red", linewidth=3, clip_on=False)
 
 
-def augmentation_figure(originals: np.ndarray, augmented: np.ndarray, labels: list[int], pairs_per_row: int = 2) -> Figure:
+def augmentation_figure(originals: np.ndarray, augmented: np.ndarray, labels: list[int],
+                        pairs_per_row: int = 2) -> Figure:
     """Training images (N, 28, 28) next to what the network is trained on instead (`fmnist.augment`),
     pair by pair, each pair titled with its class."""
     n = len(originals)

@@ -28,6 +28,7 @@ def test_filters_share_one_colour_scale_centred_on_zero():
     kernels[0, 2, 2], kernels[3, 0, 0] = 0.8, -0.2
     fig = filters_figure(kernels, "after epoch 1")
     images = [ax.get_images()[0] for ax in fig.axes]
-    assert len(images) == 6 and all(im.get_clim() == pytest.approx((-0.8, 0.8)) for im in images)  # 0 is white in every square
+    # one scale for all, centred on zero: 0 is white in every square
+    assert len(images) == 6 and all(im.get_clim() == pytest.approx((-0.8, 0.8)) for im in images)
     assert np.array_equal(images[3].get_array(), kernels[3])
     assert "6 filters (5×5) after epoch 1" in fig._suptitle.get_text()
