@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from fmnist.data import remember_last
+from fmnist.data import remember_last, to_float
 
 INK = 0.1  # pixels brighter than this (0..1) belong to the garment's silhouette
 FILLED, OUTLINED = 0.25, 0.25  # share of each batch drawn as filled silhouettes / as outlines
@@ -41,7 +41,7 @@ def dataset_silhouettes(images: torch.Tensor) -> torch.Tensor:
     """`silhouettes` of a dataset's images (uint8 (N, 28, 28)) as uint8 0/1 masks (N, 1, 28, 28), kept for
     the last dataset asked about (47 MB for Fashion-MNIST's 60,000): ~20 s of CPU here, so in the app
     only the first augmented run waits for them."""
-    return silhouettes((images.float() / 255.0).unsqueeze(1)).to(torch.uint8)
+    return silhouettes(to_float(images, mean=0.0, std=1.0)).to(torch.uint8)
 
 
 def squash(x: torch.Tensor, generator: torch.Generator, low: float = 0.8) -> torch.Tensor:
@@ -77,5 +77,5 @@ def preview(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """A few uint8 training images (N, 28, 28) as `sketch_augment` hands them to the network: float
     (N, 28, 28) in [0, 1]. For showing students what the augmentation does; the silhouettes of N images
     take a moment, not the ~20 s of the whole dataset's."""
-    x = (images.float() / 255.0).unsqueeze(1)
+    x = to_float(images, mean=0.0, std=1.0)
     return sketch_augment(x, silhouettes(x), torch.Generator().manual_seed(seed))[:, 0]

@@ -167,7 +167,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     if cfg.subset is not None:
         keep = stratified_subset(labels, min(cfg.subset, len(labels)), g)
         images, labels = images[keep], labels[keep]
-    x_train = (images.float() / 255.0).unsqueeze(1).to(device, memory_format=torch.channels_last)  # [0, 1]
+    x_train = to_float(images, mean=0.0, std=1.0).to(device, memory_format=torch.channels_last)  # [0, 1]
     y_train = labels.to(device)
     masks = None
     if cfg.augment:  # uint8 0/1, computed once per dataset; a batch's are made float when used
