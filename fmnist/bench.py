@@ -113,14 +113,14 @@ def step_breakdown(data: FashionMNIST, batch_size: int, steps: int) -> dict[str,
     steps = max(log, min(steps, (steps_per_epoch - log) // log * log))  # no end-of-epoch evaluation inside
     gen = train_epochs(run, data)
     next(gen)  # the first `log` steps: warm-up
-    with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU]) as prof:
-        start = time.perf_counter()
-        for _ in range(steps // log):
-            next(gen)
-        wall_ms = (time.perf_counter() - start) * 1000 / steps
-    gen.close()
     with _native_stderr_silenced():
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            start = time.perf_counter()
+            for _ in range(steps // log):
+                next(gen)
+            wall_ms = (time.perf_counter() - start) * 1000 / steps
         events = prof.key_averages()
+    gen.close()
     parts = {name: sum(e.cpu_time_total for e in events if e.key.startswith(prefix)) / 1000 / steps
              for name, prefix in STEP_PARTS.items()}
     parts["rest"] = wall_ms - sum(parts.values())

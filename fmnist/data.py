@@ -46,7 +46,6 @@ class DataFormatError(ValueError):
     """A Fashion-MNIST file exists but is corrupt, truncated or of the wrong shape."""
 
 
-
 class remember_last:
     """Decorator for a function of one dataset (or one of its tensors) whose result is costly: the result
     is kept for the last object it was called with (compared by identity, so a new dataset recomputes),
@@ -70,6 +69,7 @@ class remember_last:
     def forget(self) -> None:
         with self._lock:
             self._last = None
+
 
 @dataclass(frozen=True)
 class FashionMNIST:

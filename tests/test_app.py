@@ -185,7 +185,7 @@ def test_training_streams_and_registers_a_session_model():
     assert len(titles) == 8 and all("Predicted: " in t and " %)" in t for t in titles)
     # The first layer's filters: random at the start, then after each epoch and at the end; they change.
     filters = [u["filters"] for u in updates if "filters" in u]
-    assert [f._suptitle.get_text().split("\n")[0] for f in filters] == [
+    assert [f.get_suptitle().split("\n")[0] for f in filters] == [
         "The first layer's 6 filters (5×5) " + when
         for when in ("at the start (random)", "after epoch 1", "after epoch 2", "after #1 lenet bs100's training")]
     first, last = (f.axes[0].get_images()[0].get_array() for f in (filters[0], filters[-1]))

@@ -31,4 +31,4 @@ def test_filters_share_one_colour_scale_centred_on_zero():
     # one scale for all, centred on zero: 0 is white in every square
     assert len(images) == 6 and all(im.get_clim() == pytest.approx((-0.8, 0.8)) for im in images)
     assert np.array_equal(images[3].get_array(), kernels[3])
-    assert "6 filters (5×5) after epoch 1" in fig._suptitle.get_text()
+    assert "6 filters (5×5) after epoch 1" in fig.get_suptitle()
