@@ -7,7 +7,7 @@ import gradio as gr
 from demo.models import shipped_names
 from demo.predict_tab import build_predict_tab, describe_model
 from demo.serving import configure_queue, configure_torch
-from demo.train_tab import build_train_tab, stop_on_unload
+from demo.train_tab import build_train_tab, forget_on_unload
 from fmnist.checkpoint import CHECKPOINT_DIR, clean_stale_temp_files
 
 INTRO = """# Fashion-MNIST: draw it, and the network guesses
@@ -37,12 +37,12 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Fashion-MNIST: draw, predict, train") as demo:
         gr.Markdown(INTRO)
         session_models = gr.State({})
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Predict", id="predict"):
                 picker, card = build_predict_tab(shipped, session_models)
             with gr.Tab("Train", id="train"):
-                build_train_tab(session_models, picker, shipped)
+                build_train_tab(session_models, picker, tabs)
         demo.load(None, js=SELECT_BRUSH_JS)
         demo.load(describe_model, [picker, session_models], card, api_visibility="private")
-        demo.unload(stop_on_unload)
+        demo.unload(forget_on_unload)
     return configure_queue(demo)

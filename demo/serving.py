@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import os
 
-try:  # Hugging Face ZeroGPU: GPU work must run inside a function wrapped by spaces.GPU.
-    import spaces
 
-    gpu = spaces.GPU(duration=300)
-except ImportError:  # anywhere else the wrapper does nothing
-    def gpu(fn):
-        return fn
+
+def on_zero_gpu() -> bool:
+    """Whether this is a Hugging Face ZeroGPU Space (which sets SPACES_ZERO_GPU, as `spaces` reads it)."""
+    return os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true")
+
+
+def gpu(duration):
+    """spaces.GPU(duration=...) where `spaces` is installed (on ZeroGPU it runs the function in a worker
+    process with a GPU, asking the scheduler for `duration(*args)` seconds; elsewhere it returns the
+    function unchanged); without `spaces`, the function itself."""
+    try:
+        import spaces
+    except ImportError:
+        return lambda fn: fn
+    return spaces.GPU(duration=duration)
 
 
 class SettingError(ValueError):
@@ -42,7 +51,14 @@ def _setting(name: str, default: float, minimum: float, whole: bool = True) -> f
 
 # On a CPU server, training gets all cores but one, so a core stays free for predictions.
 TRAIN_THREADS = _setting("FMNIST_TRAIN_THREADS", max(1, (os.cpu_count() or 2) - 1), 1)
-MAX_TRAININGS = _setting("FMNIST_MAX_TRAININGS", 1, 1)  # trainings at once; the others wait in the queue
+# Trainings at once; the others wait in the queue. On a CPU server one, so it keeps a core for predictions; on
+# ZeroGPU each training runs on a GPU of the pool, charged to its own visitor, so they need not wait for each other.
+MAX_TRAININGS = _setting("FMNIST_MAX_TRAININGS", 8 if on_zero_gpu() else 1, 1)
+# Runs that wait for a training slot inside the app's own queue, each told its place and the wait; more than
+# this wait in Gradio's queue (a waiting run holds one of Gradio's worker threads).
+WAITING_ROOM = _setting("FMNIST_WAITING_ROOM", 16, 0)
+# The most GPU time one run may ask ZeroGPU for (charged to the visitor's daily quota); longer runs are refused.
+MAX_GPU_SECONDS = _setting("FMNIST_MAX_GPU_SECONDS", 120, 10)
 # One run may train this long before it is stopped (its model kept), so one student cannot hold a shared
 # server's training queue for an hour.
 MAX_TRAIN_MINUTES = _setting("FMNIST_MAX_TRAIN_MINUTES", 30.0, 0.01, whole=False)

@@ -1,33 +1,34 @@
 """The Train tab: Adam with a batch size the student picks (or the seed's four in turn), with or without
-sketch-style augmentation; streams the loss curve, test accuracy, a grid of sample predictions and a
-status line; ends each run with its per-class accuracy, confusion matrix, accuracy on drawings and the
-test images it got wrong most confidently; keeps every run of the session for comparison."""
+sketch-style augmentation. Settings are checked before anything starts; a run waits for a training slot
+(told its place in the queue), trains through `demo.training` (on the GPU on ZeroGPU), streams its loss
+curve, test accuracy, sample predictions and first-layer filters, and ends with its measurements, its
+checkpoint and an offer to draw for it. Every run of the session stays for comparison."""
 
 from __future__ import annotations
 
 import math
-import os
+import shutil
 import tempfile
 import threading
 import time
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 import torch
 
-from demo import serving
-from demo.serving import gpu
-from fmnist import report
+from demo import serving, stopping, training
+from demo.models import all_models
+from demo.turns import TrainingQueue
+from fmnist import estimate, report
 from fmnist.augment import dataset_silhouettes, preview
-from fmnist.checkpoint import make_checkpoint, save_checkpoint
-from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, FashionMNIST, load_fashion_mnist
-from fmnist.evaluate import assess
-from fmnist.models import MODELS, first_filters
+from fmnist.checkpoint import save_checkpoint
+from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, FashionMNIST
+from fmnist.evaluate import report_run
+from fmnist.models import MODELS, build_model, first_filters
 from fmnist.sketches import sketch_set
-from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run,
-                          train_epochs)
+from fmnist.train import EpochRecord, StepRecord, TrainConfig
 
 SEED_BATCH_SIZES = [32, 64, 100, 256]
 EXPLAIN = """
@@ -47,52 +48,76 @@ EXPLAIN = """
   90.82 / 90.83 / 90.48 % here.
 """
 REFRESH_S = 0.5  # the status line is refreshed at most this often
-PLOT_REFRESH_S = 2.0  # the loss curve is redrawn at most this often (a matplotlib PNG: ~0.1 s of CPU)
-# Stop requests by session: set by the Stop button and when the student closes the tab.
-_stop_events: dict[str, threading.Event] = {}
-_stop_lock = threading.Lock()
+PLOT_REFRESH_S = 2.0  # the loss curve is redrawn at most this often (a matplotlib PNG)
+QUEUE_POLL_S = 1.0  # a waiting run's place in the queue is refreshed this often
+MAX_SESSION_RUNS = 12  # trained models one session keeps (the oldest are let go; each is a model in memory)
+# The settings a student can get wrong, in words; the fields' ranges.
+LIMITS = {"batch_size": (1, 60000), "epochs": (1, 50), "images": (1000, 60000), "seed": (0, 2**63 - 1)}
+LR_RANGE = (1e-6, 1.0)
+FIELD_NAMES = {"batch_size": "Batch size", "epochs": "Epochs", "images": "Training images", "seed": "Seed"}
+QUEUE = TrainingQueue(serving.MAX_TRAININGS)
+_runs_root = None
+_runs_root_lock = threading.Lock()
 
 
-def prepare_sketches_meanwhile(data: FashionMNIST) -> None:
-    """Build the sketch set in the background while the first run trains, so its end is not delayed."""
-    if not sketch_set.ready(data):
-        threading.Thread(target=sketch_set, args=(data,), daemon=True, name="sketch-set").start()
+# ---- A session's runs: values only (they live in gr.State and cross the ZeroGPU boundary as copies) ----
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run of the session as the results table and the curves show it."""
+
+    name: str  # "#2 lenet bs100"
+    config: TrainConfig
+    ending: str = "running"  # then one of demo.training's endings
+    epochs_done: int = 0
+    seconds: float = 0.0
+    loss: tuple = ()  # ((epoch, running loss), ...)
+    acc: tuple = ()  # ((epoch, test accuracy %), ...)
+    accuracy: float | None = None  # measured at the end, on the whole test set
+    sketch: dict = field(default_factory=dict)  # accuracy on drawings, by kind
 
 
-@lru_cache(maxsize=1)
-def dataset() -> FashionMNIST:
-    """The dataset, read once per process (read-only, shared by all sessions).
+@dataclass(frozen=True)
+class Session:
+    """A student's session as the handlers see it: who, their runs so far, their models (name -> (model, meta))."""
 
-    FMNIST_DOWNLOAD=1 lets a server with internet (a Hugging Face Space) fetch it with torchvision.
-    """
-    return load_fashion_mnist(download_missing=os.environ.get("FMNIST_DOWNLOAD") == "1")
-
-
-def stop_event(session: str) -> threading.Event:
-    with _stop_lock:
-        return _stop_events.setdefault(session, threading.Event())
+    id: str  # Gradio's session hash ("local" without a browser)
+    runs: tuple = ()  # RunSummary, oldest first
+    models: dict = field(default_factory=dict)
 
 
-def session_of(request: gr.Request | None) -> str:
-    """The browser session a request comes from ("local" when called without one, as in tests)."""
-    return request.session_hash if request is not None and request.session_hash else "local"
+@dataclass(frozen=True)
+class RunOutcome:
+    """How train_session ended, for the sweep: the session afterwards."""
+
+    ending: str | None  # demo.training's endings, "cancelled" (left the queue), None (refused before queueing)
+    session: Session
 
 
-def request_stop(request: gr.Request) -> str:
-    """Stop button and page unload: ask this session's run (if any) to stop after the current step."""
-    if request is None or request.session_hash is None:
-        return ""
-    with _stop_lock:
-        event = _stop_events.get(request.session_hash)
-    if event is None:
-        return "Nothing is training."
-    event.set()
-    return "⏹ Stopping…"
+def settings_problems(values: dict) -> tuple[TrainConfig | None, dict[str, str]]:
+    """The form's raw values -> (the TrainConfig, {}) or (None, {field: what is wrong, in words})."""
+    problems = {}
 
+    def whole(key):
+        low, high = LIMITS[key]
+        x = values.get(key)
+        ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x == int(x)
+        if not ok or not low <= x <= high:
+            problems[key] = f"{FIELD_NAMES[key]} must be a whole number from {low:,} to {high:,}."
+            return None
+        return int(x)
 
-def stop_on_unload(request: gr.Request) -> None:
-    """The student closed the tab: stop their run."""
-    request_stop(request)
+    batch, epochs, images, seed = whole("batch_size"), whole("epochs"), whole("images"), whole("seed")
+    lr = values.get("lr")
+    if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and LR_RANGE[0] <= lr <= LR_RANGE[1]):
+        problems["lr"] = "Learning rate must be between 0.000001 and 1 (the seed used 0.001)."
+    if values.get("model") not in MODELS:
+        problems["model"] = f"Model must be one of {', '.join(MODELS)}."
+    if problems:
+        return None, problems
+    return TrainConfig(model=values["model"], batch_size=batch, epochs=epochs, lr=float(lr), seed=seed,
+                       subset=None if images >= 60000 else images, log_every=log_every(batch),
+                       augment=bool(values.get("augment"))), {}
 
 
 def log_every(batch_size: int) -> int:
@@ -100,40 +125,77 @@ def log_every(batch_size: int) -> int:
     return max(1, min(20, 3000 // max(batch_size, 1)))
 
 
-def curves_plot(runs: list[dict], key: str):
+def training_device() -> str:
+    """Where this server's runs train: "cuda" on ZeroGPU or with a GPU, else "cpu"."""
+    return "cuda" if serving.on_zero_gpu() or torch.cuda.is_available() else "cpu"
+
+
+def too_long(cfg: TrainConfig) -> str:
+    """Why a run is refused before it starts (on ZeroGPU: more GPU time than one run may ask for), or ""."""
+    if not serving.on_zero_gpu():
+        return ""
+    need = estimate.estimate_seconds(cfg, "cuda") * estimate.MARGIN
+    cap = serving.MAX_GPU_SECONDS
+    if need <= cap:
+        return ""
+    fits = max(1, int(cfg.epochs * cap / need))
+    return (f"This run would need about {need:.0f} s of GPU time; this Space allows {cap:g} s a run "
+            f"(FMNIST_MAX_GPU_SECONDS). Lower the epochs to {fits} or fewer, use fewer training images, or a "
+            "larger batch size.")
+
+
+def cost_text(cfg: TrainConfig | None) -> str:
+    """What the chosen settings will cost, shown before Start."""
+    if cfg is None:
+        return ""
+    refused = too_long(cfg)
+    if refused:
+        return f"⚠️ {refused}"
+    if serving.on_zero_gpu():
+        return (f"⏱ This run asks ZeroGPU for **{estimate.gpu_request_seconds(cfg, serving.MAX_GPU_SECONDS)} s** "
+                "of GPU time (from your daily quota; unused seconds are not charged).")
+    device = training_device()
+    where = "this server's GPU" if device == "cuda" else "this server's CPU"
+    return f"⏱ About **{fmt_seconds(estimate.estimate_seconds(cfg, device))}** on {where}."
+
+
+def fmt_seconds(s: float) -> str:
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
+
+
+def runs_folder(session: str) -> Path:
+    """Where this session's checkpoints are written (removed when the student leaves: forget_session)."""
+    global _runs_root
+    with _runs_root_lock:
+        if _runs_root is None:
+            _runs_root = Path(tempfile.mkdtemp(prefix="fmnist-runs-"))
+    folder = _runs_root / "".join(c for c in session if c.isalnum())[:64]
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def forget_session(session: str) -> None:
+    """The student left: stop their run or queued request and delete their checkpoint files."""
+    stopping.request_stop(session)
+    if _runs_root is not None:
+        shutil.rmtree(runs_folder(session), ignore_errors=True)
+
+
+# ---- Figures ----
+
+def curves_plot(runs, key: str):
     """Every run of the session on one figure: the loss ("loss") or test accuracy ("acc") curves.
     (matplotlib, not gr.LinePlot: Gradio 6.31's LinePlot draws only the runs present at its first value.)"""
-    curves = {run["name"]: tuple(zip(*run[key])) for run in runs if run[key]}
+    curves = {run.name: tuple(zip(*getattr(run, key))) for run in runs if getattr(run, key)}
     if key == "loss":
         return report.curves_figure(curves, "loss (running mean)", "Training loss")
     return report.curves_figure(curves, "test accuracy %", "Test accuracy")
 
 
-def filters_plot(model, when: str):
-    """What the first conv layer has learned so far, `when` saying at which point of the run."""
-    return report.filters_figure(first_filters(model), when)
-
-
-def augmentation_preview(augment: bool, seed):
-    """Shown while the augmentation box is ticked: eight training images (picked by the seed) and what
-    sketch-style augmentation turns them into; hidden when it is off or the server has no data."""
-    if not augment:
-        return gr.update(visible=False)
-    try:
-        data = dataset()
-        seed = abs(_whole("seed", seed)) % 2**63
-    except (DataNotFoundError, DataFormatError, ValueError):
-        return gr.update(visible=False)
-    idx = torch.randperm(len(data.train_labels), generator=torch.Generator().manual_seed(seed))[:8]
-    images = data.train_images[idx]
-    figure = report.augmentation_figure(images.numpy(), preview(images, seed).numpy(), data.train_labels[idx].tolist())
-    return gr.update(value=figure, visible=True)
-
-
-def results_frame(runs: list[dict]) -> pd.DataFrame:
-    rows = [[r["name"], r["batch_size"], r["epochs_done"], r["lr"], round(r["accuracy"] * 100, 2),
-             round(r["sketch"]["outline"] * 100, 1), round(r["sketch"]["filled"] * 100, 1),
-             round(r["seconds"], 1), r["status"]] for r in runs if "accuracy" in r]
+def results_frame(runs) -> pd.DataFrame:
+    rows = [[r.name, r.config.batch_size, r.epochs_done, r.config.lr, round(r.accuracy * 100, 2),
+             round(r.sketch.get("outline", math.nan) * 100, 1), round(r.sketch.get("filled", math.nan) * 100, 1),
+             round(r.seconds, 1), r.ending] for r in runs if r.accuracy is not None]
     return pd.DataFrame(rows, columns=["run", "batch size", "epochs", "lr", "test acc %", "outlines %", "filled %",
                                        "time s", "status"])
 
@@ -147,219 +209,282 @@ def status_line(rec, cfg: TrainConfig, device: str) -> str:
             f"~{left:,.0f} s left · {device}")
 
 
-def train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, session_models, session: str,
-                  shipped: list[str], augment: bool = False, stop: threading.Event | None = None):
-    """Validate, train with streamed updates, then report and register the model (augment: the
-    sketch-style augmentation of `fmnist.augment`, which teaches a model what drawings look like;
-    stop: a sweep's own stop event, which outlives this run).
+def augmentation_preview(augment: bool, seed):
+    """Shown while the augmentation box is ticked: eight training images (picked by the seed) and what
+    sketch-style augmentation turns them into; hidden when it is off or the server has no data."""
+    if not augment:
+        return gr.update(visible=False)
+    if not (isinstance(seed, (int, float)) and math.isfinite(seed) and seed == int(seed)):
+        return gr.update(visible=False)
+    try:
+        data = training.dataset()
+    except (DataNotFoundError, DataFormatError):
+        return gr.update(visible=False)
+    idx = torch.randperm(len(data.train_labels), generator=torch.Generator().manual_seed(abs(int(seed)) % 2**63))[:8]
+    images = data.train_images[idx]
+    figure = report.augmentation_figure(images.numpy(), preview(images, int(seed)).numpy(),
+                                        data.train_labels[idx].tolist())
+    return gr.update(value=figure, visible=True)
 
-    Yields {output name: value} dicts; the Start handler maps names to components.
-    """
+
+# ---- One run, from the queue to its measurements ----
+
+def prepare_sketches_meanwhile(data: FashionMNIST) -> None:
+    """Build the sketch set in the background while the first run trains, so its end is not delayed."""
+    if not sketch_set.ready(data):
+        threading.Thread(target=sketch_set, args=(data,), daemon=True, name="sketch-set").start()
+
+
+def wait_for_slot(cfg: TrainConfig, token: stopping.StopToken, run_name: str):
+    """Queue for a training slot, telling the student their place; returns the ticket once it is this run's
+    turn, or None if Stop took it out of the queue first. The caller must QUEUE.leave(ticket)."""
+    ticket = QUEUE.join(estimate.estimate_seconds(cfg, training_device()))
+    while not QUEUE.wait_turn(ticket, QUEUE_POLL_S if not token.is_set() else 0):
+        if token.is_set():
+            QUEUE.leave(ticket)
+            return None
+        ahead, wait = QUEUE.ahead(ticket)
+        runs = "1 run is" if ahead == 1 else f"{ahead} runs are"
+        yield {"status": f"⏳ **Waiting for a training slot**: {runs} ahead of yours (someone else is training), "
+                         f"your turn in about {fmt_seconds(wait)}. {run_name} starts by itself; Stop takes it out "
+                         "of the queue."}
+    if token.is_set():
+        QUEUE.leave(ticket)
+        return None
+    return ticket
+
+
+def train_session(cfg: TrainConfig, session: Session, token: stopping.StopToken):
+    """One run: wait for a slot, train (streaming updates), then measure it and add its model to the
+    session's. Yields {output name: value}; returns a RunOutcome."""
+    runs = session.runs
     try:
-        batch, images = _whole("batch size", batch_size), _whole("training images", n_images)
-        cfg = TrainConfig(model=model_name, batch_size=batch, epochs=_whole("epochs", epochs),
-                          lr=_number("learning rate", lr), seed=_whole("seed", seed),
-                          subset=None if images >= 60000 else images, log_every=log_every(batch),
-                          augment=bool(augment))
-    except ValueError as err:
-        yield {"status": f"❌ {err}"}
-        return
-    try:
-        data = dataset()
+        data = training.dataset()
     except (DataNotFoundError, DataFormatError) as err:
         yield {"status": "❌ Training needs the Fashion-MNIST files on the server.\n\n```\n" + str(err) + "\n```"}
-        return
-    prepare_sketches_meanwhile(data)
-    own_stop = stop is None
-    if own_stop:
-        stop = stop_event(session)
-        stop.clear()
-    runs = list(runs or [])
-    run_info = {"name": f"#{len(runs) + 1} {cfg.model} bs{cfg.batch_size}{' aug' if cfg.augment else ''}",
-                "batch_size": cfg.batch_size,
-                "lr": cfg.lr, "loss": [], "acc": [], "epochs_done": 0, "seconds": 0.0, "status": "running"}
-    runs.append(run_info)
-    try:
-        yield from _stream(cfg, data, run_info, runs, dict(session_models or {}), stop, shipped)
-    finally:
-        if own_stop:
-            release_stop(session, stop)
-
-
-def sweep_session(epochs, lr, model_name, seed, n_images, runs, session_models, session: str, shipped: list[str],
-                  augment: bool = False):
-    """The seed's experiment in the browser: one run per batch size of SEED_BATCH_SIZES, in turn, with the
-    other settings shared. Stop (or a run that fails or is refused) ends the whole sweep."""
-    stop = stop_event(session)
-    stop.clear()
-    try:
-        for batch_size, next_size in zip(SEED_BATCH_SIZES, [*SEED_BATCH_SIZES[1:], None]):
-            before, status = len(runs or []), ""
-            for update in train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, session_models,
-                                        session, shipped, augment, stop):
-                runs = update.get("runs_state", runs)
-                session_models = update.get("models_state", session_models)
-                status = update.get("status", status)
-                yield update
-            if len(runs or []) == before or runs[-1]["status"] != "finished":
-                return  # refused, stopped mid-run or diverged: its own message says so
-            if stop.is_set() and next_size is not None:
-                yield {"status": f"⏹ The seed's experiment was stopped before batch size {next_size}. {status}"}
-                return
-    finally:
-        release_stop(session, stop)
-
-
-def release_stop(session: str, stop: threading.Event) -> None:
-    """Forget a session's stop event once its run (or sweep) is over."""
-    with _stop_lock:
-        if _stop_events.get(session) is stop:
-            del _stop_events[session]
-
-
-def _number(name: str, x) -> float:
-    """A widget or API value as a finite float, or a ValueError naming the field."""
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {x!r}") from None
-    if isinstance(x, bool) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {x!r}")
-    return value
-
-
-def _whole(name: str, x) -> int:
-    """A widget or API value as an int, or a ValueError naming the field (2.5, NaN, "ten" refused)."""
-    value = _number(name, x)
-    if value != int(value):
-        raise ValueError(f"{name} must be a whole number, got {x!r}")
-    return int(value)
-
-
-@gpu
-def _stream(cfg: TrainConfig, data: FashionMNIST, run_info: dict, runs: list[dict], session_models: dict,
-            stop: threading.Event, shipped: list[str]):
-    run = prepare_run(cfg)
-    device = describe_device(run.device)
-    steps_per_epoch = None
-    last = last_plot = 0.0
-    deadline = time.monotonic() + serving.MAX_TRAIN_MINUTES * 60
-    starting = f"Starting {run_info['name']} on {device}…"
+        return RunOutcome(None, session)
+    refused = too_long(cfg)
+    if refused:
+        yield {"status": f"❌ {refused}"}
+        return RunOutcome(None, session)
+    summary = RunSummary(f"#{len(runs) + 1} {cfg.model} bs{cfg.batch_size}{' aug' if cfg.augment else ''}", cfg)
     if cfg.augment and not dataset_silhouettes.ready(data.train_images):
-        starting += (" First, for the sketch-style augmentation, the silhouettes of all training images: "
-                     "once per server, about half a minute.")
-    yield {"status": starting, "results": results_frame(runs),
-           "filters": filters_plot(run.model, "at the start (random)")}
-    outcome = "finished"
+        yield {"status": "Preparing the sketch-style augmentation: the silhouettes of all training images, once per "
+                         "server (about half a minute)…"}
+        dataset_silhouettes(data.train_images)  # here, not in a GPU worker: computed once, on the CPU
+    prepare_sketches_meanwhile(data)
+    ticket = yield from wait_for_slot(cfg, token, summary.name)
+    if ticket is None:
+        yield {"status": f"⏹ Cancelled: {summary.name} left the queue before it began; nothing was trained."}
+        return RunOutcome("cancelled", session)
     try:
-        for rec in train_epochs(run, data):
-            steps_per_epoch = steps_per_epoch or rec.total_steps // cfg.epochs
-            if isinstance(rec, StepRecord):
-                run_info["loss"].append((rec.step / steps_per_epoch, rec.loss))
-            else:
-                run_info["acc"].append((rec.epoch, rec.test_acc * 100))
-                run_info["epochs_done"] = rec.epoch
-            run_info["seconds"] = rec.elapsed_s
-            if stop.is_set():
-                outcome = "stopped"
-                break
-            now = time.monotonic()
-            if now > deadline:
-                outcome = (f"time limit: this server stops a run after {serving.MAX_TRAIN_MINUTES:g} minutes "
-                           "(FMNIST_MAX_TRAIN_MINUTES); the model so far is kept")
-                break
-            update = {}
-            if isinstance(rec, EpochRecord):
-                ids = run.sample_indices
-                update["samples"] = report.samples_figure(
-                    data.test_images.numpy()[ids], data.test_labels[ids].tolist(), rec.sample_preds, cols=8,
-                    title=f"Sample test images after epoch {rec.epoch}: predicted vs correct (wrong in red)")
-                update["acc_plot"] = curves_plot(runs, "acc")
-                update["filters"] = filters_plot(run.model, f"after epoch {rec.epoch}")
-            if update or now - last_plot >= PLOT_REFRESH_S:
-                update["loss_plot"] = curves_plot(runs, "loss")
-                last_plot = now
-            if update or now - last >= REFRESH_S:
-                update["status"] = status_line(rec, cfg, device)
-                last = now
-                yield update
-    except TrainingDiverged as err:
-        outcome = f"diverged: {err}"
-    yield from _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shipped)
+        trained, summary = yield from _train(cfg, data, summary, runs, token)
+    finally:
+        QUEUE.leave(ticket)  # measuring happens outside the slot: the next student can start meanwhile
+    estimate.observe(cfg, trained.device.split(" ")[0], trained.seconds_per_step)
+    return (yield from _finish(cfg, data, trained, summary, session))
 
 
-def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shipped):
-    """Evaluate whatever the model is now, save its checkpoint and offer it in the Predict tab."""
-    yield {"status": f"Measuring {run_info['name']} on the test set and on drawings…"}
-    assessment = assess(run.model, data)  # leaves run.model ready for inference
-    evaluation, preds, mistakes, model = assessment.evaluation, assessment.preds, assessment.mistakes, run.model
-    sketch = {k: r["accuracy"] for k, r in assessment.sketch.items()}
+def _time_limit(cfg: TrainConfig) -> float:
+    limit = serving.MAX_TRAIN_MINUTES * 60
+    if serving.on_zero_gpu():  # stop in good time inside the GPU time asked for, keeping the model
+        limit = min(limit, max(5.0, estimate.gpu_request_seconds(cfg, serving.MAX_GPU_SECONDS) - 5.0))
+    return limit
+
+
+def _train(cfg: TrainConfig, data: FashionMNIST, summary: RunSummary, runs: tuple, token: stopping.StopToken):
+    """Stream the run's progress as UI updates; returns (demo.training.Trained, the summary with its curves)."""
+    loss, acc, epochs_done, seconds = [], [], 0, 0.0
+    last = last_plot = 0.0
+    device = "…"
+    steps_per_epoch = None
+
+    def current(**changes):
+        return replace(summary, loss=tuple(loss), acc=tuple(acc), epochs_done=epochs_done, seconds=seconds, **changes)
+
+    request = training.TrainRequest(cfg, token, _time_limit(cfg))
+    for item in training.train_on_gpu(request):
+        if isinstance(item, training.Started):
+            device = item.device
+            yield {"status": f"Starting {summary.name} on {device}…", "results": results_frame(runs),
+                   "filters": report.filters_figure(item.filters, "at the start (random)")}
+            continue
+        if isinstance(item, training.Trained):
+            return item, current()
+        rec = item.record
+        steps_per_epoch = steps_per_epoch or rec.total_steps // cfg.epochs
+        seconds = rec.elapsed_s
+        update = {}
+        if isinstance(rec, StepRecord):
+            loss.append((rec.step / steps_per_epoch, rec.loss))
+        else:
+            acc.append((rec.epoch, rec.test_acc * 100))
+            epochs_done = rec.epoch
+            ids = item.sample_indices
+            update["samples"] = report.samples_figure(
+                data.test_images.numpy()[ids], data.test_labels[ids].tolist(), rec.sample_preds, cols=8,
+                title=f"Sample test images after epoch {rec.epoch}: predicted vs correct (wrong in red)")
+            update["acc_plot"] = curves_plot([*runs, current()], "acc")
+            update["filters"] = report.filters_figure(item.filters, f"after epoch {rec.epoch}")
+        now = time.monotonic()
+        if update or now - last_plot >= PLOT_REFRESH_S:
+            update["loss_plot"] = curves_plot([*runs, current()], "loss")
+            last_plot = now
+        if update or now - last >= REFRESH_S:
+            update["status"] = status_line(rec, cfg, device)
+            last = now
+            yield update
+    raise RuntimeError("the training stream ended without its result")  # a worker that died mid-run
+
+
+def _headline(ending: str, detail: str) -> str:
+    if ending == training.FINISHED:
+        return "✅ Finished"
+    if ending == training.STOPPED:
+        return "⏹ Stopped early"
+    if ending == training.TIME_LIMIT:
+        return (f"⚠️ Stopped, time limit: this server stops a run after {serving.MAX_TRAIN_MINUTES:g} minutes "
+                "(FMNIST_MAX_TRAIN_MINUTES); the model so far is kept")
+    return f"⚠️ Stopped, diverged: {detail}"
+
+
+def _finish(cfg: TrainConfig, data: FashionMNIST, trained, summary: RunSummary, session: Session):
+    """Keep the trained model at once, then measure it (test set, drawings), save its checkpoint and offer it."""
+    model = build_model(cfg.model)
+    model.load_state_dict(trained.state_dict)
+    history = trained.history
+    summary = replace(summary, ending=trained.ending, epochs_done=len(history), seconds=trained.seconds)
+    headline = _headline(trained.ending, trained.detail)
+    yield {"status": f"{headline}: **{summary.name}** after {len(history)} epoch(s), {trained.seconds:.0f} s on "
+                     f"{trained.device}. Measuring it on the test set and on drawings…"}
+    result = report_run(model, data, cfg, history, trained.seconds, trained.device,
+                        None if trained.ending == training.FINISHED else trained.detail)
+    evaluation, metrics = result.assessment.evaluation, result.metrics
+    sketch = metrics["sketch_accuracy"]
     # The model kept after a stop mid-epoch gets its own point on the accuracy curve (a lone first-epoch
     # point would draw no line at all).
-    reached = run_info["loss"][-1][0] if run_info["loss"] else 0.0
-    if not run_info["acc"] or reached > run_info["acc"][-1][0]:
-        run_info["acc"].append((round(reached, 3), evaluation.accuracy * 100))
-    run_info.update(accuracy=evaluation.accuracy, sketch=sketch,
-                    status=outcome if outcome == "finished" else outcome.split(":")[0])
-    name = f"{run_info['name']} ({evaluation.accuracy * 100:.1f} %)"
-    metrics = {"accuracy": evaluation.accuracy, "per_class_accuracy": evaluation.per_class_accuracy,
-               "n": evaluation.n, "epochs_completed": run_info["epochs_done"],
-               "train_seconds": round(run_info["seconds"], 1), "sketch_accuracy": sketch}
-    ckpt = make_checkpoint(run.model, cfg.model, cfg, metrics=metrics, extra={"trained_on": data.source,
-                                                                             "device": device})
-    folder = Path(tempfile.mkdtemp(prefix="fmnist-run-"))
-    path = save_checkpoint(ckpt, folder / f"{cfg.model}-bs{cfg.batch_size}-acc{evaluation.accuracy * 100:.1f}.pt")
-    session_models = {**session_models, name: (model, {k: v for k, v in ckpt.items() if k != "state_dict"})}
+    loss, acc = summary.loss, summary.acc
+    reached = loss[-1][0] if loss else 0.0
+    if not acc or reached > acc[-1][0]:
+        acc = (*acc, (round(reached, 3), evaluation.accuracy * 100))
+    summary = replace(summary, acc=acc, accuracy=evaluation.accuracy, sketch=sketch)
+    runs = (*session.runs, summary)
+    name = f"{summary.name} ({evaluation.accuracy * 100:.1f} %)"
+    path = save_checkpoint(result.checkpoint, runs_folder(session.id) /
+                           f"{cfg.model}-bs{cfg.batch_size}-acc{evaluation.accuracy * 100:.1f}.pt")
+    meta = {k: v for k, v in result.checkpoint.items() if k != "state_dict"}
+    models = dict(session.models)
+    trained_names = [n for n, (_, m) in models.items() if not m.get("loaded_from")]
+    for old in trained_names[: max(0, len(trained_names) - MAX_SESSION_RUNS + 1)]:
+        del models[old]  # the session's oldest trained models make room (their runs stay in the table)
+    models = {**models, name: (model, meta)}
     per_class = pd.DataFrame({"class": list(CLASS_NAMES),
                               "accuracy %": [a * 100 for a in evaluation.per_class_accuracy.values()]})
-    headline = {"finished": "✅ Finished", "stopped": "⏹ Stopped early"}.get(outcome, f"⚠️ Stopped, {outcome}")
     yield {
-        "status": f"{headline}: **{name}** after {run_info['epochs_done']} epoch(s), {run_info['seconds']:.0f} s on "
-                f"{device}; drawings: outlines {sketch['outline'] * 100:.0f} %, filled {sketch['filled'] * 100:.0f} %. "
-                "It is now selectable in the Predict tab (for you only): try drawing for it.",
+        "status": f"{headline}: **{name}** after {summary.epochs_done} epoch(s), {summary.seconds:.0f} s on "
+                  f"{trained.device}; drawings: outlines {sketch['outline'] * 100:.0f} %, filled "
+                  f"{sketch['filled'] * 100:.0f} %. Press **Use it for drawing** to try it in the Predict tab "
+                  "(for you only).",
         "loss_plot": curves_plot(runs, "loss"),
         "acc_plot": curves_plot(runs, "acc"),
         "results": results_frame(runs),
         "per_class_plot": per_class,
         "confusion": report.confusion_figure(evaluation.confusion),
-        "mistakes": report.mistakes_figure(data.test_images.numpy(), data.test_labels, preds, mistakes, cols=8),
-        "filters": filters_plot(run.model, f"after {run_info['name']}'s training"),
+        "mistakes": report.mistakes_figure(data.test_images.numpy(), data.test_labels, result.assessment.preds,
+                                           result.assessment.mistakes, cols=8),
+        "filters": report.filters_figure(first_filters(model), f"after {summary.name}'s training"),
         "checkpoint_file": str(path),
         "runs_state": runs,
-        "models_state": session_models,
-        "model_picker": gr.update(choices=[*shipped, *session_models], value=name),
+        "models_state": models,
+        "model_picker": gr.update(choices=all_models(models)),
+        "offer_state": name,
+        "use_button": gr.update(value=f"Use {name} for drawing", visible=True),
     }
+    return RunOutcome(trained.ending, replace(session, runs=runs, models=models))
 
 
-def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list[str]) -> None:
+def sweep_session(cfg: TrainConfig, session: Session, token: stopping.StopToken):
+    """The seed's experiment in the browser: one run per batch size of SEED_BATCH_SIZES, in turn, with the
+    other settings of cfg shared. Stop (or a run that fails, is refused or diverges) ends the whole sweep."""
+    for batch_size, next_size in zip(SEED_BATCH_SIZES, [*SEED_BATCH_SIZES[1:], None]):
+        run_cfg = replace(cfg, batch_size=batch_size, log_every=log_every(batch_size))
+        outcome = yield from train_session(run_cfg, session, token)
+        session = outcome.session
+        if outcome.ending != training.FINISHED:
+            return outcome  # refused, cancelled, stopped mid-run or diverged: its own message says so
+        if token.is_set() and next_size is not None:
+            yield {"status": f"⏹ The seed's experiment was stopped before batch size {next_size}; its "
+                             f"{len(session.runs)} finished run(s) are kept."}
+            return outcome
+    return outcome
+
+
+# ---- The tab ----
+
+class LenientSlider(gr.Slider):
+    """A slider whose typed-in value reaches the handler as it is: Gradio's own range check would answer a
+    value out of range with a bare red "Error"; the Train tab explains it in words next to the field."""
+
+    def preprocess(self, payload):
+        return payload
+
+
+def session_of(request: gr.Request | None) -> str:
+    """The browser session a request comes from ("local" when called without one, as in tests)."""
+    return request.session_hash if request is not None and request.session_hash else "local"
+
+
+def stop_request(request: gr.Request) -> str:
+    """Stop: take this session's run out of the queue, or end its training after the current step
+    (keeping the model). Answers in its own line, so a finished run's summary stays."""
+    if stopping.request_stop(session_of(request)):
+        return "⏹ Stop requested: a queued run leaves the queue, a training one stops after this step."
+    return "Nothing of yours is training or waiting."
+
+
+def forget_on_unload(request: gr.Request) -> None:
+    """The student closed the tab (or reloaded): stop their run and delete their files."""
+    forget_session(session_of(request))
+
+
+def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs) -> None:
     """Lay out the Train tab inside the current Blocks and wire its events."""
-    runs_state = gr.State([])
-    max_trainings = serving.MAX_TRAININGS
+    runs_state = gr.State(())
+    offer_state = gr.State(None)
+    problems = {}
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             preset = gr.Radio(SEED_BATCH_SIZES, value=100, label="Batch size (the seed's choices)",
                               elem_id="batch-preset")
-            batch = gr.Number(100, precision=0, minimum=1, maximum=60000, label="Batch size (any 1–60000)",
-                              elem_id="batch-size")
-            epochs = gr.Slider(1, 50, value=3, step=1, label="Epochs", elem_id="epochs")
-            lr = gr.Number(0.001, label="Learning rate (Adam)", minimum=1e-6, maximum=1, elem_id="lr")
+            batch = gr.Number(100, label="Batch size (any 1–60000)", elem_id="batch-size")
+            problems["batch_size"] = gr.Markdown(elem_id="batch-size-problem", elem_classes="field-problem")
+            epochs = LenientSlider(1, 50, value=3, step=1, label="Epochs", elem_id="epochs")
+            problems["epochs"] = gr.Markdown(elem_id="epochs-problem", elem_classes="field-problem")
+            lr = gr.Number(0.001, label="Learning rate (Adam)", elem_id="lr")
+            problems["lr"] = gr.Markdown(elem_id="lr-problem", elem_classes="field-problem")
             model = gr.Dropdown(sorted(MODELS), value="lenet", label="Model", elem_id="train-model")
-            seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="seed")
-            n_images = gr.Slider(1000, 60000, value=60000, step=1000, label="Training images (stratified subset)",
-                                 elem_id="n-images")
+            problems["model"] = gr.Markdown(elem_id="train-model-problem", elem_classes="field-problem")
+            seed = gr.Number(0, label="Seed", elem_id="seed")
+            problems["seed"] = gr.Markdown(elem_id="seed-problem", elem_classes="field-problem")
+            n_images = LenientSlider(1000, 60000, value=60000, step=1000, label="Training images (stratified subset)",
+                                     elem_id="n-images")
+            problems["images"] = gr.Markdown(elem_id="n-images-problem", elem_classes="field-problem")
             augment = gr.Checkbox(False, label="Sketch-style augmentation: half of each batch redrawn as outlines "
                                                "and silhouettes, so the model learns what drawings look like",
                                   elem_id="augment")
             augment_preview = gr.Plot(label="What the augmentation does", show_label=False, visible=False,
                                       elem_id="augment-preview")
+            cost = gr.Markdown(cost_text(TrainConfig(epochs=3, log_every=log_every(100))), elem_id="train-estimate")
             with gr.Row():
                 start = gr.Button("Start training", variant="primary", elem_id="start")
                 stop = gr.Button("Stop", variant="stop", elem_id="stop")
+            stop_note = gr.Markdown(elem_id="stop-note")
             sweep = gr.Button("Run the seed's experiment: batch 32, 64, 100 and 256 in turn", elem_id="sweep")
             with gr.Accordion("What do these settings do?", open=False, elem_id="explain"):
                 gr.Markdown(EXPLAIN)
         with gr.Column(scale=3):
             status = gr.Markdown("Pick a batch size and press **Start training**.", elem_id="train-status")
+            use_button = gr.Button("Use it for drawing", visible=False, variant="secondary", elem_id="use-model")
             with gr.Row():
                 loss_plot = gr.Plot(label="Training loss", show_label=False, elem_id="loss-plot")
                 acc_plot = gr.Plot(label="Test accuracy", show_label=False, elem_id="acc-plot")
@@ -376,32 +501,61 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
             mistakes = gr.Plot(label="The test images it got wrong most confidently", show_label=False,
                                elem_id="mistakes")
             checkpoint_file = gr.File(label="Download the trained checkpoint", elem_id="checkpoint")
+    settings = {"batch_size": batch, "epochs": epochs, "lr": lr, "model": model, "seed": seed, "images": n_images,
+                "augment": augment}
     outputs = {"status": status, "loss_plot": loss_plot, "acc_plot": acc_plot, "samples": samples,
                "results": results, "per_class_plot": per_class_plot, "confusion": confusion, "mistakes": mistakes,
                "filters": filters, "checkpoint_file": checkpoint_file, "runs_state": runs_state,
-               "models_state": session_models, "model_picker": picker}
+               "models_state": session_models, "model_picker": picker, "offer_state": offer_state,
+               "use_button": use_button, "cost": cost, **{f"problem:{k}": box for k, box in problems.items()}}
+    form = {*settings.values(), runs_state, session_models}
 
-    def start_training(batch_size, epochs, lr, model_name, seed, n_images, augment, runs, models,
-                       request: gr.Request):
-        session = session_of(request)
-        for update in train_session(batch_size, epochs, lr, model_name, seed, n_images, runs, models, session,
-                                    shipped, augment):
-            yield {outputs[k]: v for k, v in update.items()}
+    def read_form(values: dict):
+        """The form's values -> (TrainConfig or None, the updates that show each field's problem and the cost)."""
+        cfg, found = settings_problems({key: values[c] for key, c in settings.items()})
+        shown = {f"problem:{k}": (f"⚠️ {found[k]}" if k in found else "") for k in problems}
+        return cfg, {**shown, "cost": cost_text(cfg)}
 
-    def start_sweep(epochs, lr, model_name, seed, n_images, augment, runs, models, request: gr.Request):
-        session = session_of(request)
-        for update in sweep_session(epochs, lr, model_name, seed, n_images, runs, models, session, shipped,
-                                    augment):
-            yield {outputs[k]: v for k, v in update.items()}
+    def check_settings(values: dict):
+        _, shown = read_form(values)
+        return {outputs[k]: v for k, v in shown.items()}
+
+    def run_handler(session_fn):
+        """A Start handler: check the form, then stream session_fn's updates under a fresh stop token."""
+        def handler(values: dict, request: gr.Request):
+            cfg, shown = read_form(values)
+            if cfg is None:
+                yield {outputs[k]: v for k, v in shown.items()} | {
+                    status: "❌ Some settings need fixing first: see the notes in red next to them."}
+                return
+            yield {outputs[k]: v for k, v in shown.items()} | {stop_note: ""}
+            session = Session(session_of(request), tuple(values[runs_state] or ()), dict(values[session_models] or {}))
+            token = stopping.new_token(session.id)
+            try:
+                for update in session_fn(cfg, session, token):
+                    yield {outputs[k]: v for k, v in update.items()}
+            finally:
+                stopping.release(session.id, token)
+        return handler
+
+    def use_offered(name: str | None):
+        """Pick the offered model in the Predict tab and go there."""
+        if not name:
+            return gr.update(), gr.update()
+        return gr.update(value=name), gr.Tabs(selected="predict")
 
     preset.change(lambda b: b, preset, batch, show_progress="hidden", queue=False, api_visibility="private")
+    for component in settings.values():
+        component.change(check_settings, form, list(outputs.values()), show_progress="hidden", queue=False,
+                         api_visibility="private")
     for trigger in (augment.change, seed.change):
         trigger(augmentation_preview, [augment, seed], augment_preview, show_progress="hidden",
                 api_visibility="private")
-    start.click(start_training, [batch, epochs, lr, model, seed, n_images, augment, runs_state, session_models],
-                list(outputs.values()),
-                api_name="train", concurrency_id="train", concurrency_limit=max_trainings, show_progress="minimal")
-    sweep.click(start_sweep, [epochs, lr, model, seed, n_images, augment, runs_state, session_models],
-                list(outputs.values()), api_name="sweep", concurrency_id="train", concurrency_limit=max_trainings,
-                show_progress="minimal")
-    stop.click(request_stop, None, status, api_name="stop", queue=False, show_progress="hidden")
+    # Runs waiting for a slot wait inside the handler (told their place), so Gradio's own limit is larger.
+    limit = serving.MAX_TRAININGS + serving.WAITING_ROOM
+    start.click(run_handler(train_session), form, list(outputs.values()), api_name="train", concurrency_id="train",
+                concurrency_limit=limit, show_progress="minimal")
+    sweep.click(run_handler(sweep_session), form, list(outputs.values()), api_name="sweep", concurrency_id="train",
+                concurrency_limit=limit, show_progress="minimal")
+    stop.click(stop_request, None, stop_note, api_name="stop", queue=False, show_progress="hidden")
+    use_button.click(use_offered, offer_state, [picker, tabs], api_visibility="private", show_progress="hidden")

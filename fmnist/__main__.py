@@ -13,10 +13,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fmnist import report
-from fmnist.checkpoint import (CheckpointError, clean_stale_temp_files, load_checkpoint, make_checkpoint,
-                               save_checkpoint)
+from fmnist.checkpoint import CheckpointError, clean_stale_temp_files, load_checkpoint, save_checkpoint
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
-from fmnist.evaluate import assess, evaluate
+from fmnist.evaluate import evaluate, report_run
 from fmnist.models import MODELS, count_parameters, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set
@@ -82,26 +81,21 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     if stopped:
         print(f"stopped early: {stopped}; reporting the model as it is")
 
-    assessment = assess(run.model, data)
-    evaluation, preds, mistakes, sketch_results = (assessment.evaluation, assessment.preds, assessment.mistakes,
-                                                   assessment.sketch)
-    sketch = {k: r["accuracy"] for k, r in sketch_results.items()}
-    drawn = {k: r["drawn_accuracy"] for k, r in sketch_results.items()}
+    result = report_run(run.model, data, config, run.history, seconds, device, stopped)
+    evaluation, preds, mistakes, metrics = (result.assessment.evaluation, result.assessment.preds,
+                                            result.assessment.mistakes, result.metrics)
     sample_ids = run.sample_indices[:10]
     samples = [(int(data.test_labels[i]), int(preds[i])) for i in sample_ids]
-    epoch_losses = [r.loss for r in run.history]
     config_dict = asdict(config)
-    text = report.results_text(evaluation, device, config_dict, epoch_losses, seconds, samples)
-    text += "sketch-style drawings: " + ", ".join(f"{k} {v * 100:.1f} %" for k, v in sketch.items()) + "\n"
-    text += "  of which hand-constructed: " + ", ".join(f"{k} {v * 100:.1f} %" for k, v in drawn.items()) + "\n"
+    text = report.results_text(evaluation, device, config_dict, metrics["epoch_loss"], seconds, samples)
+    text += "sketch-style drawings: " + ", ".join(
+        f"{k} {v * 100:.1f} %" for k, v in metrics["sketch_accuracy"].items()) + "\n"
+    text += "  of which hand-constructed: " + ", ".join(
+        f"{k} {v * 100:.1f} %" for k, v in metrics["sketch_drawn_accuracy"].items()) + "\n"
     print(text, end="")
 
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temp_files(out)  # left by a run killed while saving
-    metrics = {**evaluation.as_dict(), "epochs_completed": len(run.history), "train_seconds": round(seconds, 2),
-               "epoch_test_acc": [r.test_acc for r in run.history], "epoch_loss": epoch_losses,
-               "device": device, "stopped_early": stopped, "sketch_accuracy": sketch,
-               "sketch_drawn_accuracy": drawn}
     (out / "results.txt").write_text(text)
     report.write_json({"config": config_dict, **metrics}, out / "metrics.json")
     report.curves_figure({f"batch {config.batch_size}": (curve_x, curve_y)}, "cross-entropy loss",
@@ -117,12 +111,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     for k, i in enumerate(sample_ids):
         report.samples_figure(images[[i]], [int(data.test_labels[i])], [int(preds[i])], cols=1).savefig(
             out / "samples" / f"sample_{k:02d}.png")
-    ckpt = make_checkpoint(run.model, config.model, config,
-                           metrics={k: metrics[k] for k in ("accuracy", "per_class_accuracy", "n",
-                                                            "epochs_completed", "train_seconds", "sketch_accuracy",
-                                                            "sketch_drawn_accuracy")},
-                           extra={"trained_on": data.source, "device": device})
-    save_checkpoint(ckpt, out / "model.pt")
+    save_checkpoint(result.checkpoint, out / "model.pt")
     print(f"wrote {out}/: results.txt, metrics.json, loss.png, samples.png, samples/, mistakes.png, filters.png, "
           "model.pt")
     return {**metrics, "curve": (curve_x, curve_y)}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from fmnist.checkpoint import ready_for_inference
+from fmnist.checkpoint import make_checkpoint, ready_for_inference
 from fmnist.data import CLASS_NAMES, MEAN, STD, FashionMNIST, to_float
 from fmnist.sketches import sketch_accuracy, sketch_set
 
@@ -100,3 +100,32 @@ def assess(model: nn.Module, data: FashionMNIST) -> Assessment:
     mistakes = confident_mistakes(model, x_test, data.test_labels, preds)
     sketch = sketch_accuracy(ready_for_inference(model), {"mean": MEAN, "std": STD}, sketch_set(data))
     return Assessment(evaluation, preds, mistakes, sketch)
+
+
+# What a checkpoint's metadata keeps of a finished run's metrics (the rest goes to metrics.json).
+CHECKPOINT_METRICS = ("accuracy", "per_class_accuracy", "n", "epochs_completed", "train_seconds", "sketch_accuracy",
+                      "sketch_drawn_accuracy")
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """A finished (or stopped) run, measured: what the CLI writes and the Train tab shows."""
+
+    assessment: Assessment
+    metrics: dict  # JSON-able: test and sketch accuracies, curves, time, device, how it ended
+    checkpoint: dict  # fmnist.checkpoint's dict, ready for save_checkpoint
+
+
+def report_run(model: nn.Module, data: FashionMNIST, config, history: list, train_seconds: float, device: str,
+               stopped: str | None = None) -> RunReport:
+    """Assess a trained model and build its metrics and checkpoint, the same for every caller.
+    history: the run's EpochRecords; stopped: why it ended early, or None. Leaves the model ready for inference."""
+    assessment = assess(model, data)
+    metrics = {**assessment.evaluation.as_dict(), "epochs_completed": len(history),
+               "train_seconds": round(train_seconds, 2), "epoch_test_acc": [r.test_acc for r in history],
+               "epoch_loss": [r.loss for r in history], "device": device, "stopped_early": stopped,
+               "sketch_accuracy": {k: r["accuracy"] for k, r in assessment.sketch.items()},
+               "sketch_drawn_accuracy": {k: r["drawn_accuracy"] for k, r in assessment.sketch.items()}}
+    checkpoint = make_checkpoint(model, config.model, config, metrics={k: metrics[k] for k in CHECKPOINT_METRICS},
+                                 extra={"trained_on": data.source, "device": device})
+    return RunReport(assessment, metrics, checkpoint)

@@ -1,10 +1,13 @@
-"""Several students at once: separate runs and models, stop requests that reach only their own run,
-no leaked threads, a full queue that answers instead of piling up, broken checkpoints skipped."""
+"""Several students at once: separate runs and models, stop requests that reach only their own run
+(queued or training), a queue that tells its place, no leaked threads, a full queue that answers instead
+of piling up, broken checkpoints skipped."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -12,90 +15,174 @@ import torch
 
 from conftest import real_data, write_idx_dataset
 from demo import models as demo_models
-from demo.train_tab import request_stop, sweep_session, train_session
+from demo import stopping, train_tab, training
+from demo.train_tab import Session, forget_on_unload, stop_request, sweep_session, train_session
+from demo.turns import TrainingQueue
 from fmnist.data import load_fashion_mnist
+from fmnist.train import TrainConfig
 
 
 @pytest.fixture
 def small_data(tmp_path, monkeypatch):
-    from demo import train_tab
-
     data = load_fashion_mnist(write_idx_dataset(tmp_path / "d", n_train=2000, n_test=200))
-    monkeypatch.setattr(train_tab, "dataset", lambda: data)
+    monkeypatch.setattr(training, "dataset", lambda: data)
     return data
 
 
-def test_two_students_train_at_once_and_stop_only_their_own(small_data):
+def config(**changes) -> TrainConfig:
+    return replace(TrainConfig(batch_size=10, epochs=5, subset=2000, log_every=20), **changes)
+
+
+def request(session: str) -> SimpleNamespace:
+    return SimpleNamespace(session_hash=session)
+
+
+class Run:
+    """A session's training generator, stepped by hand as Gradio would, under the session's stop token."""
+
+    def __init__(self, session: str, cfg: TrainConfig, fn=train_session):
+        self.session, self.updates, self.outcome = session, [], None
+        self.token = stopping.new_token(session)
+        self.gen = fn(cfg, Session(session), self.token)
+
+    def step(self) -> dict | None:
+        try:
+            self.updates.append(next(self.gen))
+            return self.updates[-1]
+        except StopIteration as end:
+            self.outcome = end.value
+            stopping.release(self.session, self.token)
+            return None
+
+    def finish(self) -> "Run":
+        while self.step() is not None:
+            pass
+        return self
+
+    @property
+    def status(self) -> str:
+        return [u["status"] for u in self.updates if "status" in u][-1]
+
+
+def test_two_students_train_at_once_and_stop_only_their_own(small_data, monkeypatch):
+    monkeypatch.setattr(train_tab, "QUEUE", TrainingQueue(2))
     threads_before = threading.active_count()
-    alice = train_session(10, 5, 0.001, "lenet", 1, 2000, [], {}, "alice", ["default"])
-    bob = train_session(10, 5, 0.001, "lenet", 2, 2000, [], {}, "bob", ["default"])
+    alice, bob = Run("alice", config(seed=1)), Run("bob", config(seed=2))
     for _ in range(4):  # interleave their steps, as two worker threads would
-        next(alice)
-        next(bob)
-    assert request_stop(SimpleNamespace(session_hash="alice")).startswith("⏹")
-    alice_updates = list(alice)
-    assert alice_updates[-1]["status"].startswith("⏹ Stopped early")
-    bob_final = list(bob)[-1]
-    assert bob_final["status"].startswith("✅ Finished")
-    (alice_name, (alice_model, _)), = alice_updates[-1]["models_state"].items()
-    (bob_name, (bob_model, _)), = bob_final["models_state"].items()
-    assert alice_name != bob_name or not torch.equal(alice_model.features[0].weight, bob_model.features[0].weight)
-    assert len(alice_updates[-1]["runs_state"]) == 1 and len(bob_final["runs_state"]) == 1
+        alice.step()
+        bob.step()
+    assert stop_request(request("alice")).startswith("⏹ Stop requested")
+    alice.finish()
+    bob.finish()
+    assert alice.status.startswith("⏹ Stopped early") and bob.status.startswith("✅ Finished")
+    (alice_name, (alice_model, _)), = alice.outcome.session.models.items()
+    (bob_name, (bob_model, _)), = bob.outcome.session.models.items()
+    assert not torch.equal(alice_model.features[0].weight, bob_model.features[0].weight)
+    assert alice.outcome.session.runs[0].ending == "stopped" and bob.outcome.session.runs[0].ending == "finished"
     assert threading.active_count() <= threads_before
-    assert request_stop(SimpleNamespace(session_hash="alice")) == "Nothing is training."
+    assert stop_request(request("alice")) == "Nothing of yours is training or waiting."
+
+
+def test_a_second_student_waits_with_their_place_shown_and_stop_takes_them_out_of_the_queue(small_data, monkeypatch):
+    monkeypatch.setattr(train_tab, "QUEUE", TrainingQueue(1))
+    monkeypatch.setattr(train_tab, "QUEUE_POLL_S", 0.05)
+    alice, bob = Run("alice-q", config(epochs=20)), Run("bob-q", config())
+    alice.step()
+    alice.step()  # training
+    waiting = bob.step()["status"]
+    assert waiting.startswith("⏳ **Waiting for a training slot**: 1 run is ahead of yours") and "about" in waiting
+    bob.step()
+    assert stop_request(request("bob-q")).startswith("⏹")
+    bob.finish()
+    assert bob.status.startswith("⏹ Cancelled: #1 lenet bs10 left the queue before it began")
+    assert bob.outcome.ending == "cancelled" and bob.outcome.session.models == {}
+    assert not any("Epoch" in u.get("status", "") for u in bob.updates)  # it never trained
+    assert train_tab.QUEUE.training() == 1  # Alice still has the slot
+    stop_request(request("alice-q"))
+    alice.finish()
+    assert alice.status.startswith("⏹ Stopped early") and train_tab.QUEUE.training() == 0
+
+
+def test_the_next_run_starts_when_the_slot_frees(small_data, monkeypatch):
+    monkeypatch.setattr(train_tab, "QUEUE", TrainingQueue(1))
+    monkeypatch.setattr(train_tab, "QUEUE_POLL_S", 0.05)
+    alice, bob = Run("alice-n", config(epochs=1)), Run("bob-n", config(epochs=1))
+    alice.step()
+    assert bob.step()["status"].startswith("⏳")
+    alice.finish()
+    bob.finish()
+    assert bob.status.startswith("✅ Finished") and bob.outcome.ending == "finished"
 
 
 def test_the_seed_experiment_trains_each_batch_size_in_turn(small_data):
-    final = list(sweep_session(1, 0.001, "lenet", 0, 1000, [], {}, "erin", ["default"]))[-1]
-    assert [r["batch_size"] for r in final["runs_state"]] == [32, 64, 100, 256]
-    assert all(r["status"] == "finished" for r in final["runs_state"]) and final["results"].shape[0] == 4
-    assert len(final["models_state"]) == 4 and final["model_picker"]["value"].startswith("#4 lenet bs256")
+    erin = Run("erin", config(epochs=1, subset=1000), sweep_session).finish()
+    runs = erin.outcome.session.runs
+    assert [r.config.batch_size for r in runs] == [32, 64, 100, 256]
+    assert all(r.ending == "finished" for r in runs) and erin.updates[-1]["results"].shape[0] == 4
+    assert len(erin.outcome.session.models) == 4
     for plot in ("loss_plot", "acc_plot"):  # all four runs on each curve, named in the legend
-        ax = final[plot].axes[0]
-        assert [t.get_text() for t in ax.get_legend().get_texts()] == [r["name"] for r in final["runs_state"]]
-    assert request_stop(SimpleNamespace(session_hash="erin")) == "Nothing is training."
+        ax = erin.updates[-1][plot].axes[0]
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [r.name for r in runs]
+    assert "value" not in erin.updates[-1]["model_picker"]  # offered, not picked: the Predict tab keeps its model
+    assert erin.updates[-1]["use_button"]["value"].startswith("Use #4 lenet bs256")
 
 
 def test_stop_while_the_last_run_of_the_seed_experiment_is_measured(small_data):
-    updates = []
-    for update in sweep_session(1, 0.001, "lenet", 0, 1000, [], {}, "hana", ["default"]):
-        updates.append(update)
-        if update.get("status", "").startswith("Measuring #4"):  # training done, the stop comes too late
-            request_stop(SimpleNamespace(session_hash="hana"))
-    assert updates[-1]["status"].startswith("✅ Finished: **#4 lenet bs256")
+    hana = Run("hana", config(epochs=1, subset=1000), sweep_session)
+    while (update := hana.step()) is not None:
+        if "Measuring it" in update.get("status", "") and "#4" in update["status"]:
+            stop_request(request("hana"))  # training done, the stop comes too late
+    assert hana.status.startswith("✅ Finished: **#4 lenet bs256")
 
 
 def test_stop_between_two_runs_of_the_seed_experiment_ends_it(small_data):
-    updates = []
-    for update in sweep_session(1, 0.001, "lenet", 0, 1000, [], {}, "frank", ["default"]):
-        updates.append(update)
-        if len(update.get("runs_state", [])) == 1:  # the first run is over, the second not begun
-            assert request_stop(SimpleNamespace(session_hash="frank")).startswith("⏹")
-    assert [r["status"] for r in updates[-2]["runs_state"]] == ["finished"]  # no second run was begun
-    assert updates[-1]["status"].startswith("⏹ The seed's experiment was stopped before batch size 64. ✅")
-    assert request_stop(SimpleNamespace(session_hash="frank")) == "Nothing is training."
+    frank = Run("frank", config(epochs=1, subset=1000), sweep_session)
+    while (update := frank.step()) is not None:
+        if len(update.get("runs_state", ())) == 1:  # the first run is over, the second not begun
+            assert stop_request(request("frank")).startswith("⏹")
+    assert [r.ending for r in frank.outcome.session.runs] == ["finished"]  # no second run was begun
+    assert frank.status == "⏹ The seed's experiment was stopped before batch size 64; its 1 finished run(s) are kept."
 
 
-def test_a_refused_setting_ends_the_seed_experiment_at_once(small_data):
-    updates = list(sweep_session(0, 0.001, "lenet", 0, 1000, [], {}, "gina", ["default"]))
-    assert len(updates) == 1 and updates[0]["status"].startswith("❌")
+def test_closing_the_tab_stops_the_run_and_removes_its_files(small_data):
+    carol = Run("carol", config())
+    carol.step()
+    carol.step()
+    forget_on_unload(request("carol"))
+    carol.finish()
+    assert carol.status.startswith("⏹ Stopped early")
+    path = carol.updates[-1]["checkpoint_file"]
+    forget_on_unload(request("carol"))
+    assert not os.path.exists(path)  # the student left: their checkpoint file is gone
 
 
-def test_closing_the_tab_stops_the_run(small_data):
-    from demo.train_tab import stop_on_unload
+def test_a_diverging_run_says_so_and_keeps_its_last_good_model(small_data, monkeypatch):
+    import fmnist.train as train_module
 
-    run = train_session(10, 5, 0.001, "lenet", 0, 2000, [], {}, "carol", ["default"])
-    next(run)
-    next(run)
-    stop_on_unload(SimpleNamespace(session_hash="carol"))
-    assert list(run)[-1]["status"].startswith("⏹ Stopped early")
+    calls = {"n": 0}
+    real = train_module.F.cross_entropy
 
+    def blows_up_after_40_steps(*args, **kwargs):
+        calls["n"] += 1
+        loss = real(*args, **kwargs)
+        return loss * float("nan") if calls["n"] > 40 else loss
 
-def test_diverging_run_reports_and_keeps_a_model(small_data):
-    final = list(train_session(100, 3, 1.0, "lenet", 0, 2000, [], {}, "dave", ["default"]))[-1]
-    assert final["status"].startswith(("✅", "⚠️"))  # lr 1.0 may or may not blow up; either way a model
-    (model, meta), = final["models_state"].values()
+    monkeypatch.setattr(train_module.F, "cross_entropy", blows_up_after_40_steps)
+    dave = Run("dave", config(batch_size=100, epochs=3)).finish()  # 20 steps an epoch: NaN in epoch 3
+    assert dave.status.startswith("⚠️ Stopped, diverged: loss became nan at step 60 (epoch 3)")
+    assert dave.outcome.ending == "diverged" and dave.outcome.session.runs[0].epochs_done == 2
+    (model, meta), = dave.outcome.session.models.values()
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_a_run_longer_than_the_servers_limit_is_stopped_and_kept(small_data, monkeypatch):
+    from demo import serving
+
+    monkeypatch.setattr(serving, "MAX_TRAIN_MINUTES", 0.01)  # 0.6 s
+    ivan = Run("ivan", config(epochs=50)).finish()
+    assert ivan.status.startswith("⚠️ Stopped, time limit: this server stops a run after 0.01 minutes")
+    assert ivan.outcome.session.runs[0].ending == "time limit" and len(ivan.outcome.session.models) == 1
+    assert ivan.outcome.session.runs[0].epochs_done < 50
 
 
 def test_broken_shipped_checkpoint_is_skipped(tmp_path, monkeypatch):
@@ -117,7 +204,7 @@ def test_broken_shipped_checkpoint_is_skipped(tmp_path, monkeypatch):
 def test_full_queue_answers_instead_of_piling_up():
     from demo.loadtest import AppClient, start_app
 
-    proc, url = start_app({"FMNIST_QUEUE_SIZE": "1"})
+    proc, url = start_app({"FMNIST_QUEUE_SIZE": "1", "FMNIST_WAITING_ROOM": "0"})
     try:
         results: dict[int, str] = {}
 
@@ -153,16 +240,6 @@ def test_full_queue_answers_instead_of_piling_up():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-
-def test_a_run_longer_than_the_servers_limit_is_stopped_and_kept(small_data, monkeypatch):
-    from demo import serving
-
-    monkeypatch.setattr(serving, "MAX_TRAIN_MINUTES", 0.01)  # 0.6 s
-    final = list(train_session(10, 50, 0.001, "lenet", 0, 2000, [], {}, "ivan", ["default"]))[-1]
-    assert final["status"].startswith("⚠️ Stopped, time limit: this server stops a run after 0.01 minutes")
-    assert final["runs_state"][0]["status"] == "time limit" and len(final["models_state"]) == 1
-    assert final["runs_state"][0]["epochs_done"] < 50
 
 
 @pytest.mark.parametrize("raw", ["ten", "0", "-3", "2.5", "inf", "nan"])
