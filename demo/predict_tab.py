@@ -108,32 +108,31 @@ NOTHING_DRAWN = "Draw a garment on the pad, or upload a photo."
 
 def predict_drawing(value: str | None, model_name: str, session_models: dict, show_maps: bool,
                     fill: bool = False):
-    """Handler for every finished stroke, undo, redo or clear on the pad: the answer, and the upload
-    emptied (the drawing is now the one being answered)."""
+    """Handler for every finished stroke, undo, redo or clear on the pad."""
     try:
         rgba, _ = decode_drawing(value)
         if rgba is None:
-            return (*nothing(NOTHING_DRAWN, show_maps), None)
+            return nothing(NOTHING_DRAWN, show_maps)
         image28 = preprocess_drawing(rgba, fill=bool(fill))
     except BlankImageError as err:
-        return (*nothing(f"✏️ {str(err)[0].upper()}{str(err)[1:]}.", show_maps), None)
+        return nothing(f"✏️ {str(err)[0].upper()}{str(err)[1:]}.", show_maps)
     except ImageError as err:
-        return (*nothing(f"⚠️ {err}", show_maps), None)
-    return (*answer(image28, model_name, session_models, show_maps, "your drawing"), None)
+        return nothing(f"⚠️ {err}", show_maps)
+    return answer(image28, model_name, session_models, show_maps, "your drawing")
 
 
 def predict_upload(path: str | None, model_name: str, session_models: dict, show_maps: bool):
-    """Handler for an uploaded, pasted or example picture: the answer, and the pad emptied (the photo is
-    now the one being answered). No picture (the drawing handler emptied the box) changes nothing."""
+    """Handler for an uploaded, pasted or example picture. No picture (the box emptied because the
+    student drew) changes nothing."""
     if not path:
-        return (gr.skip(),) * 7
+        return (gr.skip(),) * 6
     try:
         image28 = preprocess_image(path)
     except BlankImageError as err:
-        return (*nothing(f"⚠️ This picture looks blank to the network: {blank_reason(err)}", show_maps), "")
+        return nothing(f"⚠️ This picture looks blank to the network: {blank_reason(err)}", show_maps)
     except ImageError as err:
-        return (*nothing(f"⚠️ {upload_problem(err, path)}", show_maps), "")
-    return (*answer(image28, model_name, session_models, show_maps, "the photo"), "")
+        return nothing(f"⚠️ {upload_problem(err, path)}", show_maps)
+    return answer(image28, model_name, session_models, show_maps, "the photo")
 
 
 def blank_reason(err: BlankImageError) -> str:
@@ -156,9 +155,9 @@ def predict_current(value: str | None, path: str | None, model_name: str, sessio
     """Handler for a new model or a changed switch: answer again for the one input being answered (the
     drawing if there is one, else the photo)."""
     if value:
-        return predict_drawing(value, model_name, session_models, show_maps, fill)[:6]
+        return predict_drawing(value, model_name, session_models, show_maps, fill)
     if path:
-        return predict_upload(path, model_name, session_models, show_maps)[:6]
+        return predict_upload(path, model_name, session_models, show_maps)
     return nothing(NOTHING_DRAWN, show_maps)
 
 
@@ -272,10 +271,13 @@ def build_predict_tab(model_choices: list, session_models: gr.State) -> gr.Dropd
                             elem_id="feature-maps", visible=False)
     outputs = [label, preview, evidence, maps, others, message]
     common = dict(show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
-    pad.input(predict_drawing, [pad, model_pick, session_models, show_maps, fill], [*outputs, upload],
-              api_name="predict_drawing", **common)
-    upload.change(predict_upload, [upload, model_pick, session_models, show_maps], [*outputs, pad],
-                  api_name="predict_upload", **common)
+    # One input is answered at a time: a stroke empties the photo box, a photo empties the pad.
+    pad.input(predict_drawing, [pad, model_pick, session_models, show_maps, fill], outputs,
+              api_name="predict_drawing", **common).then(lambda: None, None, upload, queue=False,
+                                                          show_progress="hidden")
+    upload.change(predict_upload, [upload, model_pick, session_models, show_maps], outputs,
+                  api_name="predict_upload", **common).then(lambda path: "" if path else gr.skip(), upload, pad,
+                                                            queue=False, show_progress="hidden")
     upload.clear(lambda show: nothing(NOTHING_DRAWN, show), show_maps, outputs, api_visibility="private",
                  show_progress="hidden", queue=False)
     for trigger in (model_pick.change, show_maps.change, fill.change):

@@ -155,3 +155,17 @@ def decode_drawing(value: str | None) -> tuple[np.ndarray | None, int]:
     if max(img.size) > 2 * SIDE:
         raise ImageError(f"the drawing is {img.size[0]}x{img.size[1]} pixels, larger than the pad")
     return np.asarray(img.convert("RGBA")), strokes
+
+
+def pad_value(rgba: np.ndarray, strokes: int = 1) -> str:
+    """An RGBA drawing (H, W, 4) uint8 -> the value the pad sends for it (downsampled to SENT like the
+    browser does): for tests, the latency command and API callers."""
+    import io
+
+    from PIL import Image
+
+    img = Image.fromarray(np.ascontiguousarray(rgba), "RGBA").resize((SENT, SENT), Image.Resampling.BOX)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return json.dumps({"png": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
+                       "strokes": strokes, "seq": 0})

@@ -13,21 +13,15 @@ import torch
 
 from conftest import real_data
 from demo.models import model_card
-from demo.predict_tab import (EXAMPLES_DIR, MAX_LOADED, load_own_checkpoint, predict_current, predict_sketch,
+from demo.predict_tab import (EXAMPLES_DIR, MAX_LOADED, load_own_checkpoint, predict_current, predict_drawing,
                               predict_upload)
+from demo.sketch_canvas import pad_value
 from fmnist.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from demo.train_tab import augmentation_preview, train_session
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("test-*.png"))
 EXPECTED = {"ankle-boot": "Ankle boot", "trouser": "Trouser", "sandal": "Sandal", "sneaker": "Sneaker",
             "bag": "Bag", "t-shirt": "T-shirt/top"}
-
-
-def editor_value(layer: np.ndarray | None, size: int = 448) -> dict:
-    """The {"background", "layers", "composite"} dict a gr.Sketchpad sends (numpy, RGBA)."""
-    background = np.full((size, size, 4), 255, np.uint8)
-    layers = [layer] if layer is not None else []
-    return {"background": background, "layers": layers, "composite": background.copy()}
 
 
 def stroke_layer(size: int = 448) -> np.ndarray:
@@ -38,28 +32,30 @@ def stroke_layer(size: int = 448) -> np.ndarray:
     return layer
 
 
-@pytest.mark.parametrize("value", [None, {}, editor_value(None), editor_value(np.zeros((448, 448, 4), np.uint8))])
+@pytest.mark.parametrize("value", [None, "", pad_value(np.zeros((448, 448, 4), np.uint8))])
 def test_empty_canvas_asks_for_a_drawing(value):
-    label, preview, evidence, maps, others, message = predict_sketch(value, "default", {}, True)
+    label, preview, evidence, maps, others, message = predict_drawing(value, "default", {}, True)
     assert label is None and preview is None and others == "" and "draw" in message.lower()
 
 
 def test_lone_dot_is_not_classified():
     layer = np.zeros((448, 448, 4), np.uint8)
-    layer[200:205, 200:205, 3] = 255
-    label, *_, others, message = predict_sketch(editor_value(layer), "default", {}, False)
+    layer[200:228, 200:228, 3] = 255  # one click with the thick pen
+    label, *_, others, message = predict_drawing(pad_value(layer), "default", {}, False)
     assert others == ""
     assert label is None and "dot" in message
 
 
 def test_drawing_gets_probabilities_preview_grad_cam_and_feature_maps():
-    label, preview, evidence, maps, others, message = predict_sketch(editor_value(stroke_layer()), "default", {}, True)
-    assert message == "" and max(label, key=label.get) == "Trouser"
+    label, preview, evidence, maps, others, message = predict_drawing(pad_value(stroke_layer()), "default", {}, True)
+    assert message.startswith("Prediction for your drawing: Trouser, ") and max(label, key=label.get) == "Trouser"
     assert abs(sum(label.values()) - 1) < 1e-4
     assert preview.shape == (224, 224) and preview.max() == 255 and preview[0, 0] == 0
+    evidence, maps = evidence["value"], maps["value"]
     assert evidence.shape == (224, 224, 3) and evidence.dtype == np.uint8
     assert maps.shape == (6 * 60 + 14, 8 * 60)  # the cnn's 24 + 24 maps in rows of 8, a gap between layers
-    assert predict_sketch(editor_value(stroke_layer()), "default", {}, False)[2:4] == (None, None)
+    hidden = predict_drawing(pad_value(stroke_layer()), "default", {}, False)[2:4]
+    assert [(h["value"], h["visible"]) for h in hidden] == [(None, False)] * 2  # no empty boxes while off
     assert others.startswith("Other models: lenet: **") and "cnn" not in others  # default and cnn: one model
 
 
@@ -69,7 +65,7 @@ def test_other_models_answer_for_the_same_picture_each_once():
     assert others.startswith("Other models: lenet: **Trouser**") and others.count("·") == 1
     assert "my lenet: **Trouser**" in others and "default" not in others
     *_, others, _ = predict_upload(str(EXAMPLES[1]), "my lenet", mine, False)
-    assert "default: **Trouser**" in others and "lenet: **Trouser**" in others and "my lenet" not in others
+    assert "cnn (default): **Trouser**" in others and "lenet: **Trouser**" in others and "my lenet" not in others
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -83,11 +79,12 @@ def test_bad_upload_is_a_friendly_message(tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_text("this is not a picture")
     label, preview, *_, message = predict_upload(str(bad), "default", {}, False)
-    assert label is None and preview is None and "not a readable image" in message and str(tmp_path) not in message
+    assert label is None and preview is None and "not a picture the app can read" in message
+    assert str(tmp_path) not in message
 
 
 def test_model_change_repredicts_the_drawing_first():
-    label, *_ = predict_current(editor_value(stroke_layer()), str(EXAMPLES[0]), "lenet", {}, False)
+    label, *_ = predict_current(pad_value(stroke_layer()), str(EXAMPLES[0]), "lenet", {}, False)
     assert max(label, key=label.get) == "Trouser"
 
 
