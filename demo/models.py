@@ -47,6 +47,19 @@ def all_models(session_models: dict) -> list[str]:
     return names
 
 
+def shown_name(name: str) -> str:
+    """How a picker name is shown: `default` as the shipped model it is ("cnn (default)")."""
+    if name != "default":
+        return name
+    alias = next((n for n, f in SHIPPED.items() if n != "default" and f == SHIPPED["default"]), None)
+    return f"{alias} (default)" if alias else name
+
+
+def picker_entries(session_models: dict) -> list[tuple[str, str]]:
+    """The model picker's (shown name, value) entries: every distinct model once (all_models)."""
+    return [(shown_name(name), name) for name in all_models(session_models)]
+
+
 def get_model(name: str, session_models: dict) -> tuple[nn.Module, dict]:
     """A model by picker name: this session's trained ones first, then the shipped ones."""
     if name in session_models:

@@ -4,19 +4,19 @@ a student can also load a checkpoint of their own (from the Train tab or `python
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 from matplotlib import colormaps
 
-from demo.models import all_models, get_model, is_number, model_card, model_key
+from demo.models import all_models, get_model, is_number, model_card, model_key, picker_entries, shown_name
+from demo.sketch_canvas import decode_drawing, sketch_canvas
 from fmnist.checkpoint import CheckpointError, load_checkpoint
-from fmnist.preprocess import BlankImageError, ImageError, preprocess_image, preprocess_sketch
-from fmnist.predict import feature_maps, predict_proba, occlusion, to_input
+from fmnist.preprocess import BlankImageError, ImageError, preprocess_drawing, preprocess_image
+from fmnist.predict import Verdict, feature_maps, judge, occlusion, predict_proba, to_input
 
-CANVAS = 448  # sketchpad pixels; shown at (nearly) 1:1 so strokes look as thick as they are
-BRUSH_RADIUS = 14  # survives the shrink to 28x28 as a stroke about 2 pixels wide
 PREVIEW = 224  # the 28x28 model input, enlarged 8x
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 MAX_LOADED = 8  # checkpoints one session may load (each is a model in this process's memory)
@@ -54,18 +54,34 @@ def heat_overlay(image28: np.ndarray, heat28: np.ndarray) -> np.ndarray:
     return ((1 - alpha) * base + alpha * heat).round().astype(np.uint8)
 
 
-def classify(image28: np.ndarray, model_name: str, session_models: dict, show_maps: bool):
-    """The shared tail of both inputs: probabilities, preview, and (if asked) which parts carry the answer
-    and the feature maps, for a 28x28 image."""
+def answer(image28: np.ndarray, model_name: str, session_models: dict, show_maps: bool, source: str):
+    """The shared tail of both inputs for a 28x28 image: (label, preview, evidence, maps, other models'
+    answers, status line). A confident answer shows its top classes; an unsure one says which two it
+    hesitates between; a picture unlike any garment gets a sentence and no label."""
     model, meta = get_model(model_name, session_models)
     x = to_input(image28, meta["normalization"])
     probs = predict_proba(model, x)[0]
-    label = {name: float(p) for name, p in zip(meta["class_names"], probs)}
+    names = meta["class_names"]
+    verdict = judge(probs)
+    label = {name: float(p) for name, p in zip(names, probs)} if verdict.kind != "unlike" else None
     evidence = maps = None
-    if show_maps:
+    if show_maps and verdict.kind != "unlike":
         evidence = heat_overlay(image28, occlusion(model, image28, meta["normalization"], int(probs.argmax())))
         maps = tile_maps(feature_maps(model, x))
-    return label, enlarge(image28), evidence, maps, compare_models(image28, model_name, session_models), ""
+    return (label, enlarge(image28), gr.update(value=evidence, visible=bool(show_maps)),
+            gr.update(value=maps, visible=bool(show_maps)), compare_models(image28, model_name, session_models),
+            status_html(status_line(verdict, names, source)))
+
+
+def status_line(verdict: Verdict, names: list[str], source: str) -> str:
+    """The sentence announced to screen readers and shown above the bars."""
+    (first, p1), (second, p2) = verdict.top[:2]
+    if verdict.kind == "unlike":
+        return (f"The network does not recognise a garment in {source} (its best guess, {names[first]}, is only "
+                f"{p1 * 100:.0f} %). Draw one whole garment, as large as the pad.")
+    if verdict.kind == "unsure":
+        return f"Not sure: {names[first]} or {names[second]}? ({p1 * 100:.0f} % / {p2 * 100:.0f} %, {source})"
+    return f"Prediction for {source}: {names[first]}, {p1 * 100:.0f} %"
 
 
 def compare_models(image28: np.ndarray, model_name: str, session_models: dict) -> str:
@@ -77,45 +93,80 @@ def compare_models(image28: np.ndarray, model_name: str, session_models: dict) -
         model, meta = get_model(name, session_models)
         probs = predict_proba(model, to_input(image28, meta["normalization"]))[0]
         top = int(probs.argmax())
-        answers.append(f"{name}: **{meta['class_names'][top]}** {probs[top] * 100:.0f} %")
+        answers.append(f"{shown_name(name)}: **{meta['class_names'][top]}** {probs[top] * 100:.0f} %")
     return "Other models: " + " · ".join(answers) if answers else ""
 
 
-def nothing(message: str):
-    return None, None, None, None, "", message
+def nothing(message: str, show_maps: bool = False):
+    """No answer: empty outputs and one sentence saying why."""
+    hidden = gr.update(value=None, visible=bool(show_maps))
+    return None, None, hidden, hidden, "", status_html(message)
 
 
-def predict_sketch(value: dict | None, model_name: str, session_models: dict, show_maps: bool, fill: bool = False):
-    """Handler for every stroke on the sketchpad."""
-    value = value or {}
+NOTHING_DRAWN = "Draw a garment on the pad, or upload a photo."
+
+
+def predict_drawing(value: str | None, model_name: str, session_models: dict, show_maps: bool,
+                    fill: bool = False):
+    """Handler for every finished stroke, undo, redo or clear on the pad."""
     try:
-        image28 = preprocess_sketch(value.get("layers"), value.get("background"), fill=bool(fill))
+        rgba, _ = decode_drawing(value)
+        if rgba is None:
+            return nothing(NOTHING_DRAWN, show_maps)
+        image28 = preprocess_drawing(rgba, fill=bool(fill))
     except BlankImageError as err:
-        return nothing(f"✏️ {err}")
-    return classify(image28, model_name, session_models, show_maps)
+        return nothing(f"✏️ {str(err)[0].upper()}{str(err)[1:]}.", show_maps)
+    except ImageError as err:
+        return nothing(f"⚠️ {err}", show_maps)
+    return answer(image28, model_name, session_models, show_maps, "your drawing")
 
 
 def predict_upload(path: str | None, model_name: str, session_models: dict, show_maps: bool):
-    """Handler for an uploaded or pasted picture."""
+    """Handler for an uploaded, pasted or example picture. No picture (the box emptied because the
+    student drew) changes nothing."""
     if not path:
-        return nothing("")
+        return (gr.skip(),) * 6
     try:
         image28 = preprocess_image(path)
-    except (ImageError, BlankImageError) as err:
-        return nothing(f"⚠️ {str(err).replace(str(path), 'this picture')}")
-    return classify(image28, model_name, session_models, show_maps)
+    except BlankImageError as err:
+        return nothing(f"⚠️ This picture looks blank to the network: {blank_reason(err)}", show_maps)
+    except ImageError as err:
+        return nothing(f"⚠️ {upload_problem(err, path)}", show_maps)
+    return answer(image28, model_name, session_models, show_maps, "the photo")
 
 
-def predict_current(value: dict | None, path: str | None, model_name: str, session_models: dict, show_maps: bool,
+def blank_reason(err: BlankImageError) -> str:
+    text = str(err).removeprefix("nothing to classify: ")
+    return text + ". A light garment on a transparent background reads as blank: save it on a dark background."
+
+
+def upload_problem(err: ImageError, path: str) -> str:
+    """An upload the app cannot read, in a student's words (the server's temp path left out)."""
+    text = str(err).replace(str(path), "this picture")
+    if "not recognised" in text:
+        return "This file is not a picture the app can read (is it really a PNG, JPEG, GIF or WebP image?)."
+    if "too large" in text or "too many pixels" in text:
+        return f"This picture is too large for the app: {text.split(': ', 1)[-1]}. Shrink it and upload it again."
+    return f"This picture cannot be read: {text.split(': ', 1)[-1]}."
+
+
+def predict_current(value: str | None, path: str | None, model_name: str, session_models: dict, show_maps: bool,
                     fill: bool = False):
-    """Handler for a new model or a changed switch: re-predict the drawing, else the upload."""
-    layers = (value or {}).get("layers") or []
-    if any(isinstance(a, np.ndarray) and a.ndim == 3 and a.shape[2] == 4 and a[..., 3].any() for a in layers):
-        return predict_sketch(value, model_name, session_models, show_maps, fill)
-    return predict_upload(path, model_name, session_models, show_maps)
+    """Handler for a new model or a changed switch: answer again for the one input being answered (the
+    drawing if there is one, else the photo)."""
+    if value:
+        return predict_drawing(value, model_name, session_models, show_maps, fill)
+    if path:
+        return predict_upload(path, model_name, session_models, show_maps)
+    return nothing(NOTHING_DRAWN, show_maps)
 
 
-def load_own_checkpoint(path: str | None, session_models: dict, shipped: list[str]):
+def clear_all(show_maps: bool):
+    """Handler for Clear: an empty pad, no photo, no answer."""
+    return ("", None, *nothing(NOTHING_DRAWN, show_maps))
+
+
+def load_own_checkpoint(path: str | None, session_models: dict):
     """Handler for "Load a checkpoint": a checkpoint file joins this session's models and is picked.
     Returns (session models, picker update, message); a bad file changes nothing and says why."""
     if not path:
@@ -135,7 +186,7 @@ def load_own_checkpoint(path: str | None, session_models: dict, shipped: list[st
     meta = {**meta, "loaded_from": filename}
     meta.pop("path", None)  # a server temp path, not for the student's eyes
     session_models = {**session_models, name: (model, meta)}
-    return (session_models, gr.update(choices=[*shipped, *session_models], value=name),
+    return (session_models, gr.update(choices=picker_entries(session_models), value=name),
             f"✅ Loaded **{name}**: a {meta['arch']} model, now picked (for you only).")
 
 
@@ -143,50 +194,52 @@ def describe_model(model_name: str, session_models: dict) -> str:
     return model_card(get_model(model_name, session_models)[1])
 
 
+def status_html(text: str) -> str:
+    """A sentence for the status line (an HTML element): class names from a loaded file are not trusted."""
+    return html.escape(text)
+
+
 # On a phone the two columns stack, which would put the prediction below the upload box, the examples
 # and the model picker, a long scroll away from the drawing. There, the columns' contents are laid out
-# as one list instead: the sketchpad, its controls, then what the model answers and sees, then the rest.
+# as one list instead: the pad, its controls, then what the model answers and sees, then the rest.
 PHONE_CSS = """
 @media (max-width: 640px) {
   #predict-row { flex-direction: column; }
   #predict-row > .column { display: contents; }
   #predict-row > .column > * { order: 10; }
-  #predict-row > .column > #sketchpad { order: 1; height: 440px !important; }  /* the canvas fits the width */
+  #predict-row > .column > #sketchpad { order: 1; }
   #predict-row > .column > #draw-controls { order: 2; }
   #predict-row > .column > #predict-message { order: 3; }
   #predict-row > .column > #prediction { order: 3; }
   #predict-row > .column > #other-models { order: 3; }
   #predict-row > .column > #preview { order: 4; }
 }
+#predict-message p { margin: 4px 0; font-size: 1.05em; min-height: 1.5em; }
 """
+STATUS_TEMPLATE = '<p role="status" aria-live="polite" aria-atomic="true">${value}</p>'
 
 
-def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.Dropdown:
+def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.State) -> tuple[gr.Dropdown, gr.Markdown]:
     """Lay out the Predict tab inside the current Blocks; returns the model picker."""
     with gr.Row(elem_id="predict-row"):
         with gr.Column(scale=3):
-            sketch = gr.Sketchpad(
-                label="Draw a garment", elem_id="sketchpad", canvas_size=(CANVAS, CANVAS), height=CANVAS + 140,
-                brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"),
-                layers=False, transforms=(), type="numpy", image_mode="RGBA",
-            )
+            pad = sketch_canvas("sketchpad")
             with gr.Row(elem_id="draw-controls"):
                 fill = gr.Checkbox(False, label="Fill closed outlines (Fashion-MNIST garments are solid)",
                                    elem_id="fill")
-                clear = gr.Button("Clear", elem_id="clear", size="sm")
+                clear = gr.Button("Clear drawing, photo and answer", elem_id="clear", size="sm")
             upload = gr.Image(label="…or upload / paste a photo", sources=["upload", "clipboard"],
                               type="filepath", image_mode=None, elem_id="upload", height=220)
-            examples = sorted(str(p) for p in EXAMPLES_DIR.glob("*.png"))
-            gr.Examples(examples, inputs=upload, label="Examples: Fashion-MNIST test images and drawings",
-                        examples_per_page=12)
+            examples = sorted(EXAMPLES_DIR.glob("*.png"))
+            gr.Examples([str(p) for p in examples], inputs=upload, elem_id="examples",
+                        label="Examples: Fashion-MNIST test images and drawings", examples_per_page=12)
         with gr.Column(scale=2):
-            model_pick = gr.Dropdown(model_choices, value=model_choices[0], label="Model", elem_id="model-pick")
+            model_pick = gr.Dropdown(model_choices, value=model_choices[0][1], label="Model", elem_id="model-pick")
             card = gr.Markdown(elem_id="model-card")
             load_button = gr.UploadButton("Load a checkpoint (.pt) from the Train tab or the command line",
-                                          file_types=[".pt", ".pth"], type="filepath", size="sm",
-                                          elem_id="load-checkpoint")
+                                          type="filepath", size="sm", elem_id="load-checkpoint")
             load_message = gr.Markdown(elem_id="load-message")
-            message = gr.Markdown(elem_id="predict-message")
+            message = gr.HTML(status_html(NOTHING_DRAWN), html_template=STATUS_TEMPLATE, elem_id="predict-message")
             label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
             others = gr.Markdown(elem_id="other-models")
             preview = gr.Image(label="What the model sees (28×28, enlarged)", height=PREVIEW + 40, format="png",
@@ -194,23 +247,30 @@ def build_predict_tab(model_choices: list[str], session_models: gr.State) -> gr.
             show_maps = gr.Checkbox(False, label="Show what the network sees: which parts make its answer, and its "
                                                 "first feature maps", elem_id="show-maps")
             evidence = gr.Image(label="Erase which part, and it is less sure of its answer? (red = most)",
-                                height=PREVIEW + 40, format="png", interactive=False, elem_id="evidence")
+                                height=PREVIEW + 40, format="png", interactive=False, elem_id="evidence",
+                                visible=False)
             maps = gr.Image(label="Feature maps: conv layer 1, then conv layer 2", interactive=False, format="png",
-                            elem_id="feature-maps")
+                            elem_id="feature-maps", visible=False)
     outputs = [label, preview, evidence, maps, others, message]
-    common = dict(outputs=outputs, show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
-    sketch.change(predict_sketch, [sketch, model_pick, session_models, show_maps, fill], api_name="predict_sketch",
-                  **common)
-    upload.change(predict_upload, [upload, model_pick, session_models, show_maps], api_name="predict_upload",
-                  **common)
+    common = dict(show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
+    # One input is answered at a time: a stroke empties the photo box, a photo empties the pad.
+    pad.input(predict_drawing, [pad, model_pick, session_models, show_maps, fill], outputs,
+              api_name="predict_drawing", **common).then(lambda: None, None, upload, queue=False,
+                                                          show_progress="hidden")
+    upload.change(predict_upload, [upload, model_pick, session_models, show_maps], outputs,
+                  api_name="predict_upload", **common).then(lambda path: "" if path else gr.skip(), upload, pad,
+                                                            queue=False, show_progress="hidden")
+    upload.clear(lambda show: nothing(NOTHING_DRAWN, show), show_maps, outputs, api_visibility="private",
+                 show_progress="hidden", queue=False)
     for trigger in (model_pick.change, show_maps.change, fill.change):
-        trigger(predict_current, [sketch, upload, model_pick, session_models, show_maps, fill],
+        trigger(predict_current, [pad, upload, model_pick, session_models, show_maps, fill], outputs,
                 api_visibility="private", **common)
-    clear.click(lambda: (None, None, None, None, None, None, "", ""), None, [sketch, upload, *outputs],
-                api_visibility="private", show_progress="hidden", queue=False)
+    clear.click(clear_all, show_maps, [pad, upload, *outputs], api_visibility="private",
+                show_progress="hidden", queue=False)
     model_pick.change(describe_model, [model_pick, session_models], card, api_visibility="private",
                       show_progress="hidden")
-    load_button.upload(lambda path, models: load_own_checkpoint(path, models, model_choices),
+    load_button.upload(load_own_checkpoint,
                        [load_button, session_models], [session_models, model_pick, load_message],
                        api_visibility="private", show_progress="hidden", concurrency_id="predict")
     return model_pick, card
+

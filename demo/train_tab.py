@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from demo import serving, stopping, training
-from demo.models import all_models
+from demo.models import picker_entries
 from demo.turns import TrainingQueue
 from fmnist import estimate, report
 from fmnist.augment import dataset_silhouettes, preview
@@ -138,7 +138,8 @@ def too_long(cfg: TrainConfig) -> str:
     cap = serving.MAX_GPU_SECONDS
     if need <= cap:
         return ""
-    fits = max(1, int(cfg.epochs * cap / need))
+    fits = next((e for e in range(cfg.epochs - 1, 0, -1)
+                 if estimate.estimate_seconds(replace(cfg, epochs=e), "cuda") * estimate.MARGIN <= cap), 1)
     return (f"This run would need about {need:.0f} s of GPU time; this Space allows {cap:g} s a run "
             f"(FMNIST_MAX_GPU_SECONDS). Lower the epochs to {fits} or fewer, use fewer training images, or a "
             "larger batch size.")
@@ -396,7 +397,7 @@ def _finish(cfg: TrainConfig, data: FashionMNIST, trained, summary: RunSummary, 
         "checkpoint_file": str(path),
         "runs_state": runs,
         "models_state": models,
-        "model_picker": gr.update(choices=all_models(models)),
+        "model_picker": gr.update(choices=picker_entries(models)),
         "offer_state": name,
         "use_button": gr.update(value=f"Use {name} for drawing", visible=True),
     }

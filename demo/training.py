@@ -20,6 +20,7 @@ from fmnist.estimate import gpu_request_seconds
 from fmnist.models import first_filters
 from fmnist.train import EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run, train_epochs
 
+_IMPORTED_IN = os.getpid()  # a different pid in train_stream: ZeroGPU's forked worker
 # How a run ended (the Train tab's table and the class board use these words).
 FINISHED, STOPPED, TIME_LIMIT, DIVERGED = "finished", "stopped", "time limit", "diverged"
 
@@ -78,6 +79,10 @@ def gpu_seconds(request: TrainRequest) -> int:
 def train_stream(request: TrainRequest):
     """Train as the request says, yielding Started, Progress records and at last Trained."""
     cfg = request.config
+    if os.getpid() != _IMPORTED_IN:
+        # A forked child cannot use the OpenMP thread pool the parent started (its first parallel CPU op
+        # hangs), so CPU work here runs on one thread, as in PyTorch's own DataLoader workers.
+        torch.set_num_threads(1)
     data = dataset()
     run = prepare_run(cfg)
     device = describe_device(run.device)

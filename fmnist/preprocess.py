@@ -17,8 +17,10 @@ SIZE = 28
 TRIM_THRESHOLD = 0.05
 # Decoded-pixel cap: a small file claiming more pixels than this is refused before decoding.
 MAX_PIXELS = 40_000_000
-# A drawing whose strokes span less than this fraction of the canvas is a stray dot, not a garment.
-MIN_DRAWING_EXTENT = 0.04
+# A drawing whose strokes span less than this fraction of the canvas is a dot, a blob or a tiny sketch that
+# the pen's width turns into a blob: the model calls blobs "Bag" at ~90 %. The sketch set's drawings span
+# at least 35 %; a one-click dot with the app's thick pen spans 6 %.
+MIN_DRAWING_EXTENT = 0.2
 # Closed outlines are filled on a copy whose longest side is this many pixels.
 FILL_SIDE = 56
 # Images are shrunk to at most this side before any per-pixel work (speed on big photos).
@@ -77,12 +79,23 @@ def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
     return img
 
 
+def backdrop(rgba: Image.Image) -> tuple[int, int, int, int]:
+    """The colour to flatten a transparent picture onto: white, or black for a light object (a white
+    shirt cut out on a transparent background would vanish on white)."""
+    alpha = np.asarray(rgba.getchannel("A"))
+    solid = alpha > 128
+    if solid.all() or not solid.any():
+        return (255, 255, 255, 255)
+    grey = np.asarray(rgba.convert("L"))
+    return (0, 0, 0, 255) if float(grey[solid].mean()) > 160 else (255, 255, 255, 255)
+
+
 def grey_on_white(img: Image.Image) -> Image.Image:
-    """Any decoded picture -> 8-bit grey (ITU-R 601 luma), transparency flattened onto white, no larger
-    than WORK_SIDE. Done in PIL's C code, grey before shrinking: a quarter of the work of RGBA."""
+    """Any decoded picture -> 8-bit grey (ITU-R 601 luma), transparency flattened onto white (onto black
+    for a light object, see backdrop), no larger than WORK_SIDE. Done in PIL's C code, grey before shrinking: a quarter of the work of RGBA."""
     if img.mode not in ("L", "RGB"):
         rgba = img if img.mode == "RGBA" else img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, backdrop(rgba)), rgba)
     grey = img.convert("L")
     if max(grey.size) > WORK_SIDE:
         grey.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
@@ -239,7 +252,8 @@ def preprocess_drawing(rgba: np.ndarray, fill: bool = False) -> np.ndarray:
     ink = ink_from_drawing(rgba)
     box = _bounding_box(ink, TRIM_THRESHOLD)
     if box is not None and max(box[1] - box[0], box[3] - box[2]) < MIN_DRAWING_EXTENT * max(ink.shape):
-        raise BlankImageError("that is only a dot: draw a whole garment")
+        raise BlankImageError("that is too small to be a garment (a dot or a blob): draw a whole garment, "
+                              "at least a fifth of the pad wide or high")
     return ink_to_model_image(ink, box=box, fill=fill, min_stroke=True)
 
 

@@ -13,21 +13,15 @@ import torch
 
 from conftest import real_data
 from demo.models import model_card
-from demo.predict_tab import (EXAMPLES_DIR, MAX_LOADED, load_own_checkpoint, predict_current, predict_sketch,
+from demo.predict_tab import (EXAMPLES_DIR, MAX_LOADED, load_own_checkpoint, predict_current, predict_drawing,
                               predict_upload)
+from demo.sketch_canvas import pad_value
 from fmnist.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from demo.train_tab import augmentation_preview, train_session
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("test-*.png"))
 EXPECTED = {"ankle-boot": "Ankle boot", "trouser": "Trouser", "sandal": "Sandal", "sneaker": "Sneaker",
             "bag": "Bag", "t-shirt": "T-shirt/top"}
-
-
-def editor_value(layer: np.ndarray | None, size: int = 448) -> dict:
-    """The {"background", "layers", "composite"} dict a gr.Sketchpad sends (numpy, RGBA)."""
-    background = np.full((size, size, 4), 255, np.uint8)
-    layers = [layer] if layer is not None else []
-    return {"background": background, "layers": layers, "composite": background.copy()}
 
 
 def stroke_layer(size: int = 448) -> np.ndarray:
@@ -38,28 +32,30 @@ def stroke_layer(size: int = 448) -> np.ndarray:
     return layer
 
 
-@pytest.mark.parametrize("value", [None, {}, editor_value(None), editor_value(np.zeros((448, 448, 4), np.uint8))])
+@pytest.mark.parametrize("value", [None, "", pad_value(np.zeros((448, 448, 4), np.uint8))])
 def test_empty_canvas_asks_for_a_drawing(value):
-    label, preview, evidence, maps, others, message = predict_sketch(value, "default", {}, True)
+    label, preview, evidence, maps, others, message = predict_drawing(value, "default", {}, True)
     assert label is None and preview is None and others == "" and "draw" in message.lower()
 
 
 def test_lone_dot_is_not_classified():
     layer = np.zeros((448, 448, 4), np.uint8)
-    layer[200:205, 200:205, 3] = 255
-    label, *_, others, message = predict_sketch(editor_value(layer), "default", {}, False)
+    layer[200:228, 200:228, 3] = 255  # one click with the thick pen
+    label, *_, others, message = predict_drawing(pad_value(layer), "default", {}, False)
     assert others == ""
     assert label is None and "dot" in message
 
 
 def test_drawing_gets_probabilities_preview_grad_cam_and_feature_maps():
-    label, preview, evidence, maps, others, message = predict_sketch(editor_value(stroke_layer()), "default", {}, True)
-    assert message == "" and max(label, key=label.get) == "Trouser"
+    label, preview, evidence, maps, others, message = predict_drawing(pad_value(stroke_layer()), "default", {}, True)
+    assert message.startswith("Prediction for your drawing: Trouser, ") and max(label, key=label.get) == "Trouser"
     assert abs(sum(label.values()) - 1) < 1e-4
     assert preview.shape == (224, 224) and preview.max() == 255 and preview[0, 0] == 0
+    evidence, maps = evidence["value"], maps["value"]
     assert evidence.shape == (224, 224, 3) and evidence.dtype == np.uint8
     assert maps.shape == (6 * 60 + 14, 8 * 60)  # the cnn's 24 + 24 maps in rows of 8, a gap between layers
-    assert predict_sketch(editor_value(stroke_layer()), "default", {}, False)[2:4] == (None, None)
+    hidden = predict_drawing(pad_value(stroke_layer()), "default", {}, False)[2:4]
+    assert [(h["value"], h["visible"]) for h in hidden] == [(None, False)] * 2  # no empty boxes while off
     assert others.startswith("Other models: lenet: **") and "cnn" not in others  # default and cnn: one model
 
 
@@ -69,7 +65,7 @@ def test_other_models_answer_for_the_same_picture_each_once():
     assert others.startswith("Other models: lenet: **Trouser**") and others.count("·") == 1
     assert "my lenet: **Trouser**" in others and "default" not in others
     *_, others, _ = predict_upload(str(EXAMPLES[1]), "my lenet", mine, False)
-    assert "default: **Trouser**" in others and "lenet: **Trouser**" in others and "my lenet" not in others
+    assert "cnn (default): **Trouser**" in others and "lenet: **Trouser**" in others and "my lenet" not in others
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -83,11 +79,12 @@ def test_bad_upload_is_a_friendly_message(tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_text("this is not a picture")
     label, preview, *_, message = predict_upload(str(bad), "default", {}, False)
-    assert label is None and preview is None and "not a readable image" in message and str(tmp_path) not in message
+    assert label is None and preview is None and "not a picture the app can read" in message
+    assert str(tmp_path) not in message
 
 
 def test_model_change_repredicts_the_drawing_first():
-    label, *_ = predict_current(editor_value(stroke_layer()), str(EXAMPLES[0]), "lenet", {}, False)
+    label, *_ = predict_current(pad_value(stroke_layer()), str(EXAMPLES[0]), "lenet", {}, False)
     assert max(label, key=label.get) == "Trouser"
 
 
@@ -100,9 +97,10 @@ def test_a_loaded_checkpoint_joins_the_session_and_predicts(tmp_path):
     model, _ = load_checkpoint("lenet")
     path = save_checkpoint(make_checkpoint(model, "lenet", metrics={"accuracy": 0.9083}), tmp_path / "mine.pt")
     before = {}
-    models, picker, message = load_own_checkpoint(str(path), before, ["default", "lenet"])
+    models, picker, message = load_own_checkpoint(str(path), before)
     assert before == {} and list(models) == ["mine.pt (90.8 %)"] and message.startswith("✅")
-    assert picker["value"] == "mine.pt (90.8 %)" and picker["choices"] == ["default", "lenet", "mine.pt (90.8 %)"]
+    assert picker["value"] == "mine.pt (90.8 %)" and picker["choices"] == [("cnn (default)", "default"), ("lenet", "lenet"),
+                                                                  ("mine.pt (90.8 %)", "mine.pt (90.8 %)")]
     label, *_ = predict_upload(str(EXAMPLES[0]), "mine.pt (90.8 %)", models, False)
     assert label == predict_upload(str(EXAMPLES[0]), "lenet", {}, False)[0]  # the same weights
     assert "loaded from mine.pt" in model_card(models["mine.pt (90.8 %)"][1]) and str(tmp_path) not in message
@@ -120,7 +118,7 @@ def test_a_bad_checkpoint_changes_nothing_and_says_why(tmp_path, content):
     else:
         path.write_bytes(content)
     session = {"#1 lenet bs100 (80.0 %)": load_checkpoint("lenet")}
-    models, picker, message = load_own_checkpoint(str(path), session, ["default"])
+    models, picker, message = load_own_checkpoint(str(path), session)
     assert models is session and picker == gr.update() and message.startswith("⚠️ model.pt: ")
     assert str(tmp_path) not in message and "\n" not in message
 
@@ -130,7 +128,7 @@ def test_loaded_checkpoints_per_session_are_capped(tmp_path):
     models = {}
     for i in range(MAX_LOADED + 1):
         path = save_checkpoint(make_checkpoint(model, "lenet"), tmp_path / f"m{i}.pt")
-        models, _, message = load_own_checkpoint(str(path), models, ["default"])
+        models, _, message = load_own_checkpoint(str(path), models)
     assert len(models) == MAX_LOADED and "already loaded" in message
 
 
@@ -140,39 +138,78 @@ def test_model_card_ignores_metadata_of_the_wrong_type():
     assert card == "**lenet**"
 
 
-def test_impossible_settings_are_refused_before_training():
-    for bad in [dict(batch_size=0), dict(batch_size=2.5), dict(batch_size="ten"), dict(batch_size=None),
-                dict(lr=float("nan")), dict(lr=float("inf")), dict(lr=None), dict(epochs=0), dict(epochs=1e9),
-                dict(seed=-1), dict(batch_size=10**9)]:
-        args = {**dict(batch_size=100, epochs=1, lr=0.001, seed=0), **bad}
-        updates = list(train_session(args["batch_size"], args["epochs"], args["lr"], "lenet", args["seed"], 60000,
-                                     [], {}, "s", ["default"]))
-        assert len(updates) == 1 and updates[0]["status"].startswith("❌"), bad
-        field = next(iter(bad)).replace("_", " ").replace("lr", "learning rate")
-        assert field.split()[0] in updates[0]["status"].replace("_", " "), (bad, updates[0]["status"])
+FORM = dict(batch_size=100, epochs=1, lr=0.001, model="lenet", seed=0, images=60000, augment=False)
+
+
+def train(session: str, **settings) -> list[dict]:
+    """A run as the Start button makes it: the form's values checked, then train_session to its end."""
+    from demo import stopping
+    from demo.train_tab import Session, settings_problems
+
+    cfg, problems = settings_problems({**FORM, **settings})
+    assert not problems, problems
+    token = stopping.new_token(session)
+    try:
+        return list(train_session(cfg, Session(session), token))
+    finally:
+        stopping.release(session, token)
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("batch_size", 0, "Batch size must be a whole number from 1 to 60,000."),
+    ("batch_size", -5, "Batch size must be a whole number from 1 to 60,000."),
+    ("batch_size", 60001, "Batch size must be a whole number from 1 to 60,000."),
+    ("batch_size", 2.5, "Batch size must be a whole number from 1 to 60,000."),
+    ("batch_size", None, "Batch size must be a whole number from 1 to 60,000."),
+    ("batch_size", "ten", "Batch size must be a whole number from 1 to 60,000."),
+    ("lr", 0, "Learning rate must be between 0.000001 and 1"),
+    ("lr", 5, "Learning rate must be between 0.000001 and 1"),
+    ("lr", -0.01, "Learning rate must be between 0.000001 and 1"),
+    ("lr", float("nan"), "Learning rate must be between 0.000001 and 1"),
+    ("lr", None, "Learning rate must be between 0.000001 and 1"),
+    ("epochs", 0, "Epochs must be a whole number from 1 to 50."),
+    ("epochs", 1e9, "Epochs must be a whole number from 1 to 50."),
+    ("seed", -1, "Seed must be a whole number from 0 to"),
+    ("images", 500, "Training images must be a whole number from 1,000 to 60,000."),
+])
+def test_impossible_settings_are_explained_next_to_their_field(field, value, words):
+    from demo.train_tab import settings_problems
+
+    cfg, problems = settings_problems({**FORM, field: value})
+    assert cfg is None and list(problems) == [field] and problems[field].startswith(words), problems
+
+
+def test_good_settings_make_the_config_and_say_what_the_run_costs():
+    from demo.train_tab import cost_text, settings_problems
+
+    cfg, problems = settings_problems({**FORM, "batch_size": 32.0, "images": 6000, "augment": True})
+    assert problems == {} and (cfg.batch_size, cfg.subset, cfg.augment, cfg.log_every) == (32, 6000, True, 20)
+    assert cost_text(cfg).startswith("⏱ About ") and "on this server's CPU" in cost_text(cfg)
 
 
 def test_no_dataset_gives_how_to_get_it(isolated, monkeypatch):
-    from demo import train_tab
+    from demo import training
 
-    train_tab.dataset.cache_clear()
+    training.dataset.cache_clear()
     try:
-        updates = list(train_session(100, 1, 0.001, "lenet", 0, 60000, [], {}, "s", ["default"]))
+        updates = train("s")
     finally:
-        train_tab.dataset.cache_clear()
+        training.dataset.cache_clear()
     assert len(updates) == 1 and "apt-get install dataset-fashion-mnist" in updates[0]["status"]
     assert "Traceback" not in updates[0]["status"]
 
 
 @real_data
 def test_training_streams_and_registers_a_session_model():
-    updates = list(train_session(100, 2, 0.001, "lenet", 0, 2000, [], {}, "s-train", ["default"]))
+    updates = train("s-train", epochs=2, images=2000)
     kinds = [set(u) for u in updates]
     assert sum("loss_plot" in k for k in kinds) >= 3 and sum("samples" in k for k in kinds) == 2  # one grid per epoch
     final = updates[-1]
     assert final["status"].startswith("✅ Finished")
     (name, (model, meta)), = final["models_state"].items()
-    assert meta["metrics"]["epochs_completed"] == 2 and name in final["model_picker"]["choices"]
+    assert meta["metrics"]["epochs_completed"] == 2 and (name, name) in final["model_picker"]["choices"]
+    assert "value" not in final["model_picker"] and final["offer_state"] == name  # offered, not switched to
+    assert set(meta["metrics"]["sketch_drawn_accuracy"]) == {"outline", "outline+fill", "filled"}  # as the CLI's
     assert Path(final["checkpoint_file"]).stat().st_size > 100_000
     assert len(final["runs_state"]) == 1 and final["results"].shape[0] == 1
     label, *_ = predict_upload(str(EXAMPLES[1]), name, final["models_state"], False)
@@ -209,11 +246,15 @@ def test_sketch_style_augmentation_teaches_a_model_drawings():
     from fmnist import augment
 
     augment.dataset_silhouettes.forget()
-    plain = list(train_session(100, 1, 0.001, "lenet", 0, 6000, [], {}, "s-aug0", ["default"], False))[-1]
-    updates = list(train_session(100, 1, 0.001, "lenet", 0, 6000, [], {}, "s-aug1", ["default"], True))
+    plain = train("s-aug0", images=6000)[-1]
+    updates = train("s-aug1", images=6000, augment=True)
     assert "silhouettes of all training images" in updates[0]["status"]  # the first augmented run says why it waits
     aug = updates[-1]
-    again = train_session(100, 1, 0.001, "lenet", 0, 6000, [], {}, "s-aug2", ["default"], True)
+    from demo import stopping
+    from demo.train_tab import Session, settings_problems
+
+    again = train_session(settings_problems({**FORM, "images": 6000, "augment": True})[0], Session("s-aug2"),
+                          stopping.new_token("s-aug2"))
     assert "silhouettes" not in next(again)["status"]  # computed once per server
     again.close()
     (aug_name, (_, aug_meta)), = aug["models_state"].items()
@@ -226,19 +267,21 @@ def test_sketch_style_augmentation_teaches_a_model_drawings():
 
 @real_data
 def test_a_stopped_run_adds_its_kept_model_to_the_accuracy_curve():
-    from demo.train_tab import stop_event
+    from demo import stopping
+    from demo.train_tab import Session, settings_problems
 
     updates = []
-    for update in train_session(100, 3, 0.001, "lenet", 0, 6000, [], {}, "s-stop", ["default"]):
+    token = stopping.new_token("s-stop")
+    for update in train_session(settings_problems({**FORM, "epochs": 3, "images": 6000})[0], Session("s-stop"), token):
         updates.append(update)
         if "samples" in update:  # the first epoch is done: stop during the second
-            stop_event("s-stop").set()
+            stopping.request_stop("s-stop")
     final = updates[-1]
     assert final["status"].startswith("⏹ Stopped early")
     (line,) = final["acc_plot"].axes[0].lines
     epochs, accuracy = line.get_xdata(), line.get_ydata()
     assert epochs[0] == 1 and 1 < epochs[-1] < 2 and line.get_marker() == "o"  # two dots and a line
-    assert accuracy[-1] == pytest.approx(final["runs_state"][0]["accuracy"] * 100)
+    assert accuracy[-1] == pytest.approx(final["runs_state"][0].accuracy * 100)
 
 
 @pytest.fixture(scope="module")
@@ -288,7 +331,7 @@ def test_client_training_streams_and_stops(served):
 
 def test_client_runs_the_seed_experiment(served):
     _, client = served
-    job = client.submit(1, 0.001, "lenet", 0, 1000, False, api_name="/sweep")
+    job = client.submit(100, 1, 0.001, "lenet", 0, 1000, False, api_name="/sweep")
     deadline = time.time() + 240
     while not job.done() and time.time() < deadline:
         time.sleep(0.2)

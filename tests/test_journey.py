@@ -1,0 +1,120 @@
+"""The student's loop in a real browser: ten garments, one after another on one page, Clear between them
+(the app's button, and the pad's own trash icon every third time), never picking a tool. Checked on the
+pixels: after each Clear the pad has no ink and no answer is shown; after each drawing the 28x28 picture
+the model sees is that drawing alone. Then the same on a phone with a finger."""
+
+from __future__ import annotations
+
+import io
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from demo.latency import garment_strokes, stroke_path
+from demo.sketch_canvas import SIDE, decode_drawing, pad_value
+from fmnist.preprocess import preprocess_drawing
+from test_browser import CHROMIUM, FLAGS, app_url  # noqa: F401  (app_url: the running app, a fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def expected_model_image(label: int, width: int = 16) -> np.ndarray:
+    """What the model should see for garment `label` drawn alone with the default pen (28, 28) uint8."""
+    alpha = Image.new("L", (SIDE, SIDE), 0)
+    pen = ImageDraw.Draw(alpha)
+    for stroke in garment_strokes(label):
+        pen.line([(x * SIDE, y * SIDE) for x, y in stroke], fill=255, width=width, joint="curve")
+    rgba = np.zeros((SIDE, SIDE, 4), np.uint8)
+    rgba[..., 3] = np.asarray(alpha)
+    return preprocess_drawing(decode_drawing(pad_value(rgba))[0])
+
+
+def stroke(page, points, touch: bool) -> None:
+    path = stroke_path(page.locator("#sketchpad canvas").bounding_box(), points)
+    if touch:
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": path[0][0], "y": path[0][1]}]})
+        for x, y in path[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        cdp.detach()
+    else:
+        page.mouse.move(*path[0])
+        page.mouse.down()
+        for x, y in path[1:]:
+            page.mouse.move(x, y)
+        page.mouse.up()
+
+
+def shown_preview(page, base_url: str) -> np.ndarray:
+    """The 28x28 picture the page shows (its 224x224 enlargement read back at one pixel per square), once
+    it has stopped changing."""
+    img = page.locator("#preview img").first
+    img.wait_for(timeout=20_000)
+    src, deadline = None, time.time() + 20
+    while time.time() < deadline:
+        now = img.get_attribute("src")
+        if now == src:
+            break
+        src = now
+        page.wait_for_timeout(700)
+    url = src if src.startswith("http") else base_url.rstrip("/") + "/" + src.lstrip("/")
+    big = np.asarray(Image.open(io.BytesIO(urllib.request.urlopen(url).read())).convert("L"))
+    return big[4::8, 4::8]
+
+
+def ink_pixels(page) -> int:
+    """Dark pixels on the pad as a screenshot shows it (ink is black on white; the frame is light grey)."""
+    shot = np.asarray(Image.open(io.BytesIO(page.locator("#sketchpad canvas").screenshot())).convert("L"))
+    return int((shot < 100).sum())
+
+
+def journey(page, base_url: str, touch: bool) -> None:
+    status = page.locator("#predict-message [role=status]")
+    for label in range(10):
+        for points in garment_strokes(label):
+            stroke(page, points, touch)
+        page.wait_for_function("document.querySelector('#predict-message [role=status]').innerText.includes('%')",
+                               timeout=20_000)
+        assert ink_pixels(page) > 500, f"garment {label}: nothing drawn (was the pen deselected?)"
+        seen, expected = shown_preview(page, base_url).astype(int), expected_model_image(label).astype(int)
+        # The browser's and PIL's pens differ a little at the edges; a leftover earlier garment differs a lot.
+        assert np.abs(seen - expected).mean() < 20, (label, np.abs(seen - expected).mean())
+        if label % 3 == 2:
+            page.locator("#sketchpad .pad-clear").click()  # the pad's own trash icon
+        else:
+            page.locator("#clear").click()
+        page.wait_for_function("!document.querySelector('#predict-message [role=status]').innerText.includes('%')",
+                               timeout=10_000)
+        page.wait_for_timeout(300)
+        assert ink_pixels(page) == 0, f"after garment {label} and Clear, ink is left on the pad"
+        assert "%" not in page.locator("#prediction").inner_text() and page.locator("#preview img").count() == 0
+        assert "Draw a garment" in status.inner_text()
+
+
+def test_ten_garments_in_a_row_with_clear_between(app_url):  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        page.locator("#sketchpad canvas").wait_for(timeout=30_000)
+        journey(page, app_url, touch=False)
+        browser.close()
+
+
+def test_ten_garments_in_a_row_on_a_phone_by_touch(app_url):  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page.goto(app_url)
+        page.locator("#sketchpad canvas").wait_for(timeout=30_000)
+        page.evaluate("document.querySelector('#sketchpad').scrollIntoView()")
+        journey(page, app_url, touch=True)
+        browser.close()
