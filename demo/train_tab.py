@@ -392,7 +392,7 @@ def _finish(cfg: TrainConfig, data: FashionMNIST, trained, summary: RunSummary, 
         "per_class_plot": per_class,
         "confusion": report.confusion_figure(evaluation.confusion),
         "mistakes": report.mistakes_figure(data.test_images.numpy(), data.test_labels, result.assessment.preds,
-                                           result.assessment.mistakes, cols=8),
+                                           result.assessment.mistakes, cols=4),
         "filters": report.filters_figure(first_filters(model), f"after {summary.name}'s training"),
         "checkpoint_file": str(path),
         "runs_state": runs,
@@ -473,7 +473,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
             augment = gr.Checkbox(False, label="Sketch-style augmentation: half of each batch redrawn as outlines "
                                                "and silhouettes, so the model learns what drawings look like",
                                   elem_id="augment")
-            augment_preview = gr.Plot(label="What the augmentation does", show_label=False, visible=False,
+            augment_preview = gr.Plot(format="png", label="What the augmentation does", show_label=False, visible=False,
                                       elem_id="augment-preview")
             cost = gr.Markdown(cost_text(TrainConfig(epochs=3, log_every=log_every(100))), elem_id="train-estimate")
             with gr.Row():
@@ -487,19 +487,18 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
             status = gr.Markdown("Pick a batch size and press **Start training**.", elem_id="train-status")
             use_button = gr.Button("Use it for drawing", visible=False, variant="secondary", elem_id="use-model")
             with gr.Row():
-                loss_plot = gr.Plot(label="Training loss", show_label=False, elem_id="loss-plot")
-                acc_plot = gr.Plot(label="Test accuracy", show_label=False, elem_id="acc-plot")
-            samples = gr.Plot(label="Sample test images: predicted vs correct (wrong in red)", show_label=False,
+                loss_plot = gr.Plot(format="png", label="Training loss", show_label=False, elem_id="loss-plot")
+                acc_plot = gr.Plot(format="png", label="Test accuracy", show_label=False, elem_id="acc-plot")
+            samples = gr.Plot(format="png", label="Sample test images: predicted vs correct (wrong in red)", show_label=False,
                               elem_id="samples")
-            filters = gr.Plot(label="What the first layer has learned", show_label=False, elem_id="filters")
+            filters = gr.Plot(format="png", label="What the first layer has learned", show_label=False, elem_id="filters")
             results = gr.Dataframe(results_frame([]), label="This session's runs", interactive=False,
                                    elem_id="results")
-            with gr.Row():
-                per_class_plot = gr.BarPlot(x="class", y="accuracy %", title="Per-class test accuracy",
-                                            sort=list(CLASS_NAMES), x_label_angle=-40,
-                                            y_lim=[0, 100], height=300, elem_id="per-class")
-                confusion = gr.Plot(label="Confusion matrix", elem_id="confusion")
-            mistakes = gr.Plot(label="The test images it got wrong most confidently", show_label=False,
+            per_class_plot = gr.BarPlot(x="class", y="accuracy %", title="Per-class test accuracy",
+                                        sort=list(CLASS_NAMES), x_label_angle=-40,
+                                        y_lim=[0, 100], height=300, elem_id="per-class")
+            confusion = gr.Plot(label="Confusion matrix", show_label=False, format="png", elem_id="confusion")
+            mistakes = gr.Plot(format="png", label="The test images it got wrong most confidently", show_label=False,
                                elem_id="mistakes")
             checkpoint_file = gr.File(label="Download the trained checkpoint", elem_id="checkpoint")
     settings = {"batch_size": batch, "epochs": epochs, "lr": lr, "model": model, "seed": seed, "images": n_images,

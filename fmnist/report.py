@@ -13,14 +13,52 @@ from matplotlib.ticker import MaxNLocator
 from fmnist.data import CLASS_NAMES
 from fmnist.evaluate import Evaluation
 
+# Figures are laid out in CSS pixels for the width they are shown at (on a 1280-pixel-wide projector screen,
+# the Train tab's plots are ~440 or ~880 px wide), rendered at twice that resolution so they stay crisp when
+# enlarged, with no text under TEXT_PX at that width.
+SCREEN_DPI = 96  # CSS pixels per inch
+RENDER_DPI = 192
+TEXT_PX = 12.5  # the smallest text: labels, legends, counts
+TITLE_PX = 15
+
+
+def pt(px: float) -> float:
+    """A text size in CSS pixels -> matplotlib points."""
+    return px * 72 / SCREEN_DPI
+
+
+def _figure(width_px: float, height_px: float, **kwargs) -> Figure:
+    """A figure meant to be shown width_px x height_px CSS pixels (text sizes are set by each figure)."""
+    return Figure(figsize=(width_px / SCREEN_DPI, height_px / SCREEN_DPI), dpi=RENDER_DPI, **kwargs)
+
+
+def drawn_texts(fig: Figure) -> list:
+    """Every piece of text a figure draws: its titles, axis labels, tick labels (of axes that are shown),
+    legends and annotations."""
+    texts = list(fig.texts) + ([fig._suptitle] if fig._suptitle is not None else [])
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+        if ax.axison:
+            texts += [ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]
+        if ax.get_legend() is not None:
+            texts += ax.get_legend().get_texts()
+    unique = {id(t): t for t in texts}  # a suptitle is also among fig.texts
+    return [t for t in unique.values() if t.get_visible() and t.get_text().strip()]
+
+
+def smallest_text_px(fig: Figure) -> float:
+    """The smallest text in a figure, in CSS pixels at its design width (tests, and a check on new figures)."""
+    sizes = [t.get_fontsize() for t in drawn_texts(fig)]
+    return min(sizes) * SCREEN_DPI / 72 if sizes else float("inf")
+
 
 def curves_figure(curves: dict[str, tuple[list[float], list[float]]], ylabel: str, title: str,
                   max_points: int = 300) -> Figure:
     """One line per run against epoch (fractional): {label: (epochs, values)}. Long curves are thinned
     to max_points (the app redraws this while training); short ones get a dot per point, so a
     one-epoch run still shows. Fixed margins: matplotlib's automatic layout costs more than the drawing."""
-    fig = Figure(figsize=(6, 3.4), dpi=90)
-    fig.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.15)
+    fig = _figure(440, 300)
+    fig.subplots_adjust(left=0.16, right=0.97, top=0.89, bottom=0.17)
     ax = fig.add_subplot()
     for label, (xs, ys) in curves.items():
         keep = list(range(0, len(xs), max(1, -(-len(xs) // max_points))))
@@ -28,30 +66,34 @@ def curves_figure(curves: dict[str, tuple[list[float], list[float]]], ylabel: st
             keep.append(len(xs) - 1)  # always the latest point
         xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
         ax.plot(xs, ys, label=label, linewidth=1.2, marker="o" if len(xs) <= 30 else None, markersize=3)
-    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.set_xlabel("epoch", fontsize=pt(TEXT_PX))
+    ax.set_ylabel(ylabel, fontsize=pt(TEXT_PX))
+    ax.set_title(title, fontsize=pt(TITLE_PX))
+    ax.tick_params(labelsize=pt(TEXT_PX))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are counted, not measured: no "epoch 1.2"
     ax.grid(alpha=0.3)
     if len(curves) > 1:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=pt(TEXT_PX), framealpha=0.8)
     return fig
 
 
 def samples_figure(images: np.ndarray, labels: list[int], preds: list[int], cols: int = 4,
                    confidence: list[float] | None = None, title: str | None = None) -> Figure:
-    """A grid of 28x28 images titled "Predicted: X / Correct: Y" (with the probability the model gave
-    its answer, when given); wrong predictions in red."""
+    """A grid of 28x28 images, each titled with the predicted class (and the probability the model gave
+    it, when given) over "right" or, in red, the correct class."""
     n = len(images)
     rows = max(1, -(-n // cols))
-    fig = Figure(figsize=(cols * 2.2, rows * 2.4), dpi=100, layout="constrained")
+    cell = 112 if confidence is None else 150  # "Ankle boot (96 %)" needs the wider cell
+    fig = _figure(cols * cell, rows * 138 + (40 if title else 0), layout="constrained")
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=pt(TITLE_PX))
     for i in range(n):
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
         wrong = preds[i] != labels[i]
         sure = f" ({confidence[i] * 100:.0f} %)" if confidence is not None else ""
-        ax.set_title(f"Predicted: {CLASS_NAMES[preds[i]]}{sure}\nCorrect: {CLASS_NAMES[labels[i]]}",
-                     fontsize=8, color="red" if wrong else "black")
+        correct = f"correct: {_short(labels[i])}" if wrong else "right"
+        ax.set_title(f"{_short(preds[i])}{sure}\n{correct}", fontsize=pt(TEXT_PX), color="red" if wrong else "black")
         ax.set_axis_off()
         if wrong:
             ax.add_patch(_frame(ax))
@@ -66,6 +108,11 @@ def mistakes_figure(images: np.ndarray, labels, preds, mistakes: list[tuple[int,
                           "Wrong, and sure of it: the test images it got wrong most confidently (its probability)")
 
 
+def _short(label: int) -> str:
+    """A class's name short enough for a grid cell ("T-shirt", not "T-shirt/top")."""
+    return CLASS_NAMES[label].split("/")[0]
+
+
 def _frame(ax):
     from matplotlib.patches import Rectangle
 
@@ -78,8 +125,8 @@ def augmentation_figure(originals: np.ndarray, augmented: np.ndarray, labels: li
     pair by pair, each pair titled with its class."""
     n = len(originals)
     rows = -(-n // pairs_per_row)
-    fig = Figure(figsize=(pairs_per_row * 1.9, rows * 1.05 + 0.45), dpi=100, layout="constrained")
-    fig.suptitle("Each training image (left) and as the network sees it (right)", fontsize=8)
+    fig = _figure(pairs_per_row * 140, rows * 86 + 56, layout="constrained")
+    fig.suptitle("Each training image (left) and\nas the network sees it (right)", fontsize=pt(TEXT_PX))
     for i in range(n):
         for j, image in enumerate((originals[i], augmented[i])):
             ax = fig.add_subplot(rows, 2 * pairs_per_row, 2 * i + j + 1)
@@ -87,7 +134,7 @@ def augmentation_figure(originals: np.ndarray, augmented: np.ndarray, labels: li
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
-                ax.set_title(CLASS_NAMES[labels[i]].split("/")[0], fontsize=7, loc="left")
+                ax.set_title(_short(labels[i]), fontsize=pt(TEXT_PX), loc="left")
     return fig
 
 
@@ -99,9 +146,9 @@ def filters_figure(kernels: np.ndarray, when: str, cols: int = 12) -> Figure:
     cols = min(cols, n)
     rows = -(-n // cols)
     scale = float(np.abs(kernels).max()) or 1.0
-    fig = Figure(figsize=(max(5.0, cols * 0.75), rows * 0.75 + 0.7), dpi=100, layout="constrained")
+    fig = _figure(max(480, cols * 72), rows * 72 + 56, layout="constrained")
     fig.suptitle(f"The first layer's {n} filters ({k}×{k}) {when}\n"
-                 "red weights look for bright (garment) pixels, blue for dark ones", fontsize=9)
+                 "red weights look for bright (garment) pixels, blue for dark ones", fontsize=pt(TEXT_PX))
     for i, kernel in enumerate(kernels):
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.imshow(kernel, cmap="RdBu_r", vmin=-scale, vmax=scale)
@@ -112,16 +159,18 @@ def filters_figure(kernels: np.ndarray, when: str, cols: int = 12) -> Figure:
 def confusion_figure(confusion: list[list[int]]) -> Figure:
     """The confusion matrix as a heat map with counts (rows true, columns predicted)."""
     cm = np.asarray(confusion)
-    fig = Figure(figsize=(6.5, 5.5), dpi=100, layout="constrained")
+    fig = _figure(600, 560, layout="constrained")
     ax = fig.add_subplot()
     ax.imshow(cm, cmap="Blues")
     short = [c.split("/")[0] for c in CLASS_NAMES]
-    ax.set_xticks(range(10), short, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(10), short, fontsize=8)
-    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test set)")
+    ax.set_xticks(range(10), short, rotation=90, fontsize=pt(TEXT_PX))
+    ax.set_yticks(range(10), short, fontsize=pt(TEXT_PX))
+    ax.set_xlabel("predicted", fontsize=pt(TEXT_PX))
+    ax.set_ylabel("true", fontsize=pt(TEXT_PX))
+    ax.set_title("Confusion matrix (test set)", fontsize=pt(TITLE_PX))
     for i in range(10):
         for j in range(10):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=pt(TEXT_PX),
                     color="white" if cm[i, j] > cm.max() / 2 else "black")
     return fig
 

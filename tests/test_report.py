@@ -32,3 +32,42 @@ def test_filters_share_one_colour_scale_centred_on_zero():
     assert len(images) == 6 and all(im.get_clim() == pytest.approx((-0.8, 0.8)) for im in images)
     assert np.array_equal(images[3].get_array(), kernels[3])
     assert "6 filters (5×5) after epoch 1" in fig.get_suptitle()
+
+
+def every_train_tab_figure():
+    """Each figure the Train tab and the CLI show, with realistic contents (the longest names, 4-digit counts)."""
+    from fmnist.report import augmentation_figure, confusion_figure, mistakes_figure, samples_figure
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (16, 28, 28)).astype(np.uint8)
+    labels, preds = [9, 0] * 8, [0, 9] * 8
+    curves = {f"#{i} lenet bs{b} aug (90.1 %)": ([1, 2, 3], [0.5, 0.4, 0.3]) for i, b in enumerate((32, 256), 1)}
+    return {
+        "loss": curves_figure(curves, "loss (running mean)", "Training loss"),
+        "samples": samples_figure(images, labels, preds, cols=8, title="Sample test images after epoch 3"),
+        "mistakes": mistakes_figure(images, labels, preds, [(i, 0.96) for i in range(8)], cols=4),
+        "filters": filters_figure(rng.normal(size=(24, 3, 3)), "after epoch 3"),
+        "confusion": confusion_figure([[1000] * 10] * 10),
+        "augmentation": augmentation_figure(images[:8], images[:8] / 255, labels[:8]),
+    }
+
+
+@pytest.mark.parametrize("name", ["loss", "samples", "mistakes", "filters", "confusion", "augmentation"])
+def test_figures_are_legible_on_a_projector(name):
+    """No text under 12 CSS pixels at the width a figure is laid out for, rendered at twice that resolution,
+    and no two texts overlapping (titles of neighbouring cells, tick labels, counts)."""
+    from fmnist.report import RENDER_DPI, SCREEN_DPI, drawn_texts, smallest_text_px
+
+    fig = every_train_tab_figure()[name]
+    assert smallest_text_px(fig) >= 12, name
+    assert fig.dpi == RENDER_DPI == 2 * SCREEN_DPI
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in drawn_texts(fig)]
+    shared = [Bbox.intersection(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]]
+    overlaps = [box for box in shared if box is not None and box.width > 1 and box.height > 1]
+    assert not overlaps, f"{name}: {len(overlaps)} overlapping texts"
