@@ -240,7 +240,7 @@ class Board:
                 conn.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS),))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
 
     def _run(self, work, default):
@@ -276,7 +276,7 @@ class Board:
                 rowid = conn.execute(sql, params).lastrowid
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             return rowid
 
@@ -310,6 +310,12 @@ class Board:
         """All runs as CSV text, one row per run (None when the board is off)."""
         runs = self.runs()
         return None if self.problem else runs_csv(runs)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo an open transaction; SQLite has already undone one that failed for a full disk or an I/O error."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _from_row(row: tuple) -> BoardRun:
