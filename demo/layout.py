@@ -1,9 +1,10 @@
-"""build_demo(): the two tabs in one gr.Blocks, with the per-session state they share."""
+"""build_demo(): the Predict, Train and Class tabs in one gr.Blocks, with the per-session state they share."""
 
 from __future__ import annotations
 
 import gradio as gr
 
+from demo.class_tab import build_class_tab
 from demo.models import shipped_names
 from demo.predict_tab import build_predict_tab, describe_model
 from demo.serving import configure_queue, configure_torch
@@ -37,11 +38,13 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Fashion-MNIST: draw, predict, train") as demo:
         gr.Markdown(INTRO)
         session_models = gr.State({})
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Predict", id="predict"):
                 picker, card = build_predict_tab(shipped, session_models)
             with gr.Tab("Train", id="train"):
                 build_train_tab(session_models, picker, shipped)
+            with gr.Tab("Class", id="class"):
+                build_class_tab(tabs)
         demo.load(None, js=SELECT_BRUSH_JS)
         demo.load(describe_model, [picker, session_models], card, api_visibility="private")
         demo.unload(stop_on_unload)

@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from demo import serving
+from demo.class_tab import nickname_box, record_run, session_nickname
 from demo.serving import gpu
 from fmnist import report
 from fmnist.augment import dataset_silhouettes, preview
@@ -305,6 +306,11 @@ def _finish(cfg, data, run, device, run_info, runs, session_models, outcome, shi
     metrics = {"accuracy": evaluation.accuracy, "per_class_accuracy": evaluation.per_class_accuracy,
                "n": evaluation.n, "epochs_completed": run_info["epochs_done"],
                "train_seconds": round(run_info["seconds"], 1), "sketch_accuracy": sketch}
+    record_run(model=cfg.model, batch_size=cfg.batch_size, epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed,
+               train_images=min(cfg.subset or len(data.train_labels), len(data.train_labels)), augment=cfg.augment,
+               device=device, train_seconds=run_info["seconds"], metrics=metrics, outcome=outcome,
+               loss_curve=[r.loss for r in run.history], acc_curve=[r.test_acc for r in run.history],
+               nickname=session_nickname())  # the class board (demo.class_tab); never fails the run
     ckpt = make_checkpoint(run.model, cfg.model, cfg, metrics=metrics, extra={"trained_on": data.source,
                                                                              "device": device})
     folder = Path(tempfile.mkdtemp(prefix="fmnist-run-"))
@@ -356,6 +362,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, shipped: list
                 start = gr.Button("Start training", variant="primary", elem_id="start")
                 stop = gr.Button("Stop", variant="stop", elem_id="stop")
             sweep = gr.Button("Run the seed's experiment: batch 32, 64, 100 and 256 in turn", elem_id="sweep")
+            nickname_box()  # demo.class_tab: the student's name on the class board
             with gr.Accordion("What do these settings do?", open=False, elem_id="explain"):
                 gr.Markdown(EXPLAIN)
         with gr.Column(scale=3):
