@@ -211,7 +211,7 @@ def build_class_tab(tabs: gr.Tabs) -> None:
     with gr.Row():
         acc_plot = gr.Plot(label="Test accuracy by batch size", show_label=False, elem_id="class-acc")
         loss_plot = gr.Plot(label="Everyone's loss curves", show_label=False, elem_id="class-loss")
-    with gr.Row():
+    with gr.Column():
         best_test = gr.Dataframe(pd.DataFrame(columns=BEST_COLUMNS), label="Best runs by test accuracy",
                                  datatype=["number", "str", "str", "number", "number", "number", "number", "str"],
                                  interactive=False, elem_id="best-test")
