@@ -1,9 +1,10 @@
-"""build_demo(): the two tabs in one gr.Blocks, with the per-session state they share."""
+"""build_demo(): the Predict, Train and Class tabs in one gr.Blocks, with the per-session state they share."""
 
 from __future__ import annotations
 
 import gradio as gr
 
+from demo.class_tab import build_class_tab
 from demo.models import picker_entries
 from demo.predict_tab import build_predict_tab, describe_model
 from demo.serving import configure_queue, configure_torch
@@ -27,6 +28,8 @@ def build_demo() -> gr.Blocks:
                 picker, card = build_predict_tab(picker_entries({}), session_models)
             with gr.Tab("Train", id="train"):
                 build_train_tab(session_models, picker, tabs)
+            with gr.Tab("Class", id="class"):
+                build_class_tab(tabs)
         demo.load(describe_model, [picker, session_models], card, api_visibility="private")
         demo.unload(forget_on_unload)
     return configure_queue(demo)

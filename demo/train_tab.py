@@ -19,10 +19,12 @@ import pandas as pd
 import torch
 
 from demo import serving, stopping, training
+from demo.class_tab import nickname_box, nickname_problem, record_run
 from demo.models import picker_entries
 from demo.turns import TrainingQueue
 from fmnist import estimate, report
 from fmnist.augment import dataset_silhouettes, preview
+from fmnist.board import check_nickname
 from fmnist.checkpoint import save_checkpoint
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, FashionMNIST
 from fmnist.evaluate import report_run
@@ -84,6 +86,7 @@ class Session:
     id: str  # Gradio's session hash ("local" without a browser)
     runs: tuple = ()  # RunSummary, oldest first
     models: dict = field(default_factory=dict)
+    nickname: str | None = None  # shown with the session's runs on the class board
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ def settings_problems(values: dict) -> tuple[TrainConfig | None, dict[str, str]]
         problems["lr"] = "Learning rate must be between 0.000001 and 1 (the seed used 0.001)."
     if values.get("model") not in MODELS:
         problems["model"] = f"Model must be one of {', '.join(MODELS)}."
+    if nickname_problem(values.get("nickname")):
+        problems["nickname"] = nickname_problem(values.get("nickname"))
     if problems:
         return None, problems
     return TrainConfig(model=values["model"], batch_size=batch, epochs=epochs, lr=float(lr), seed=seed,
@@ -362,6 +367,11 @@ def _finish(cfg: TrainConfig, data: FashionMNIST, trained, summary: RunSummary, 
                         None if trained.ending == training.FINISHED else trained.detail)
     evaluation, metrics = result.assessment.evaluation, result.metrics
     sketch = metrics["sketch_accuracy"]
+    board_note = record_run(model=cfg.model, batch_size=cfg.batch_size, epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed,
+                            train_images=min(estimate.training_images(cfg), len(data.train_labels)),
+                            augment=cfg.augment, device=trained.device, train_seconds=trained.seconds,
+                            metrics=metrics, outcome=trained.ending, loss_curve=[r.loss for r in history],
+                            acc_curve=[r.test_acc for r in history], nickname=session.nickname)
     # The model kept after a stop mid-epoch gets its own point on the accuracy curve (a lone first-epoch
     # point would draw no line at all).
     loss, acc = summary.loss, summary.acc
@@ -385,7 +395,7 @@ def _finish(cfg: TrainConfig, data: FashionMNIST, trained, summary: RunSummary, 
         "status": f"{headline}: **{name}** after {summary.epochs_done} epoch(s), {summary.seconds:.0f} s on "
                   f"{trained.device}; drawings: outlines {sketch['outline'] * 100:.0f} %, filled "
                   f"{sketch['filled'] * 100:.0f} %. Press **Use it for drawing** to try it in the Predict tab "
-                  "(for you only).",
+                  f"(for you only). {board_note}".rstrip(),
         "loss_plot": curves_plot(runs, "loss"),
         "acc_plot": curves_plot(runs, "acc"),
         "results": results_frame(runs),
@@ -481,6 +491,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
                 stop = gr.Button("Stop", variant="stop", elem_id="stop")
             stop_note = gr.Markdown(elem_id="stop-note")
             sweep = gr.Button("Run the seed's experiment: batch 32, 64, 100 and 256 in turn", elem_id="sweep")
+            nickname, problems["nickname"] = nickname_box()
             with gr.Accordion("What do these settings do?", open=False, elem_id="explain"):
                 gr.Markdown(EXPLAIN)
         with gr.Column(scale=3):
@@ -502,7 +513,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
                                elem_id="mistakes")
             checkpoint_file = gr.File(label="Download the trained checkpoint", elem_id="checkpoint")
     settings = {"batch_size": batch, "epochs": epochs, "lr": lr, "model": model, "seed": seed, "images": n_images,
-                "augment": augment}
+                "augment": augment, "nickname": nickname}
     outputs = {"status": status, "loss_plot": loss_plot, "acc_plot": acc_plot, "samples": samples,
                "results": results, "per_class_plot": per_class_plot, "confusion": confusion, "mistakes": mistakes,
                "filters": filters, "checkpoint_file": checkpoint_file, "runs_state": runs_state,
@@ -529,7 +540,8 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
                     status: "❌ Some settings need fixing first: see the notes in red next to them."}
                 return
             yield {outputs[k]: v for k, v in shown.items()} | {stop_note: ""}
-            session = Session(session_of(request), tuple(values[runs_state] or ()), dict(values[session_models] or {}))
+            session = Session(session_of(request), tuple(values[runs_state] or ()), dict(values[session_models] or {}),
+                              check_nickname(values[nickname]))
             token = stopping.new_token(session.id)
             try:
                 for update in session_fn(cfg, session, token):

@@ -1,4 +1,4 @@
-"""The command line: `python -m fmnist train|sweep|evaluate|predict|bench`. It turns the library's
+"""The command line: `python -m fmnist train|sweep|evaluate|predict|bench|runs`. It turns the library's
 records into progress bars, printed reports and files."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from fmnist import board as class_board
 from fmnist import report
 from fmnist.checkpoint import CheckpointError, clean_stale_temp_files, load_checkpoint, save_checkpoint
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
@@ -119,9 +120,61 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
 
 def cmd_train(args: argparse.Namespace) -> int:
     config = _config(args, args.batch_size)
+    if args.nickname is not None and not args.record:
+        raise UserError("--nickname is for the class board: add --record")
+    try:
+        nickname = class_board.check_nickname(args.nickname)
+    except ValueError as err:
+        raise UserError(str(err)) from None
     data = _load_data(args)
     out = Path(args.out or f"runs/{config.model}-bs{config.batch_size}-{time.strftime('%Y%m%d-%H%M%S')}")
-    run_training(config, data, out, quiet=args.quiet)
+    result = run_training(config, data, out, quiet=args.quiet)
+    if args.record:
+        _record(config, result, len(data.train_labels), nickname, Path(args.db) if args.db else None)
+    return 0
+
+
+def _record(config: TrainConfig, result: dict, n_train: int, nickname: str | None, db: Path | None) -> None:
+    """Put a finished CLI run on the class board; a board that is off is a warning, not a failure."""
+    stopped = result["stopped_early"]
+    outcome = "finished" if stopped is None else "stopped" if stopped == "interrupted by the user" else "diverged"
+    run = class_board.make_run(model=config.model, batch_size=config.batch_size, epochs=config.epochs, lr=config.lr,
+                               train_images=min(config.subset or n_train, n_train), augment=config.augment,
+                               seed=config.seed, device=result["device"], train_seconds=result["train_seconds"],
+                               metrics=result, loss_curve=result["epoch_loss"], acc_curve=result["epoch_test_acc"],
+                               outcome=outcome, nickname=nickname)
+    board = class_board.Board(db)
+    rowid = board.record(run)
+    if rowid is None:
+        print(f"warning: not recorded on the class board: {board.problem}", file=sys.stderr)
+    else:
+        print(f"recorded on the class board {board.path} as run {rowid}")
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    path = Path(args.db) if args.db else class_board.db_path()
+    if not path.exists():  # reading must not create a board where none was
+        raise UserError(f"no class board at {path} yet (record runs with `train --record` or in the app; "
+                        "FMNIST_DB or --db names another file)")
+    board = class_board.Board(path)
+    runs = board.runs()
+    if board.problem:
+        raise UserError(f"cannot read the class board: {board.problem}")
+    if args.csv:
+        print(class_board.runs_csv(runs), end="")
+        return 0
+    finished = sum(r.outcome == "finished" for r in runs)
+    print(f"{path}: {len(runs)} run(s), {finished} finished (the table counts finished runs)")
+    print(class_board.markdown_table(class_board.table_rows(class_board.class_table(runs))), end="")
+    for key, title in (("test", "test accuracy"), ("drawings", "accuracy on drawings")):
+        best = class_board.best_runs(runs, key)
+        if best:
+            print(f"\nbest by {title}:")
+        for i, r in enumerate(best, 1):
+            drawings = "—" if r.drawings_accuracy is None else f"{r.drawings_accuracy * 100:.1f} %"
+            print(f"  {i}. {r.nickname or '(no nickname)'}: {r.model} bs{r.batch_size}, "
+                  f"test {r.test_accuracy * 100:.2f} %, "
+                  f"drawings {drawings}, {r.epochs_done} epoch(s), {r.when}")
     return 0
 
 
@@ -225,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one model and write its report and checkpoint")
     p.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)
+    p.add_argument("--record", action="store_true", help="put the run on the class board (FMNIST_DB)")
+    p.add_argument("--nickname", help=f"your name on the class board (with --record; at most "
+                                      f"{class_board.NICKNAME_MAX} characters)")
+    p.add_argument("--db", help="the class board's file (default: $FMNIST_DB or runs/fmnist.sqlite)")
     train_args(p)
     p.set_defaults(func=cmd_train)
 
@@ -253,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer steps (for tests)")
     data_args(p)
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("runs", help="the class board: the seed's table rebuilt from everyone's recorded runs")
+    p.add_argument("--db", help="the class board's file (default: $FMNIST_DB or runs/fmnist.sqlite)")
+    p.add_argument("--csv", action="store_true", help="every run as CSV instead of the table")
+    p.set_defaults(func=cmd_runs)
     return parser
 
 

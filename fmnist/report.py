@@ -191,3 +191,62 @@ def results_text(evaluation: Evaluation, device: str, config: dict, epoch_losses
 def write_json(obj: object, path: Path) -> None:
     """Pretty JSON, newline-terminated."""
     path.write_text(json.dumps(obj, indent=2) + "\n")
+
+
+def _batch_colours(batch_sizes) -> dict[int, tuple]:
+    """One colour per batch size, small to large along one colour map, the same in every class figure."""
+    from matplotlib import colormaps
+
+    sizes = sorted(set(batch_sizes))
+    cmap = colormaps["viridis"]
+    return {b: cmap(0.85 * i / max(len(sizes) - 1, 1)) for i, b in enumerate(sizes)}
+
+
+def class_accuracy_figure(points: list[tuple[int, float]], seed: dict[int, float]) -> Figure:
+    """Test accuracy (%) against batch size for a class's runs: every run a dot, the mean per batch size a
+    line, the seed's figures as crosses; a log-2 batch axis, ticks at the batch sizes there are."""
+    fig = Figure(figsize=(6, 3.4), dpi=90)
+    fig.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.15)
+    ax = fig.add_subplot()
+    colours = _batch_colours([b for b, _ in points])
+    if points:
+        ax.scatter([b for b, _ in points], [a for _, a in points], c=[colours[b] for b, _ in points], s=22,
+                   alpha=0.8, label="a run", zorder=3)
+        by_batch: dict[int, list[float]] = {}
+        for b, a in points:
+            by_batch.setdefault(b, []).append(a)
+        sizes = sorted(by_batch)
+        ax.plot(sizes, [float(np.mean(by_batch[b])) for b in sizes], color="black", linewidth=1.3, label="mean")
+    ax.plot(sorted(seed), [seed[b] for b in sorted(seed)], "x--", color="tab:red", linewidth=0.8, label="the seed")
+    ax.set_xscale("log", base=2)
+    ticks = sorted({b for b, _ in points} | set(seed))
+    ax.set_xticks(ticks, [str(b) for b in ticks])
+    ax.minorticks_off()
+    ax.set(xlabel="batch size", ylabel="test accuracy %",
+           title=f"Test accuracy by batch size ({len(points)} run{'s' if len(points) != 1 else ''})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def class_loss_figure(curves: list[tuple[int, list[float]]]) -> Figure:
+    """Everyone's training-loss curves (mean loss of each epoch) overlaid, coloured by batch size:
+    [(batch size, losses by epoch)]; a one-epoch run is a dot."""
+    fig = Figure(figsize=(6, 3.4), dpi=90)
+    fig.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.15)
+    ax = fig.add_subplot()
+    colours = _batch_colours([b for b, _ in curves])
+    labelled: set[int] = set()
+    for batch, losses in curves:
+        if not losses:
+            continue
+        ax.plot(range(1, len(losses) + 1), losses, color=colours[batch], linewidth=1.1, alpha=0.75,
+                marker="o" if len(losses) <= 30 else None, markersize=2.5,
+                label=None if batch in labelled else f"batch {batch}")
+        labelled.add(batch)
+    ax.set(xlabel="epoch", ylabel="training loss", title="Everyone's training loss, coloured by batch size")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    if labelled:
+        ax.legend(fontsize=7)
+    return fig

@@ -1,0 +1,218 @@
+"""The Class tab: the class board (fmnist.board) for everyone on the server — the seed's table rebuilt from
+the class's runs, accuracy against batch size, everyone's loss curves and the best runs — refreshed while
+the tab is open; teacher controls behind FMNIST_ADMIN_TOKEN. Also the Train tab's two hooks into the
+board: the nickname box and record_run()."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import tempfile
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from fmnist import report
+from fmnist.board import (NICKNAME_MAX, SEED_ACCURACY, Board, BoardRun, best_runs, check_nickname, class_table,
+                          make_run, table_rows)
+
+log = logging.getLogger(__name__)
+
+CLASS_TAB = "Class"  # the tab's label, as the Tabs' select event reports it
+REFRESH_S = 5.0  # seconds between looks at the board while the tab is open (a look is ~1 ms when unchanged)
+BEST_N = 5
+WRONG_TOKEN_DELAY_S = 1.0  # a wrong admin token waits this long, so guessing is slow
+OFF_NOTE = ("**The class board is off on this server**: its database cannot be opened or written just now "
+            "(the server's log says why). Training works as usual, but runs are not recorded.")
+INTRO = """Every run trained on this server — in any browser, or with `python -m fmnist train --record` —
+lands here, so the class can rebuild the seed's experiment together: pick a batch size in the **Train** tab,
+type a nickname if you like, train, and compare."""
+BEST_COLUMNS = ["#", "nickname", "model", "batch size", "epochs", "test acc %", "drawings %", "when (UTC)"]
+
+@lru_cache(maxsize=1)
+def board() -> Board:
+    """The server's board (FMNIST_DB, read at first use), shared by all sessions."""
+    return Board()
+
+
+def admin_token() -> str | None:
+    """FMNIST_ADMIN_TOKEN, or None when it is unset or blank (then there are no teacher controls)."""
+    token = os.environ.get("FMNIST_ADMIN_TOKEN", "").strip()
+    return token or None
+
+
+def is_admin(given) -> bool:
+    """Whether `given` is the admin token (compared in constant time; a wrong one costs a second)."""
+    token = admin_token()
+    ok = bool(token) and isinstance(given, str) and hmac.compare_digest(given.strip().encode(), token.encode())
+    if not ok:
+        time.sleep(WRONG_TOKEN_DELAY_S)
+    return ok
+
+
+# -- the Train tab's hooks ----------------------------------------------------------------------------------
+def nickname_box() -> tuple[gr.Textbox, gr.Markdown]:
+    """The student's nickname for the class board and the line that says what is wrong with it, laid out where
+    it is called (the Train tab checks it with the other settings: nickname_problem)."""
+    box = gr.Textbox(label=f"Nickname on the class board (optional, at most {NICKNAME_MAX} characters)",
+                     max_length=NICKNAME_MAX * 2, placeholder="not your real name", elem_id="nickname")
+    return box, gr.Markdown(elem_id="nickname-message", elem_classes="field-problem")
+
+
+def nickname_problem(text) -> str:
+    """"" for a usable nickname (or none), else what is wrong with it, in words."""
+    try:
+        check_nickname(text)
+    except ValueError as err:
+        return f"{err}."
+    return ""
+
+
+def record_run(**run) -> str:
+    """Put a finished run on the class board: fmnist.board.make_run's plain values (config fields, metrics,
+    curves, outcome, seconds, device, nickname). Never raises; returns "" when recorded, else a short note."""
+    try:
+        try:
+            row = make_run(**run)
+        except ValueError as err:
+            if run.get("nickname") is None:
+                raise
+            log.warning("class board: nickname refused (%s); recorded without it", err)
+            row = make_run(**{**run, "nickname": None})
+        if board().record(row) is not None:
+            return ""
+    except Exception:  # whatever goes wrong here, the student's run has finished and must stay so
+        log.exception("class board: the run was not recorded")
+    return "This run was not put on the class board (the board is off on this server)."
+
+
+# -- what the tab shows -------------------------------------------------------------------------------------
+def seed_table_frame(runs: list[BoardRun]) -> pd.DataFrame:
+    rows = table_rows(class_table(runs))
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def best_frame(runs: list[BoardRun], key: str) -> pd.DataFrame:
+    rows = [[i, r.nickname or "", r.model, r.batch_size, r.epochs_done, round(r.test_accuracy * 100, 2),
+             None if r.drawings_accuracy is None else round(r.drawings_accuracy * 100, 1),
+             r.when.replace("T", " ")[:16]] for i, r in enumerate(best_runs(runs, key, BEST_N), 1)]
+    return pd.DataFrame(rows, columns=BEST_COLUMNS)
+
+
+def board_view(seen=None, force: bool = True):
+    """Everything the tab shows, as a tuple for its outputs (the board's version last). Unchanged since
+    `seen` and not forced: gr.skip() for each, so an idle tab costs one small query a tick."""
+    current = board().version()
+    problem = board().problem
+    if not force and current is not None and current == (tuple(seen) if seen else None):
+        return tuple(gr.skip() for _ in range(8))
+    runs = board().runs() if current is not None else []
+    finished = [r for r in runs if r.outcome == "finished"]
+    others = len(runs) - len(finished)
+    summary = (f"**{len(runs)} run{'s' if len(runs) != 1 else ''} on the board**"
+               + (f" ({others} stopped, diverged or cut by the time limit: not counted in the table)" if others else "")
+               + ". The seed's figures are for its LeNet (with its double-softmax bug).")
+    points = [(r.batch_size, r.test_accuracy * 100) for r in finished]
+    curves = [(r.batch_size, r.loss_curve) for r in runs]
+    return (gr.update(value=OFF_NOTE, visible=problem is not None), summary, seed_table_frame(runs),
+            report.class_accuracy_figure(points, SEED_ACCURACY), report.class_loss_figure(curves),
+            best_frame(runs, "test"), best_frame(runs, "drawings")) + (list(current) if current else None,)
+
+
+def refresh(seen=None):
+    """The Refresh button: read and redraw everything."""
+    return board_view(seen, force=True)
+
+
+def tick(seen=None):
+    """The timer, while the tab is open: redraw only when the board changed."""
+    return board_view(seen, force=False)
+
+
+# -- teacher controls ---------------------------------------------------------------------------------------
+def download_csv(token):
+    """All runs as a CSV file, for the admin token only."""
+    if not is_admin(token):
+        return gr.update(value=None, visible=False), "❌ Wrong admin token."
+    text = board().to_csv()
+    if text is None:
+        return gr.update(value=None, visible=False), "❌ The board is off: " + (board().problem or "")
+    path = Path(tempfile.mkdtemp(prefix="fmnist-board-")) / f"class-board-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+    path.write_text(text, encoding="utf-8")
+    return gr.update(value=str(path), visible=True), f"{text.count(chr(10)) - 1} run(s) in the file."
+
+
+def ask_clear(token):
+    """First step of clearing: show the confirmation, naming how many runs would go."""
+    if not is_admin(token):
+        return gr.update(visible=False), "", "❌ Wrong admin token."
+    count = (board().version() or (0, 0))[0]
+    return (gr.update(visible=True), f"**Delete all {count} run(s) on the board, for everyone?** This cannot be "
+                                     "undone (download the CSV first to keep them).", "")
+
+
+def confirm_clear(token):
+    """Second step: the teacher confirmed; clear the board (the token is checked again)."""
+    if not is_admin(token):
+        return gr.update(visible=False), "❌ Wrong admin token."
+    deleted = board().clear()
+    if deleted is None:
+        return gr.update(visible=False), "❌ The board is off: " + (board().problem or "")
+    log.info("class board cleared by the teacher (%d runs)", deleted)
+    return gr.update(visible=False), f"Cleared: {deleted} run(s) deleted."
+
+
+def build_class_tab(tabs: gr.Tabs) -> None:
+    """Lay out the Class tab inside the current Blocks and wire its events; `tabs` is the app's Tabs, whose
+    select event starts the refresh timer when this tab opens and stops it when another one does."""
+    seen = gr.State(None)
+    gr.Markdown(INTRO)
+    off_note = gr.Markdown(OFF_NOTE, visible=False, elem_id="board-off")
+    with gr.Row():
+        summary = gr.Markdown(elem_id="board-summary")
+        refresh_button = gr.Button("Refresh", size="sm", scale=0, elem_id="board-refresh")
+    table = gr.Dataframe(seed_table_frame([]), label="The seed's table, rebuilt from the class's finished runs",
+                         interactive=False, elem_id="class-table")
+    with gr.Row():
+        acc_plot = gr.Plot(label="Test accuracy by batch size", show_label=False, elem_id="class-acc")
+        loss_plot = gr.Plot(label="Everyone's loss curves", show_label=False, elem_id="class-loss")
+    with gr.Column():
+        best_test = gr.Dataframe(pd.DataFrame(columns=BEST_COLUMNS), label="Best runs by test accuracy",
+                                 datatype=["number", "str", "str", "number", "number", "number", "number", "str"],
+                                 interactive=False, elem_id="best-test")
+        best_drawings = gr.Dataframe(pd.DataFrame(columns=BEST_COLUMNS), label="Best runs on drawings",
+                                     datatype=["number", "str", "str", "number", "number", "number", "number", "str"],
+                                     interactive=False, elem_id="best-drawings")
+    if admin_token():
+        with gr.Accordion("Teacher", open=False, elem_id="teacher"):
+            token = gr.Textbox(type="password", label="Admin token (FMNIST_ADMIN_TOKEN)", elem_id="admin-token")
+            with gr.Row():
+                download = gr.Button("Download all runs (CSV)", elem_id="board-download")
+                clear = gr.Button("Clear the board…", variant="stop", elem_id="board-clear")
+            with gr.Row(visible=False, elem_id="clear-confirm") as confirm_row:
+                confirm_text = gr.Markdown()
+                yes = gr.Button("Yes, delete every run", variant="stop", elem_id="board-clear-yes")
+                cancel = gr.Button("Cancel", elem_id="board-clear-cancel")
+            admin_message = gr.Markdown(elem_id="admin-message")
+            csv_file = gr.File(label="All runs (CSV)", visible=False, elem_id="board-csv")
+        download.click(download_csv, token, [csv_file, admin_message], api_visibility="private")
+        clear.click(ask_clear, token, [confirm_row, confirm_text, admin_message], api_visibility="private")
+        cancel.click(lambda: gr.update(visible=False), None, confirm_row, queue=False, api_visibility="private")
+        yes.click(confirm_clear, token, [confirm_row, admin_message], api_visibility="private").then(
+            refresh, seen, [off_note, summary, table, acc_plot, loss_plot, best_test, best_drawings, seen],
+            api_visibility="private")
+    timer = gr.Timer(REFRESH_S, active=False)
+    view = [off_note, summary, table, acc_plot, loss_plot, best_test, best_drawings, seen]
+
+    def opened(evt: gr.SelectData):
+        """A tab was picked: when it is this one, start the timer and draw the board; else stop the timer."""
+        here = evt.value == CLASS_TAB
+        return (gr.Timer(active=here), *(refresh() if here else tuple(gr.skip() for _ in view)))
+
+    tabs.select(opened, None, [timer, *view], queue=False, show_progress="hidden", api_visibility="private")
+    refresh_button.click(refresh, seen, view, queue=False, api_name="class_board")
+    timer.tick(tick, seen, view, queue=False, show_progress="hidden", api_visibility="private")
