@@ -7,13 +7,18 @@ import gradio as gr
 from demo.class_tab import build_class_tab
 from demo.models import picker_entries
 from demo.predict_tab import build_predict_tab, describe_model
-from demo.serving import configure_queue, configure_torch
+from demo.serving import configure_queue, configure_torch, release_session
 from demo.train_tab import build_train_tab, forget_on_unload
 from fmnist.checkpoint import CHECKPOINT_DIR, clean_stale_temp_files
 
 INTRO = """# Fashion-MNIST: draw it, and the network guesses
 Draw a garment on the pad (or upload a photo) and watch a convolutional network classify it live —
 then train your own in the **Train** tab with the batch size you choose, and compare your runs."""
+
+
+def release_on_unload(request: gr.Request) -> None:
+    """The student closed the tab: their session's models and runs are let go (demo.serving.release_session)."""
+    release_session(request)
 
 
 def build_demo() -> gr.Blocks:
@@ -32,4 +37,5 @@ def build_demo() -> gr.Blocks:
                 build_class_tab(tabs)
         demo.load(describe_model, [picker, session_models], card, api_visibility="private")
         demo.unload(forget_on_unload)
+        demo.unload(release_on_unload)
     return configure_queue(demo)

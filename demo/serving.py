@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import threading
 
 
 
@@ -94,3 +96,41 @@ def configure_torch() -> None:
 def configure_queue(demo):
     """Bounded queue; prediction and training run in separate concurrency groups."""
     return demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=PREDICT_CONCURRENCY)
+
+
+SESSION_GRACE_S = 10.0  # a closed session's state is dropped this long after the tab closed (its run stops first)
+
+
+def release_session(request, after_s: float = SESSION_GRACE_S) -> threading.Timer | None:
+    """The student closed the tab: drop their session's gr.State values (trained and loaded models, runs) from
+    Gradio's state holder after after_s seconds (Gradio itself keeps a closed session's state for an hour, so a
+    class's models would pile up), then give the freed heap back to the operating system."""
+    app = getattr(getattr(request, "request", None), "app", None)
+    holder, session = getattr(app, "state_holder", None), getattr(request, "session_hash", None)
+    if holder is None or session is None:
+        return None
+
+    def drop() -> None:
+        with holder.lock:
+            state = holder.session_data.get(session)
+            if state is None or not state.is_closed:
+                return
+        holder.delete_state(session)
+        with holder.lock:
+            holder.session_data.pop(session, None)
+            holder.time_last_used.pop(session, None)
+        trim_heap()
+
+    timer = threading.Timer(after_s, drop)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def trim_heap() -> bool:
+    """Return freed heap memory to the OS (glibc's malloc_trim; the raised trim threshold of
+    fmnist.train.tune_allocator otherwise keeps it in the process)."""
+    try:
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False

@@ -273,3 +273,26 @@ def test_app_with_a_bad_setting_stops_with_one_line(tmp_path):
     res = subprocess.run([sys.executable, "app.py"], cwd=root, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 1
     assert res.stderr.strip() == "error: FMNIST_MAX_TRAIN_MINUTES must be a number >= 0.01, got 'soon'"
+
+
+def test_a_closed_sessions_models_are_let_go():
+    """Gradio keeps a closed tab's gr.State for an hour; the app drops it (and its models) once the tab is closed."""
+    import numpy as np
+    from gradio.state_holder import StateHolder
+
+    from demo import build_demo
+    from demo.serving import release_session
+
+    demo = build_demo()
+    holder = StateHolder()
+    holder.set_blocks(demo)
+    models_state = next(b for b in demo.blocks.values() if type(b).__name__ == "State" and b.value == {})
+    for session in ("left", "stays"):
+        holder[session][models_state._id] = {"#1": (np.zeros(10**6), {})}  # a trained model, as the Train tab stores it
+    holder["left"].is_closed = True
+    app = SimpleNamespace(state_holder=holder)
+    for session in ("left", "stays"):
+        timer = release_session(SimpleNamespace(request=SimpleNamespace(app=app), session_hash=session), after_s=0)
+        timer.join(5)
+    assert "left" not in holder.session_data and "stays" in holder.session_data  # an open tab keeps its models
+    assert holder["stays"][models_state._id]
