@@ -58,7 +58,7 @@ def is_admin(given) -> bool:
 def nickname_box() -> tuple[gr.Textbox, gr.Markdown]:
     """The student's nickname for the class board and the line that says what is wrong with it, laid out where
     it is called (the Train tab checks it with the other settings: nickname_problem)."""
-    box = gr.Textbox(label=f"Nickname on the class board (optional, at most {NICKNAME_MAX} characters)",
+    box = gr.Textbox("", label=f"Nickname on the class board (optional, at most {NICKNAME_MAX} characters)",
                      max_length=NICKNAME_MAX * 2, placeholder="not your real name", elem_id="nickname")
     return box, gr.Markdown(elem_id="nickname-message", elem_classes="field-problem")
 

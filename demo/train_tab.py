@@ -518,7 +518,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
                "results": results, "per_class_plot": per_class_plot, "confusion": confusion, "mistakes": mistakes,
                "filters": filters, "checkpoint_file": checkpoint_file, "runs_state": runs_state,
                "models_state": session_models, "model_picker": picker, "offer_state": offer_state,
-               "use_button": use_button, "cost": cost, **{f"problem:{k}": box for k, box in problems.items()}}
+               "use_button": use_button, "cost": cost, "stop_note": stop_note, **{f"problem:{k}": box for k, box in problems.items()}}
     form = {*settings.values(), runs_state, session_models}
 
     def read_form(values: dict):
