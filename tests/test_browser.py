@@ -227,28 +227,3 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
     assert all(f"#{i} lenet bs{b}" in table for i, b in ((1, 32), (2, 64), (3, 100), (4, 256))), table
     page.locator("#mistakes img").first.wait_for(timeout=30_000)
     shoot(page, "train", tmp_path)
-
-
-@real_data
-def test_a_second_student_sees_their_queue_position(page, app_url):
-    """One training at a time on CPU: whoever starts second is told where they are in the queue."""
-    other = page.context.browser.new_page()  # a second student, in their own session
-    other.goto(app_url)
-    for p in (page, other):
-        p.get_by_role("tab", name="Train").click()
-    page.locator("#augment input[type=checkbox]").check()  # the first student trains for drawings
-    page.locator("#augment-preview img").first.wait_for(timeout=30_000)  # and sees what that does to images
-    page.locator("#start").click()
-    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Epoch')", timeout=60_000)
-    other.locator("#start").click()
-    other.wait_for_function("[...document.querySelectorAll('.progress-text')]"
-                            ".some(e => e.innerText.includes('queue: 1/1'))", timeout=20_000)
-    page.locator("#stop").click()
-    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped early')",
-                           timeout=30_000)
-    assert "#1 lenet bs100 aug" in page.locator("#train-status").inner_text()
-    other.wait_for_function("document.querySelector('#train-status').innerText.includes('Epoch')",
-                            timeout=60_000)  # the queue moves on
-    other.locator("#stop").click()
-    other.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped early')",
-                            timeout=30_000)
