@@ -426,6 +426,8 @@ class LenientSlider(gr.Slider):
     """A slider whose typed-in value reaches the handler as it is: Gradio's own range check would answer a
     value out of range with a bare red "Error"; the Train tab explains it in words next to the field."""
 
+    is_template = True  # drawn by the frontend as the Slider it is (Gradio's mechanism for component templates)
+
     def preprocess(self, payload):
         return payload
     from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
