@@ -73,10 +73,11 @@ def test_exif_rotation_is_applied():
     assert np.abs(a.astype(int) - b.astype(int)).mean() < 12
 
 
+@pytest.mark.parametrize("grey", [0, 100, 255])
 @pytest.mark.parametrize("size", [(1, 1), (2000, 3), (3, 2000)])
-def test_uniform_tiny_and_extreme_aspect_pictures_are_blank(size):
+def test_uniform_tiny_and_extreme_aspect_pictures_are_blank(size, grey):
     with pytest.raises(BlankImageError):  # nothing in them: a clear "blank" answer, not a guess
-        preprocess_image(encode(Image.new("L", size, 0), "PNG"))
+        preprocess_image(encode(Image.new("L", size, grey), "PNG"))
 
 
 @pytest.mark.parametrize("size", [(2000, 3), (3, 2000)])
