@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from fmnist.data import CLASS_NAMES, FashionMNIST, remember_last
+from fmnist.data import CLASS_NAMES, FashionMNIST, remember_last, to_float
 from fmnist.morphology import erode
 from fmnist.predict import predict_proba
 from fmnist.preprocess import BlankImageError, fill_enclosed, preprocess_drawing
@@ -229,7 +229,7 @@ def sketch_accuracy(model: nn.Module, normalization: dict, prepared: dict[str, P
     "drawn_accuracy", "drawn_n"}}; the drawn_ figures count the hand-constructed drawings alone."""
     results = {}
     for name, p in prepared.items():
-        x = (torch.from_numpy(p.images).float().div(255).unsqueeze(1) - normalization["mean"]) / normalization["std"]
+        x = to_float(torch.from_numpy(p.images), normalization["mean"], normalization["std"])
         preds = np.concatenate([predict_proba(model, b).argmax(1) for b in x.split(256)]) if len(x) else \
             np.zeros(0, np.int64)
         right = (preds == p.labels) & ~p.blank

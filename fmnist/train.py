@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fmnist.augment import dataset_silhouettes, sketch_augment
-from fmnist.data import MEAN, STD, FashionMNIST, stratified_subset, to_float
+from fmnist.data import MEAN, STD, FashionMNIST, normalize, stratified_subset, to_float
 from fmnist.evaluate import predict_labels
 from fmnist.models import MODELS, SeededDropout
 
@@ -202,7 +202,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
             xb = x_train[idx]
             if cfg.augment:
                 xb = sketch_augment(xb, masks[idx].float(), g)
-            loss = F.cross_entropy(model((xb - MEAN) / STD), y_train[idx], label_smoothing=cfg.label_smoothing)
+            loss = F.cross_entropy(model(normalize(xb)), y_train[idx], label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

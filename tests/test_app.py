@@ -91,9 +91,11 @@ def test_model_change_repredicts_the_drawing_first():
     assert max(label, key=label.get) == "Trouser"
 
 
-def test_unknown_model_name_falls_back_to_default():
-    label, *_ = predict_upload(str(EXAMPLES[0]), "no-such-model", {}, False)
-    assert label is not None
+def test_an_unknown_model_name_is_refused_with_the_names_there_are():
+    import gradio as gr
+
+    with pytest.raises(gr.Error, match=r"no model called 'no-such-model'; pick one of: default, lenet\."):
+        predict_upload(str(EXAMPLES[0]), "no-such-model", {}, False)
 
 
 def test_a_loaded_checkpoint_joins_the_session_and_predicts(tmp_path):

@@ -99,6 +99,8 @@ def test_diverging_run_reports_and_keeps_a_model(small_data):
 
 
 def test_broken_shipped_checkpoint_is_skipped(tmp_path, monkeypatch):
+    import gradio as gr
+
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")
     monkeypatch.setitem(demo_models.SHIPPED, "broken", str(broken))
@@ -107,8 +109,8 @@ def test_broken_shipped_checkpoint_is_skipped(tmp_path, monkeypatch):
     try:
         names = demo_models.shipped_names()
         assert "broken" not in names and names[0] == "default"
-        model, meta = demo_models.get_model("broken", {})
-        assert meta["path"] == str(demo_models.shipped_model("default")[1]["path"])  # fell back to default
+        with pytest.raises(gr.Error, match=r"Model 'broken' cannot be loaded \(.*\); pick one of: default, lenet\."):
+            demo_models.get_model("broken", {})  # refused, not answered by another model
     finally:
         demo_models.shipped_model.cache_clear()
 
