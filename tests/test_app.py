@@ -288,6 +288,8 @@ def test_client_training_streams_and_stops(served):
     assert time.time() - asked < 5  # stop after the current steps, then the final evaluation and save
 
 
+@pytest.mark.slow
+@real_data
 def test_client_runs_the_seed_experiment(served):
     _, client = served
     job = client.submit(1, 0.001, "lenet", 0, 1000, False, api_name="/sweep")
@@ -335,23 +337,30 @@ def test_upload_size_is_limited(served):
     assert err.value.code == 413
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_sessions(served):
-    """The same batch of requests from 20 sessions, twice: resident memory stays within 10 %."""
-    from demo.loadtest import AppClient, _rss_mb
+    """The same batch of requests from 20 sessions, twice: the second adds no more than allocator noise."""
     import os
+
+    from gradio_client import handle_file
+
+    from demo.loadtest import connect, rss_mb
 
     demo, _ = served
     pictures = [str(p) for p in EXAMPLES]
 
     def batch() -> None:
         for _ in range(20):
-            client = AppClient(demo.local_url)
+            client = connect(demo.local_url)
             for path in pictures:
-                label = client.call("predict_upload", [client.upload(path), "default", False])[0]
+                label = client.predict(handle_file(path), "default", False, api_name="/predict_upload")[0]
                 assert label["label"]
 
     batch()  # warm-up: caches, lazy imports
-    first = _rss_mb(os.getpid())
+    first = rss_mb(os.getpid())
     batch()
-    second = _rss_mb(os.getpid())
-    assert second <= first * 1.10, (first, second)
+    second = rss_mb(os.getpid())
+    # A leak that matters keeps something per request (a decoded upload or its preview, 0.5-2.5 MB), so 200
+    # requests add 100-500 MB; a ratio bound (it was 10 %) would move with torch's and gradio's own size,
+    # and the allocator and this test's clients vary by a few tens of MB between runs.
+    assert second - first < 100, (first, second)

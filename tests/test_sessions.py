@@ -25,6 +25,7 @@ def small_data(tmp_path, monkeypatch):
     return data
 
 
+@pytest.mark.slow
 def test_two_students_train_at_once_and_stop_only_their_own(small_data):
     threads_before = threading.active_count()
     alice = train_session(10, 5, 0.001, "lenet", 1, 2000, [], {}, "alice", ["default"])
@@ -45,6 +46,7 @@ def test_two_students_train_at_once_and_stop_only_their_own(small_data):
     assert request_stop(SimpleNamespace(session_hash="alice")) == "Nothing is training."
 
 
+@pytest.mark.slow
 def test_the_seed_experiment_trains_each_batch_size_in_turn(small_data):
     final = list(sweep_session(1, 0.001, "lenet", 0, 1000, [], {}, "erin", ["default"]))[-1]
     assert [r["batch_size"] for r in final["runs_state"]] == [32, 64, 100, 256]
@@ -56,6 +58,7 @@ def test_the_seed_experiment_trains_each_batch_size_in_turn(small_data):
     assert request_stop(SimpleNamespace(session_hash="erin")) == "Nothing is training."
 
 
+@pytest.mark.slow
 def test_stop_while_the_last_run_of_the_seed_experiment_is_measured(small_data):
     updates = []
     for update in sweep_session(1, 0.001, "lenet", 0, 1000, [], {}, "hana", ["default"]):
@@ -65,6 +68,7 @@ def test_stop_while_the_last_run_of_the_seed_experiment_is_measured(small_data):
     assert updates[-1]["status"].startswith("✅ Finished: **#4 lenet bs256")
 
 
+@pytest.mark.slow
 def test_stop_between_two_runs_of_the_seed_experiment_ends_it(small_data):
     updates = []
     for update in sweep_session(1, 0.001, "lenet", 0, 1000, [], {}, "frank", ["default"]):
@@ -81,6 +85,7 @@ def test_a_refused_setting_ends_the_seed_experiment_at_once(small_data):
     assert len(updates) == 1 and updates[0]["status"].startswith("❌")
 
 
+@pytest.mark.slow
 def test_closing_the_tab_stops_the_run(small_data):
     from demo.train_tab import stop_on_unload
 
@@ -91,6 +96,7 @@ def test_closing_the_tab_stops_the_run(small_data):
     assert list(run)[-1]["status"].startswith("⏹ Stopped early")
 
 
+@pytest.mark.slow
 def test_diverging_run_reports_and_keeps_a_model(small_data):
     final = list(train_session(100, 3, 1.0, "lenet", 0, 2000, [], {}, "dave", ["default"]))[-1]
     assert final["status"].startswith(("✅", "⚠️"))  # lr 1.0 may or may not blow up; either way a model
@@ -115,28 +121,31 @@ def test_broken_shipped_checkpoint_is_skipped(tmp_path, monkeypatch):
         demo_models.shipped_model.cache_clear()
 
 
+@pytest.mark.slow
 @real_data
 def test_full_queue_answers_instead_of_piling_up():
-    from demo.loadtest import AppClient, start_app
+    from gradio_client import handle_file
+    from gradio_client.utils import QueueError, Status
+
+    from demo.loadtest import TRAIN_ARGS, connect, start_app
+    from demo.predict_tab import EXAMPLES_DIR
 
     proc, url = start_app({"FMNIST_QUEUE_SIZE": "1"})
     try:
         results: dict[int, str] = {}
 
         def student(i: int) -> None:
-            """Keep the connection open (a closed one cancels the request) and note what happened."""
-            try:
-                for event, payload in AppClient(url, timeout=120).events("train", [100, 20, 0.001, "lenet", i,
-                                                                                     60000, False]):
-                    if time.time() > deadline:  # events after our own deadline are the queue moving on
-                        return
-                    if event == "generating":
-                        results[i] = "running"
-                    if event in ("error", "complete"):
-                        results[i] = f"{event}: {payload}"
-                        return
-            except RuntimeError as err:  # AppClient raises on an HTTP error answer
-                results[i] = f"refused: {err}"
+            """Keep the session open (a closed one cancels the request) and note what happened."""
+            job = connect(url).submit(*TRAIN_ARGS[:4], i, *TRAIN_ARGS[5:], api_name="/train")
+            while time.time() < deadline:  # later, the queue moves on: not what this test looks at
+                if job.done():
+                    err = job.exception()
+                    results[i] = f"refused: {type(err).__name__}: {err}" if err else "complete"
+                    return
+                if job.status().code in (Status.PROCESSING, Status.ITERATING):
+                    results[i] = "running"
+                time.sleep(0.1)
+            job.cancel()  # the running one stops after its current step, the waiting one leaves the queue
 
         deadline = time.time() + 10
         threads = [threading.Thread(target=student, args=(i,)) for i in range(4)]
@@ -147,16 +156,23 @@ def test_full_queue_answers_instead_of_piling_up():
             t.join(60)
         assert list(results.values()).count("running") == 1, results  # one training at a time
         refused = [v for v in results.values() if v.startswith("refused")]
-        assert refused and all("Queue is full" in v and "503" in v for v in refused), results
-        label = AppClient(url).call("predict_upload", [AppClient(url).upload(
-            str(__import__("demo.predict_tab").predict_tab.EXAMPLES_DIR / "test-0000-ankle-boot.png")),
-            "default", False])[0]
+        assert refused and all(f"{QueueError.__name__}: Queue is full" in v for v in refused), results
+        client, label, until = connect(url), None, time.time() + 30
+        while label is None:  # the cancelled ones take a moment to leave the queue
+            try:
+                label = client.predict(handle_file(str(EXAMPLES_DIR / "test-0000-ankle-boot.png")), "default", False,
+                                       api_name="/predict_upload")[0]
+            except QueueError:
+                if time.time() > until:
+                    raise
+                time.sleep(0.5)
         assert label["label"] == "Ankle boot"  # still healthy
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_a_run_longer_than_the_servers_limit_is_stopped_and_kept(small_data, monkeypatch):
     from demo import serving
 
@@ -188,6 +204,7 @@ def test_server_settings_read_numbers_and_defaults(monkeypatch):
     assert env_number("FMNIST_QUEUE_SIZE", 64, 1) == 64
 
 
+@pytest.mark.slow
 def test_app_with_a_bad_setting_stops_with_one_line(tmp_path):
     import subprocess
     import sys
