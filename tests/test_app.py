@@ -166,6 +166,7 @@ def test_no_dataset_gives_how_to_get_it(isolated, monkeypatch):
     assert "Traceback" not in updates[0]["status"]
 
 
+@pytest.mark.slow
 @real_data
 def test_training_streams_and_registers_a_session_model():
     updates = list(train_session(100, 2, 0.001, "lenet", 0, 2000, [], {}, "s-train", ["default"]))
@@ -206,6 +207,7 @@ def test_ticking_augmentation_shows_what_it_does_to_eight_training_images():
     assert augmentation_preview(True, "ten")["visible"] is False  # a seed being typed: nothing, no error
 
 
+@pytest.mark.slow
 @real_data
 def test_sketch_style_augmentation_teaches_a_model_drawings():
     from fmnist import augment
@@ -226,6 +228,7 @@ def test_sketch_style_augmentation_teaches_a_model_drawings():
     assert got["outline"] > base["outline"] + 0.1  # one epoch on 6,000 images: 29 % against 14 %
 
 
+@pytest.mark.slow
 @real_data
 def test_a_stopped_run_adds_its_kept_model_to_the_accuracy_curve():
     from demo.train_tab import stop_event
@@ -269,6 +272,7 @@ def test_client_predicts_test_images(served):
         assert label["label"] == expected and Path(preview).exists()
 
 
+@pytest.mark.slow
 @real_data
 def test_client_training_streams_and_stops(served):
     _, client = served
