@@ -22,7 +22,7 @@ def silhouettes(x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
 @remember_last
 def dataset_silhouettes(images: torch.Tensor) -> torch.Tensor:
     """`silhouettes` of a dataset's images (uint8 (N, 28, 28)) as uint8 0/1 masks (N, 1, 28, 28), kept for
-    the last dataset asked about (47 MB for Fashion-MNIST's 60,000): ~20 s of CPU here, so in the app
+    the last dataset asked about (47 MB for Fashion-MNIST's 60,000): seconds of CPU, so in the app
     only the first augmented run waits for them."""
     return silhouettes(to_float(images, mean=0.0, std=1.0)).to(torch.uint8)
 
@@ -60,6 +60,6 @@ def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Genera
 def preview(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """A few uint8 training images (N, 28, 28) as `sketch_augment` hands them to the network: float
     (N, 28, 28) in [0, 1]. For showing students what the augmentation does; the silhouettes of N images
-    take a moment, not the ~20 s of the whole dataset's."""
+    take a moment, not the whole dataset's seconds."""
     x = to_float(images, mean=0.0, std=1.0)
     return sketch_augment(x, silhouettes(x), torch.Generator().manual_seed(seed))[:, 0]

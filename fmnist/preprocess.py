@@ -114,7 +114,7 @@ def ink_from_drawing(rgba: np.ndarray) -> np.ndarray:
 
     Reading alpha rather than colour makes the light theme (white canvas) and the dark theme
     (#333333 canvas) give the same picture, whatever the brush colour. A contiguous copy: every later
-    step reads it faster than the strided alpha plane (0.3 ms in all against 0.75 ms for the bounding box alone).
+    step reads it faster than the strided alpha plane (timings in README, Performance).
     """
     return np.ascontiguousarray(rgba[..., 3])
 

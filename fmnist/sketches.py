@@ -218,7 +218,7 @@ def prepare_sketches(sketches: Iterable[Sketch]) -> dict[str, Prepared]:
 
 @remember_last
 def sketch_set(data: FashionMNIST) -> dict[str, Prepared]:
-    """The evaluation set every figure in this project is measured on, preprocessed (~5 s, 2.6 MB), kept
+    """The evaluation set every figure in this project is measured on, preprocessed (seconds of CPU, 2.6 MB), kept
     for the last dataset: a sweep's runs and the app's runs measure on it without preparing it again."""
     return prepare_sketches(iter_sketches(data))
 
