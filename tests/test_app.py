@@ -343,22 +343,22 @@ def test_upload_size_is_limited(served):
 
 @pytest.mark.slow
 def test_memory_does_not_grow_with_sessions(served):
-    """The same batch of requests from 20 sessions, twice: the second adds no more than allocator noise."""
+    """The same batch of requests from 20 clients, twice: the second adds no more than allocator noise."""
     import os
 
-    from gradio_client import handle_file
+    import httpx
 
-    from demo.loadtest import connect, rss_mb
+    from demo.loadtest import call, rss_mb, upload
 
     demo, _ = served
     pictures = [str(p) for p in EXAMPLES]
 
     def batch() -> None:
         for _ in range(20):
-            client = connect(demo.local_url)
-            for path in pictures:
-                label = client.predict(handle_file(path), "default", False, api_name="/predict_upload")[0]
-                assert label["label"]
+            with httpx.Client(base_url=demo.local_url, timeout=60) as http:
+                for path in pictures:
+                    label = call(http, "predict_upload", [upload(http, path), "default", False])[0]
+                    assert label["label"]
 
     batch()  # warm-up: caches, lazy imports
     first = rss_mb(os.getpid())
