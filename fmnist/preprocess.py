@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fmnist.morphology import dilate, fill_holes
@@ -134,13 +133,13 @@ def fill_enclosed(ink: np.ndarray, threshold: int = 64) -> np.ndarray:
     """Ink (H, W) uint8 with every region that strokes enclose painted in (a closed outline -> a silhouette;
     see `fmnist.morphology.fill_holes` for when an outline counts as closed)."""
     wall = ink > threshold
-    enclosed = fill_holes(torch.from_numpy(wall)).numpy() & ~wall
+    enclosed = fill_holes(wall) & ~wall
     return np.where(enclosed, 255, ink).astype(np.uint8)
 
 
 def thicken(ink: np.ndarray, width: int) -> np.ndarray:
     """Ink (H, W) uint8 with every stroke widened by width - 1 pixels (a width x width maximum filter)."""
-    return dilate(torch.from_numpy(np.ascontiguousarray(ink)), width).numpy()
+    return dilate(ink, width)
 
 
 def stroke_width(ink: np.ndarray, threshold: int = 64) -> int:

@@ -110,7 +110,7 @@ def draw_sketch(image: np.ndarray, kind: str, rng: np.random.Generator) -> tuple
     stroke = 0
     if kind == "outline":
         stroke = int(rng.choice(STROKES))
-        big = big & ~erode(torch.from_numpy(big), 2 * max(1, stroke // 2) + 1).numpy()
+        big = big & ~erode(big, 2 * max(1, stroke // 2) + 1)
     canvas = np.zeros((CANVAS, CANVAS, 4), np.uint8)
     y, x = int(rng.integers(0, CANVAS - h + 1)), int(rng.integers(0, CANVAS - w + 1))
     canvas[y:y + h, x:x + w, 3] = big * 255

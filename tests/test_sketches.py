@@ -131,9 +131,11 @@ def test_dilate_and_erode_are_square_windows_of_the_given_width():
         padded = np.pad(ink, ((before, after), (before, after)))
         expected = np.array([[padded[y:y + width, x:x + width].max() for x in range(23)] for y in range(17)])
         assert np.array_equal(dilate(torch.from_numpy(ink), width).numpy(), expected), width
+        assert np.array_equal(dilate(ink, width), expected), width  # numpy in, numpy out, the same pixels
         full = np.pad(mask, ((before, after), (before, after)), constant_values=True)  # the border never erodes
         expected = np.array([[full[y:y + width, x:x + width].all() for x in range(23)] for y in range(17)])
         assert np.array_equal(erode(torch.from_numpy(mask), width).numpy(), expected), width
+        assert np.array_equal(erode(mask, width), expected), width
 
 
 def test_shipped_default_recognises_most_hand_constructed_drawings_and_lenet_does_not(tmp_path):
