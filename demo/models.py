@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+import gradio as gr
 from torch import nn
 
 from fmnist.checkpoint import SHIPPED, CheckpointError, load_checkpoint
@@ -31,8 +32,10 @@ def shipped_names() -> list[str]:
 
 def model_key(name: str, session_models: dict) -> tuple[str, str]:
     """What makes two picker names one model: a session's model is itself, a shipped name is its file
-    (`default` and `cnn` are one model; an unknown name means `default`, as in get_model)."""
-    return ("session", name) if name in session_models else ("file", SHIPPED.get(name, SHIPPED["default"]))
+    (`default` and `cnn` are one model; an unknown name is itself, and get_model refuses it)."""
+    if name in session_models:
+        return ("session", name)
+    return ("file", SHIPPED[name]) if name in SHIPPED else ("unknown", name)
 
 
 def all_models(session_models: dict) -> list[str]:
@@ -61,13 +64,18 @@ def picker_entries(session_models: dict) -> list[tuple[str, str]]:
 
 
 def get_model(name: str, session_models: dict) -> tuple[nn.Module, dict]:
-    """A model by picker name: this session's trained ones first, then the shipped ones."""
+    """A model by picker name: this session's trained ones first, then the shipped ones. Any other name
+    (an API call with a stale or mistyped name, a shipped file that does not load) is refused with a
+    gr.Error naming the models there are, instead of answering with another model."""
     if name in session_models:
         return session_models[name]
-    try:
-        return shipped_model(name)
-    except CheckpointError:
-        return shipped_model("default")
+    if name in SHIPPED:
+        try:
+            return shipped_model(name)
+        except CheckpointError as err:
+            raise gr.Error(f"Model {name!r} cannot be loaded ({err}); pick one of: "
+                           f"{', '.join(all_models(session_models))}.") from None
+    raise gr.Error(f"There is no model called {name!r}; pick one of: {', '.join(all_models(session_models))}.")
 
 
 def is_number(x: object) -> bool:

@@ -86,8 +86,12 @@ def launch_kwargs() -> dict:
 
 
 def configure_torch() -> None:
-    """Thread settings for serving: see TRAIN_THREADS."""
+    """Thread settings for serving (see TRAIN_THREADS); glibc's allocator tuned for CPU training."""
     import torch
+
+    from fmnist.train import tune_allocator
+
+    tune_allocator()
 
     if not torch.cuda.is_available():
         torch.set_num_threads(max(1, TRAIN_THREADS))

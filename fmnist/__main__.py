@@ -21,7 +21,8 @@ from fmnist.models import MODELS, count_parameters, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
-from fmnist.train import EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run, train_epochs
+from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, pick_device,
+                          prepare_run, train_epochs, tune_allocator)
 
 
 class UserError(Exception):
@@ -119,6 +120,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    tune_allocator()
     config = _config(args, args.batch_size)
     if args.nickname is not None and not args.record:
         raise UserError("--nickname is for the class board: add --record")
@@ -179,6 +181,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    tune_allocator()
     configs = [_config(args, bs) for bs in args.batch_sizes]
     data = _load_data(args)
     out = Path(args.out or f"runs/sweep-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -247,7 +250,35 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from fmnist.bench import run_bench
 
-    return run_bench(args)
+    tune_allocator()
+    try:
+        device = pick_device(args.device)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    result = run_bench(device, _load_data(args), quick=args.quick)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    train = result["training"]
+    print(f"device: {result['device']}, torch {result['torch']}, {result['steps_timed']} timed steps per figure")
+    print("\ntraining throughput (LeNet, Adam)")
+    print("| batch | baseline img/s | ours img/s | speedup | baseline s/epoch | ours s/epoch | ours GFLOP/s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for bs, t in sorted(train.items()):
+        print(f"| {bs} | {t['baseline_images_per_s']:,} | {t['train_images_per_s']:,} | {t['speedup']}x | "
+              f"{t['baseline_epoch_s']} | {t['train_epoch_s']} | {t['train_gflop_per_s']} |")
+    if "train_step_ms" in result:
+        b = result["train_step_ms"]
+        print(f"\nwhere a batch-100 step goes (torch.profiler): {b['total']} ms = convolutions {b['convolutions']} + "
+              f"pooling {b['pooling']} + optimizer {b['optimizer']} + rest {b['rest']} ms")
+    if "epoch_s_by_train_size" in result:
+        print("\nepoch time (training steps only) by training-set size, batch 100")
+        for n, s in result["epoch_s_by_train_size"].items():
+            print(f"  {n:6d} images: {s} s")
+    print("\nprediction latency in process (preprocessing + forward)")
+    for name, p in result["predict"].items():
+        print(f"  {name}: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,39 +7,22 @@ import torch
 import torch.nn.functional as F
 
 from fmnist.data import remember_last, to_float
+from fmnist.morphology import erode, fill_holes
 
 INK = 0.1  # pixels brighter than this (0..1) belong to the garment's silhouette
 FILLED, OUTLINED = 0.25, 0.25  # share of each batch drawn as filled silhouettes / as outlines
 
 
-def erode(mask: torch.Tensor, k: int) -> torch.Tensor:
-    return -F.max_pool2d(-mask, k, 1, k // 2)
-
-
-def fill_holes(mask: torch.Tensor) -> torch.Tensor:
-    """Binary masks (N, 1, H, W) with enclosed holes filled: a drawer draws the outer contour only."""
-    wall = mask > 0
-    outside = torch.zeros_like(mask)
-    outside[..., [0, -1], :] = 1
-    outside[..., :, [0, -1]] = 1
-    outside = outside * ~wall
-    for _ in range(mask.shape[-1] + mask.shape[-2]):  # grow the outside from the border, never through the garment
-        grown = F.max_pool2d(outside, 3, 1, 1) * ~wall
-        if torch.equal(grown, outside):
-            break
-        outside = grown
-    return 1 - outside
-
-
 def silhouettes(x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    """Images (N, 1, H, W) in [0, 1] -> their filled silhouettes, computed once per run (not per step)."""
-    return torch.cat([fill_holes((part > INK).float()) for part in x.split(chunk)]) if len(x) else x.clone()
+    """Images (N, 1, H, W) in [0, 1] -> their filled silhouettes (float 0/1), computed once per run (not per
+    step); holes are filled as the app's "Fill closed outlines" and the sketch set fill them."""
+    return torch.cat([fill_holes(part > INK).float() for part in x.split(chunk)]) if len(x) else x.clone()
 
 
 @remember_last
 def dataset_silhouettes(images: torch.Tensor) -> torch.Tensor:
     """`silhouettes` of a dataset's images (uint8 (N, 28, 28)) as uint8 0/1 masks (N, 1, 28, 28), kept for
-    the last dataset asked about (47 MB for Fashion-MNIST's 60,000): ~20 s of CPU here, so in the app
+    the last dataset asked about (47 MB for Fashion-MNIST's 60,000): seconds of CPU, so in the app
     only the first augmented run waits for them."""
     return silhouettes(to_float(images, mean=0.0, std=1.0)).to(torch.uint8)
 
@@ -65,7 +48,8 @@ def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Genera
     kind = torch.rand(n, generator=generator).to(x.device).view(n, 1, 1, 1)
     thick = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
     mirror = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
-    outline = torch.where(thick, masks - erode(masks, 5), masks - erode(masks, 3))
+    inside = masks > 0
+    outline = masks * ~torch.where(thick, erode(inside, 5), erode(inside, 3))
     drawn = torch.where(kind < FILLED, masks, outline)
     out = torch.where(kind < FILLED + OUTLINED, squash(drawn, generator), x)
     out = torch.where(mirror, out.flip(-1), out)
@@ -76,6 +60,6 @@ def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Genera
 def preview(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """A few uint8 training images (N, 28, 28) as `sketch_augment` hands them to the network: float
     (N, 28, 28) in [0, 1]. For showing students what the augmentation does; the silhouettes of N images
-    take a moment, not the ~20 s of the whole dataset's."""
+    take a moment, not the whole dataset's seconds."""
     x = to_float(images, mean=0.0, std=1.0)
     return sketch_augment(x, silhouettes(x), torch.Generator().manual_seed(seed))[:, 0]

@@ -1,13 +1,11 @@
-"""`python -m fmnist bench`: training throughput against a tutorial-style baseline, prediction
-latency in process and through the running app, and the app's memory; all in one run."""
+"""`python -m fmnist bench`: training throughput against a tutorial-style baseline and prediction latency,
+in process (the app's serving latency is measured by `python -m demo.loadtest`)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,11 +15,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from fmnist.data import IDX_FILES, FashionMNIST, encode_idx, load_fashion_mnist
+from fmnist.data import IDX_FILES, FashionMNIST, encode_idx
 from fmnist.models import build_model
-from fmnist.train import StepRecord, TrainConfig, describe_device, pick_device, prepare_run, train_epochs
+from fmnist.sketches import sample_drawing
+from fmnist.train import StepRecord, TrainConfig, describe_device, prepare_run, train_epochs
 
-ROOT = Path(__file__).resolve().parent.parent
 # LeNet per image: 0.83 MFLOP forward; forward + backward (no input gradient for conv1) about 2.3 MFLOP.
 LENET_TRAIN_FLOP = 2.3e6
 
@@ -147,17 +145,6 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
     return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2)}
 
 
-def sample_drawing(size: int = 800) -> np.ndarray:
-    """A sketchpad-sized RGBA drawing: a trouser outline in 14-pixel strokes on a transparent layer."""
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    s = size / 280
-    pts = [(90, 30), (190, 30), (205, 250), (160, 250), (140, 90), (120, 250), (75, 250), (90, 30)]
-    ImageDraw.Draw(img).line([(x * s, y * s) for x, y in pts], fill=(0, 0, 0, 255), width=int(5 * s))
-    return np.asarray(img).copy()
-
-
 def sample_photo_bytes() -> bytes:
     """A 1200x900 JPEG 'photo': a dark garment-like shape on an off-white, slightly noisy background."""
     from PIL import Image, ImageDraw
@@ -194,21 +181,10 @@ def predict_latency(runs: int) -> dict[str, dict[str, float]]:
     return out
 
 
-def serving_latency(requests: int) -> dict:
-    """Through the running app's API (queue path), one client on 127.0.0.1: `python -m demo.loadtest`."""
-    out = subprocess.run([sys.executable, "-m", "demo.loadtest", "--clients", "1", "--requests", str(requests),
-                          "--no-train"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    if out.returncode != 0:
-        return {"error": (out.stderr or out.stdout).strip().splitlines()[-1:]}
-    res = json.loads(out.stdout)
-    return {"queue_path": {"p50_ms": res["p50_ms"], "p99_ms": res["p99_ms"]}, "app_peak_rss_mb": res["app_peak_rss_mb"]}
-
-
-def run_bench(args) -> int:
-    """Run every measurement, print a table (or JSON) of figures and ratios."""
-    device = pick_device(args.device)
-    data = load_fashion_mnist(args.data_dir, download_missing=args.download)
-    steps = 40 if args.quick else 300
+def run_bench(device: torch.device, data: FashionMNIST, quick: bool = False) -> dict:
+    """Every library measurement, as one JSON-able dict: training throughput against the baseline at three
+    batch sizes, where a CPU step's time goes, epoch time by training-set size, prediction latency."""
+    steps = 40 if quick else 300
     result: dict = {"device": describe_device(device), "torch": str(torch.__version__), "steps_timed": steps}
     train = {}
     for bs in (100, 32, 256):
@@ -224,37 +200,10 @@ def run_bench(args) -> int:
     result["train_speedup"] = train[100]["speedup"]
     if device.type == "cpu":
         result["train_step_ms"] = step_breakdown(data, 100, steps)
-    if not args.quick:
+    if not quick:
         result["epoch_s_by_train_size"] = epoch_seconds_by_size(data, [10000, 30000, 60000], str(device))
-    latency = predict_latency(50 if args.quick else 300)
+    latency = predict_latency(50 if quick else 300)
     result["predict"] = latency
     result["predict_p50_ms"] = latency["drawing_800"]["p50_ms"]
     result["predict_p99_ms"] = latency["drawing_800"]["p99_ms"]
-    if not args.quick:
-        result["serving"] = serving_latency(100)
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    print(f"device: {result['device']}, torch {result['torch']}, {steps} timed steps per figure")
-    print("\ntraining throughput (LeNet, Adam)")
-    print("| batch | baseline img/s | ours img/s | speedup | baseline s/epoch | ours s/epoch | ours GFLOP/s |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for bs, t in sorted(train.items()):
-        print(f"| {bs} | {t['baseline_images_per_s']:,} | {t['train_images_per_s']:,} | {t['speedup']}x | "
-              f"{t['baseline_epoch_s']} | {t['train_epoch_s']} | {t['train_gflop_per_s']} |")
-    if "train_step_ms" in result:
-        b = result["train_step_ms"]
-        print(f"\nwhere a batch-100 step goes (torch.profiler): {b['total']} ms = convolutions {b['convolutions']} + "
-              f"pooling {b['pooling']} + optimizer {b['optimizer']} + rest {b['rest']} ms")
-    if "epoch_s_by_train_size" in result:
-        print("\nepoch time (training steps only) by training-set size, batch 100")
-        for n, s in result["epoch_s_by_train_size"].items():
-            print(f"  {n:6d} images: {s} s")
-    print("\nprediction latency in process (preprocessing + forward)")
-    for name, p in latency.items():
-        print(f"  {name}: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms")
-    if "queue_path" in result.get("serving", {}):
-        s = result["serving"]
-        print(f"\nserving through the app's API (queue path, client on 127.0.0.1): p50 {s['queue_path']['p50_ms']} ms, "
-              f"p99 {s['queue_path']['p99_ms']} ms; app peak RSS {s['app_peak_rss_mb']} MB")
-    return 0
+    return result

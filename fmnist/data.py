@@ -245,6 +245,11 @@ def stratified_subset(labels: torch.Tensor, n: int, generator: torch.Generator) 
     return keep.sort().values
 
 
+def normalize(x: torch.Tensor, mean: float = MEAN, std: float = STD) -> torch.Tensor:
+    """Images in [0, 1] -> (x - mean) / std, the scale the models take (a checkpoint records its mean and std)."""
+    return (x - mean) / std
+
+
 def to_float(images: torch.Tensor, mean: float = MEAN, std: float = STD) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> normalised float32 (N, 1, 28, 28) as the models take it."""
-    return ((images.float() / 255.0 - mean) / std).unsqueeze(1)
+    """uint8 (N, 28, 28) -> normalised float32 (N, 1, 28, 28) as the models take it (mean 0, std 1: [0, 1])."""
+    return normalize(images.float() / 255.0, mean, std).unsqueeze(1)

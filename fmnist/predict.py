@@ -10,13 +10,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from fmnist.data import CLASS_NAMES
+from fmnist.data import CLASS_NAMES, to_float
 
 
 def to_input(image28: np.ndarray, normalization: dict) -> torch.Tensor:
     """uint8 (28, 28) light-on-black -> normalised float tensor (1, 1, 28, 28)."""
-    x = torch.from_numpy(np.ascontiguousarray(image28, dtype=np.float32) / 255.0)
-    return ((x - normalization["mean"]) / normalization["std"]).reshape(1, 1, 28, 28)
+    image = torch.from_numpy(np.ascontiguousarray(image28, dtype=np.uint8)).reshape(1, 28, 28)
+    return to_float(image, normalization["mean"], normalization["std"])
 
 
 @torch.inference_mode()

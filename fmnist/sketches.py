@@ -13,7 +13,8 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from fmnist.data import CLASS_NAMES, FashionMNIST, remember_last
+from fmnist.data import CLASS_NAMES, FashionMNIST, remember_last, to_float
+from fmnist.morphology import erode
 from fmnist.predict import predict_proba
 from fmnist.preprocess import BlankImageError, fill_enclosed, preprocess_drawing
 
@@ -97,18 +98,6 @@ DRAWINGS: dict[int, list[tuple[list[Point], list[list[Point]], float]]] = {
 }
 
 
-def _erode(mask: np.ndarray, steps: int) -> np.ndarray:
-    out = mask.copy()
-    for _ in range(steps):
-        shrunk = out.copy()
-        shrunk[1:] &= out[:-1]
-        shrunk[:-1] &= out[1:]
-        shrunk[:, 1:] &= out[:, :-1]
-        shrunk[:, :-1] &= out[:, 1:]
-        out = shrunk
-    return out
-
-
 def draw_sketch(image: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, int]:
     """A 28x28 uint8 test image -> (RGBA canvas, stroke width): its silhouette drawn at a random size,
     aspect and position, filled or as an outline."""
@@ -121,7 +110,7 @@ def draw_sketch(image: np.ndarray, kind: str, rng: np.random.Generator) -> tuple
     stroke = 0
     if kind == "outline":
         stroke = int(rng.choice(STROKES))
-        big = big & ~_erode(big, max(1, stroke // 2))
+        big = big & ~erode(big, 2 * max(1, stroke // 2) + 1)
     canvas = np.zeros((CANVAS, CANVAS, 4), np.uint8)
     y, x = int(rng.integers(0, CANVAS - h + 1)), int(rng.integers(0, CANVAS - w + 1))
     canvas[y:y + h, x:x + w, 3] = big * 255
@@ -158,6 +147,16 @@ def draw_template(template: tuple[list[Point], list[list[Point]], float], kind: 
     canvas = np.zeros((CANVAS, CANVAS, 4), np.uint8)
     canvas[..., 3] = np.asarray(alpha)
     return canvas, stroke if kind == "outline" else 0
+
+
+def sample_drawing(size: int = 800) -> np.ndarray:
+    """One sketchpad-sized RGBA drawing (size, size, 4) uint8: a trouser outline in strokes 1/56 of the
+    canvas wide (14 pixels at 800) on a transparent layer; what the benchmark and the load test send."""
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    s = size / 280
+    pts = [(90, 30), (190, 30), (205, 250), (160, 250), (140, 90), (120, 250), (75, 250), (90, 30)]
+    ImageDraw.Draw(img).line([(x * s, y * s) for x, y in pts], fill=(0, 0, 0, 255), width=int(5 * s))
+    return np.asarray(img).copy()
 
 
 def iter_sketches(data: FashionMNIST, per_class: int = 50, seed: int = 0, per_template: int = 3) -> Iterator[Sketch]:
@@ -219,7 +218,7 @@ def prepare_sketches(sketches: Iterable[Sketch]) -> dict[str, Prepared]:
 
 @remember_last
 def sketch_set(data: FashionMNIST) -> dict[str, Prepared]:
-    """The evaluation set every figure in this project is measured on, preprocessed (~5 s, 2.6 MB), kept
+    """The evaluation set every figure in this project is measured on, preprocessed (seconds of CPU, 2.6 MB), kept
     for the last dataset: a sweep's runs and the app's runs measure on it without preparing it again."""
     return prepare_sketches(iter_sketches(data))
 
@@ -230,7 +229,7 @@ def sketch_accuracy(model: nn.Module, normalization: dict, prepared: dict[str, P
     "drawn_accuracy", "drawn_n"}}; the drawn_ figures count the hand-constructed drawings alone."""
     results = {}
     for name, p in prepared.items():
-        x = (torch.from_numpy(p.images).float().div(255).unsqueeze(1) - normalization["mean"]) / normalization["std"]
+        x = to_float(torch.from_numpy(p.images), normalization["mean"], normalization["std"])
         preds = np.concatenate([predict_proba(model, b).argmax(1) for b in x.split(256)]) if len(x) else \
             np.zeros(0, np.int64)
         right = (preds == p.labels) & ~p.blank

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fmnist.augment import dataset_silhouettes, sketch_augment
-from fmnist.data import MEAN, STD, FashionMNIST, stratified_subset, to_float
+from fmnist.data import MEAN, STD, FashionMNIST, normalize, stratified_subset, to_float
 from fmnist.evaluate import predict_labels
 from fmnist.models import MODELS, SeededDropout
 
@@ -81,10 +81,12 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def tune_allocator() -> bool:
-    """Keep freed activation buffers in the heap instead of returning them to the OS (glibc only).
+    """Keep freed activation buffers in the heap instead of returning them to the OS (glibc only; False
+    elsewhere). A process-wide setting, so programs call it once at start, never the library: the CLI's
+    train, sweep and bench, and the app (demo.serving.configure_torch).
 
-    glibc serves blocks over 128 KiB with fresh mmap() pages, so every (100, 6, 28, 28) activation
-    costs page faults on each step; raising the thresholds makes CPU training ~1.5x faster here.
+    glibc serves blocks over 128 KiB with fresh mmap() pages, so without this every (100, 6, 28, 28)
+    activation costs page faults on each CPU training step (the gain is in README, Performance).
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -152,8 +154,6 @@ def prepare_run(config: TrainConfig, model: nn.Module | None = None) -> TrainRun
     from fmnist.models import build_model
 
     device = pick_device(config.device)
-    if device.type == "cpu":
-        tune_allocator()
     # channels-last halves the CPU time of LeNet's small convolutions (measured by `fmnist bench`).
     model = (model or build_model(config.model, seed=config.seed)).to(device, memory_format=torch.channels_last)
     return TrainRun(config, model, device)
@@ -202,7 +202,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
             xb = x_train[idx]
             if cfg.augment:
                 xb = sketch_augment(xb, masks[idx].float(), g)
-            loss = F.cross_entropy(model((xb - MEAN) / STD), y_train[idx], label_smoothing=cfg.label_smoothing)
+            loss = F.cross_entropy(model(normalize(xb)), y_train[idx], label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -53,11 +53,6 @@ def write_csv_dataset(folder: Path, header: bool, n_train: int = 300, n_test: in
 
 
 @pytest.fixture
-def idx_dir(tmp_path: Path) -> Path:
-    return write_idx_dataset(tmp_path / "fm")
-
-
-@pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run in an empty folder with no $FMNIST_DATA and the Debian folder hidden."""
     monkeypatch.chdir(tmp_path)
@@ -66,7 +61,15 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-real_data = pytest.mark.skipif(
-    not (DEBIAN_DIR / "train-images-idx3-ubyte.gz").exists(),
-    reason=f"needs the real Fashion-MNIST in {DEBIAN_DIR} (apt-get install dataset-fashion-mnist)",
-)
+# `@real_data` (or `pytestmark = real_data`) marks a test, so `-m "not real_data"` leaves it out, and it is
+# skipped where the files are missing.
+real_data = pytest.mark.real_data
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if (DEBIAN_DIR / "train-images-idx3-ubyte.gz").exists():
+        return
+    skip = pytest.mark.skip(reason=f"needs the real Fashion-MNIST in {DEBIAN_DIR} (apt-get install dataset-fashion-mnist)")
+    for item in items:
+        if item.get_closest_marker("real_data"):
+            item.add_marker(skip)

@@ -88,9 +88,11 @@ def test_model_change_repredicts_the_drawing_first():
     assert max(label, key=label.get) == "Trouser"
 
 
-def test_unknown_model_name_falls_back_to_default():
-    label, *_ = predict_upload(str(EXAMPLES[0]), "no-such-model", {}, False)
-    assert label is not None
+def test_an_unknown_model_name_is_refused_with_the_names_there_are():
+    import gradio as gr
+
+    with pytest.raises(gr.Error, match=r"no model called 'no-such-model'; pick one of: default, lenet\."):
+        predict_upload(str(EXAMPLES[0]), "no-such-model", {}, False)
 
 
 def test_a_loaded_checkpoint_joins_the_session_and_predicts(tmp_path):
@@ -199,6 +201,7 @@ def test_no_dataset_gives_how_to_get_it(isolated, monkeypatch):
     assert "Traceback" not in updates[0]["status"]
 
 
+@pytest.mark.slow
 @real_data
 def test_training_streams_and_registers_a_session_model():
     updates = train("s-train", epochs=2, images=2000)
@@ -241,6 +244,7 @@ def test_ticking_augmentation_shows_what_it_does_to_eight_training_images():
     assert augmentation_preview(True, "ten")["visible"] is False  # a seed being typed: nothing, no error
 
 
+@pytest.mark.slow
 @real_data
 def test_sketch_style_augmentation_teaches_a_model_drawings():
     from fmnist import augment
@@ -265,6 +269,7 @@ def test_sketch_style_augmentation_teaches_a_model_drawings():
     assert got["outline"] > base["outline"] + 0.1  # one epoch on 6,000 images: 29 % against 14 %
 
 
+@pytest.mark.slow
 @real_data
 def test_a_stopped_run_adds_its_kept_model_to_the_accuracy_curve():
     from demo import stopping
@@ -310,6 +315,7 @@ def test_client_predicts_test_images(served):
         assert label["label"] == expected and Path(preview).exists()
 
 
+@pytest.mark.slow
 @real_data
 def test_client_training_streams_and_stops(served):
     _, client = served
@@ -329,6 +335,8 @@ def test_client_training_streams_and_stops(served):
     assert time.time() - asked < 5  # stop after the current steps, then the final evaluation and save
 
 
+@pytest.mark.slow
+@real_data
 def test_client_runs_the_seed_experiment(served):
     _, client = served
     job = client.submit(100, 1, 0.001, "lenet", 0, 1000, False, api_name="/sweep")
@@ -376,23 +384,30 @@ def test_upload_size_is_limited(served):
     assert err.value.code == 413
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_sessions(served):
-    """The same batch of requests from 20 sessions, twice: resident memory stays within 10 %."""
-    from demo.loadtest import AppClient, _rss_mb
+    """The same batch of requests from 20 clients, twice: the second adds no more than allocator noise."""
     import os
+
+    import httpx
+
+    from demo.loadtest import call, rss_mb, upload
 
     demo, _ = served
     pictures = [str(p) for p in EXAMPLES]
 
     def batch() -> None:
         for _ in range(20):
-            client = AppClient(demo.local_url)
-            for path in pictures:
-                label = client.call("predict_upload", [client.upload(path), "default", False])[0]
-                assert label["label"]
+            with httpx.Client(base_url=demo.local_url, timeout=60) as http:
+                for path in pictures:
+                    label = call(http, "predict_upload", [upload(http, path), "default", False])[0]
+                    assert label["label"]
 
     batch()  # warm-up: caches, lazy imports
-    first = _rss_mb(os.getpid())
+    first = rss_mb(os.getpid())
     batch()
-    second = _rss_mb(os.getpid())
-    assert second <= first * 1.10, (first, second)
+    second = rss_mb(os.getpid())
+    # A leak that matters keeps something per request (a decoded upload or its preview, 0.5-2.5 MB), so 200
+    # requests add 100-500 MB; a ratio bound (it was 10 %) would move with torch's and gradio's own size,
+    # and the allocator and this test's clients vary by a few tens of MB between runs.
+    assert second - first < 100, (first, second)

@@ -2,10 +2,13 @@
 
 import json
 
+import pytest
+
 from conftest import write_idx_dataset
 from fmnist.__main__ import main
 
 
+@pytest.mark.slow
 def test_bench_json_has_the_documented_keys(tmp_path, capfd):
     data = write_idx_dataset(tmp_path / "d", n_train=3000, n_test=200)
     assert main(["bench", "--quick", "--json", "--data-dir", str(data), "--device", "cpu"]) == 0

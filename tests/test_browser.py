@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,29 +22,15 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    port = free_port()
-    log = (tmp_path_factory.mktemp("app") / "app.log").open("w")
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("app did not start: " + Path(log.name).read_text()[-2000:])
+    """`python app.py` started as a teacher would (demo.loadtest.start_app), on a free port."""
+    from demo.loadtest import start_app
+
+    try:
+        proc, url = start_app({"GRADIO_ANALYTICS_ENABLED": "False"}, log=tmp_path_factory.mktemp("app") / "app.log")
+    except RuntimeError as err:
+        pytest.fail(f"app did not start: {err}")
     yield url
     proc.terminate()
     proc.wait(timeout=20)

@@ -3,12 +3,8 @@ board open in another; hostile nicknames show as typed and run nothing."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,7 +13,8 @@ from conftest import write_idx_dataset
 from demo.class_tab import REFRESH_S
 from fmnist.board import Board
 from test_board import a_run
-from test_browser import CHROMIUM, FLAGS, ROOT, free_port, shoot
+from demo.loadtest import start_app
+from test_browser import CHROMIUM, FLAGS, shoot
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")]
@@ -28,22 +25,12 @@ def class_app(tmp_path_factory):
     """The app on small synthetic data, with a board of its own; yields its URL and the board's file."""
     work = tmp_path_factory.mktemp("class-app")
     db = work / "class.sqlite"
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
-           "FMNIST_DATA": str(write_idx_dataset(work / "fm", n_train=2000, n_test=200)), "FMNIST_DB": str(db)}
-    log = (work / "app.log").open("w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline:
-                proc.kill()
-                pytest.fail("app did not start: " + (work / "app.log").read_text()[-2000:])
-            time.sleep(0.5)
+    env = {"GRADIO_ANALYTICS_ENABLED": "False", "FMNIST_DB": str(db),
+           "FMNIST_DATA": str(write_idx_dataset(work / "fm", n_train=2000, n_test=200))}
+    try:
+        proc, url = start_app(env, log=work / "app.log")
+    except RuntimeError as err:
+        pytest.fail(f"app did not start: {err}")
     yield url, db
     proc.terminate()
     proc.wait(timeout=20)

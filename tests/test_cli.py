@@ -31,6 +31,7 @@ def trained(tmp_path_factory):
     return work, data, res
 
 
+@pytest.mark.slow
 def test_train_prints_seed_style_report_and_writes_files(trained):
     work, _, res = trained
     out = res.stdout
@@ -47,6 +48,7 @@ def test_train_prints_seed_style_report_and_writes_files(trained):
     assert 0.6 < metrics["accuracy"] <= 1.0 and len(metrics["per_class_accuracy"]) == 10
 
 
+@pytest.mark.slow
 def test_evaluate_json(trained):
     work, data, _ = trained
     res = fmnist("evaluate", "run/model.pt", "--json", "--data-dir", str(data), cwd=work)
@@ -57,6 +59,7 @@ def test_evaluate_json(trained):
     assert result["accuracy"] == saved["accuracy"]
 
 
+@pytest.mark.slow
 def test_predict_answers_good_images_and_fails_bad_ones(trained):
     work, _, _ = trained
     images, labels = synthetic_split(20, 1)
@@ -73,6 +76,7 @@ def test_predict_answers_good_images_and_fails_bad_ones(trained):
     assert "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 def test_sweep_tables_each_batch_size_and_overlays_the_curves(trained):
     work, data, _ = trained
     res = fmnist("sweep", "--batch-sizes", "50", "100", "--epochs", "1", "--subset", "500", "--data-dir", str(data),
@@ -85,6 +89,7 @@ def test_sweep_tables_each_batch_size_and_overlays_the_curves(trained):
     assert (work / "sweep" / "bs50" / "model.pt").exists() and (work / "sweep" / "bs100" / "metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_bad_arguments_are_one_line_errors(tmp_path):
     res = fmnist("train", "--batch-size", "0", cwd=tmp_path)
     assert res.returncode == 2 and "batch_size must be between 1 and 60000" in res.stderr

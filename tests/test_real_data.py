@@ -24,6 +24,7 @@ def test_real_files_have_the_documented_shape(data):
     assert abs(float(data.train_images.float().mean() / 255) - 0.2860) < 1e-3
 
 
+@pytest.mark.slow
 def test_one_epoch_of_the_seed_recipe_beats_80_percent(data):
     run = prepare_run(TrainConfig(batch_size=100, epochs=1, device="cpu"))
     last = [r for r in train_epochs(run, data) if isinstance(r, EpochRecord)][-1]
@@ -38,6 +39,7 @@ def test_shipped_lenet_matches_its_metadata_and_beats_the_seed(data):
     assert meta["train_config"]["batch_size"] == 100 and meta["train_config"]["epochs"] == 25
 
 
+@pytest.mark.slow
 def test_shipped_default_is_the_cnn_and_beats_lenet_on_photos_and_drawings(data):
     from fmnist.sketches import sketch_accuracy, sketch_set
 

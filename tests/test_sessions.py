@@ -64,6 +64,7 @@ class Run:
         return [u["status"] for u in self.updates if "status" in u][-1]
 
 
+@pytest.mark.slow
 def test_two_students_train_at_once_and_stop_only_their_own(small_data, monkeypatch):
     monkeypatch.setattr(train_tab, "QUEUE", TrainingQueue(2))
     threads_before = threading.active_count()
@@ -83,6 +84,7 @@ def test_two_students_train_at_once_and_stop_only_their_own(small_data, monkeypa
     assert stop_request(request("alice")) == "Nothing of yours is training or waiting."
 
 
+@pytest.mark.slow
 def test_a_second_student_waits_with_their_place_shown_and_stop_takes_them_out_of_the_queue(small_data, monkeypatch):
     monkeypatch.setattr(train_tab, "QUEUE", TrainingQueue(1))
     monkeypatch.setattr(train_tab, "QUEUE_POLL_S", 0.05)
@@ -103,6 +105,7 @@ def test_a_second_student_waits_with_their_place_shown_and_stop_takes_them_out_o
     assert alice.status.startswith("⏹ Stopped early") and train_tab.QUEUE.training() == 0
 
 
+@pytest.mark.slow
 def test_the_next_run_starts_when_the_slot_frees(small_data, monkeypatch):
     monkeypatch.setattr(train_tab, "QUEUE", TrainingQueue(1))
     monkeypatch.setattr(train_tab, "QUEUE_POLL_S", 0.05)
@@ -114,6 +117,7 @@ def test_the_next_run_starts_when_the_slot_frees(small_data, monkeypatch):
     assert bob.status.startswith("✅ Finished") and bob.outcome.ending == "finished"
 
 
+@pytest.mark.slow
 def test_the_seed_experiment_trains_each_batch_size_in_turn(small_data):
     erin = Run("erin", config(epochs=1, subset=1000), sweep_session).finish()
     runs = erin.outcome.session.runs
@@ -127,6 +131,7 @@ def test_the_seed_experiment_trains_each_batch_size_in_turn(small_data):
     assert erin.updates[-1]["use_button"]["value"].startswith("Use #4 lenet bs256")
 
 
+@pytest.mark.slow
 def test_stop_while_the_last_run_of_the_seed_experiment_is_measured(small_data):
     hana = Run("hana", config(epochs=1, subset=1000), sweep_session)
     while (update := hana.step()) is not None:
@@ -135,6 +140,7 @@ def test_stop_while_the_last_run_of_the_seed_experiment_is_measured(small_data):
     assert hana.status.startswith("✅ Finished: **#4 lenet bs256")
 
 
+@pytest.mark.slow
 def test_stop_between_two_runs_of_the_seed_experiment_ends_it(small_data):
     frank = Run("frank", config(epochs=1, subset=1000), sweep_session)
     while (update := frank.step()) is not None:
@@ -144,6 +150,7 @@ def test_stop_between_two_runs_of_the_seed_experiment_ends_it(small_data):
     assert frank.status == "⏹ The seed's experiment was stopped before batch size 64; its 1 finished run(s) are kept."
 
 
+@pytest.mark.slow
 def test_closing_the_tab_stops_the_run_and_removes_its_files(small_data):
     carol = Run("carol", config())
     carol.step()
@@ -156,6 +163,7 @@ def test_closing_the_tab_stops_the_run_and_removes_its_files(small_data):
     assert not os.path.exists(path)  # the student left: their checkpoint file is gone
 
 
+@pytest.mark.slow
 def test_a_diverging_run_says_so_and_keeps_its_last_good_model(small_data, monkeypatch):
     import fmnist.train as train_module
 
@@ -175,6 +183,7 @@ def test_a_diverging_run_says_so_and_keeps_its_last_good_model(small_data, monke
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
+@pytest.mark.slow
 def test_a_run_longer_than_the_servers_limit_is_stopped_and_kept(small_data, monkeypatch):
     from demo import serving
 
@@ -186,6 +195,8 @@ def test_a_run_longer_than_the_servers_limit_is_stopped_and_kept(small_data, mon
 
 
 def test_broken_shipped_checkpoint_is_skipped(tmp_path, monkeypatch):
+    import gradio as gr
+
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")
     monkeypatch.setitem(demo_models.SHIPPED, "broken", str(broken))
@@ -194,34 +205,37 @@ def test_broken_shipped_checkpoint_is_skipped(tmp_path, monkeypatch):
     try:
         names = demo_models.shipped_names()
         assert "broken" not in names and names[0] == "default"
-        model, meta = demo_models.get_model("broken", {})
-        assert meta["path"] == str(demo_models.shipped_model("default")[1]["path"])  # fell back to default
+        with pytest.raises(gr.Error, match=r"Model 'broken' cannot be loaded \(.*\); pick one of: default, lenet\."):
+            demo_models.get_model("broken", {})  # refused, not answered by another model
     finally:
         demo_models.shipped_model.cache_clear()
 
 
+@pytest.mark.slow
 @real_data
 def test_full_queue_answers_instead_of_piling_up():
-    from demo.loadtest import AppClient, start_app
+    from gradio_client import handle_file
+    from gradio_client.utils import QueueError, Status
+
+    from demo.loadtest import TRAIN_ARGS, connect, start_app
+    from demo.predict_tab import EXAMPLES_DIR
 
     proc, url = start_app({"FMNIST_QUEUE_SIZE": "1", "FMNIST_WAITING_ROOM": "0"})
     try:
         results: dict[int, str] = {}
 
         def student(i: int) -> None:
-            """Keep the connection open (a closed one cancels the request) and note what happened."""
-            try:
-                for event, payload in AppClient(url, timeout=120).events("train", [100, 20, 0.001, "lenet", i,
-                                                                                     60000, False]):
-                    if time.time() > deadline:  # events after our own deadline are the queue moving on
-                        return
-                    if event == "generating":
-                        results[i] = "running"
-                    if event in ("error", "complete"):
-                        results[i] = f"{event}: {payload}"
-                        return
-            except RuntimeError as err:  # AppClient raises on an HTTP error answer
-                results[i] = f"refused: {err}"
+            """Keep the session open (a closed one cancels the request) and note what happened."""
+            job = connect(url).submit(*TRAIN_ARGS[:4], i, *TRAIN_ARGS[5:], api_name="/train")
+            while time.time() < deadline:  # later, the queue moves on: not what this test looks at
+                if job.done():
+                    err = job.exception()
+                    results[i] = f"refused: {type(err).__name__}: {err}" if err else "complete"
+                    return
+                if job.status().code in (Status.PROCESSING, Status.ITERATING):
+                    results[i] = "running"
+                time.sleep(0.1)
+            job.cancel()  # the running one stops after its current step, the waiting one leaves the queue
 
         deadline = time.time() + 10
         threads = [threading.Thread(target=student, args=(i,)) for i in range(4)]
@@ -232,10 +246,16 @@ def test_full_queue_answers_instead_of_piling_up():
             t.join(60)
         assert list(results.values()).count("running") == 1, results  # one training at a time
         refused = [v for v in results.values() if v.startswith("refused")]
-        assert refused and all("Queue is full" in v and "503" in v for v in refused), results
-        label = AppClient(url).call("predict_upload", [AppClient(url).upload(
-            str(__import__("demo.predict_tab").predict_tab.EXAMPLES_DIR / "test-0000-ankle-boot.png")),
-            "default", False])[0]
+        assert refused and all(f"{QueueError.__name__}: Queue is full" in v for v in refused), results
+        client, label, until = connect(url), None, time.time() + 30
+        while label is None:  # the cancelled ones take a moment to leave the queue
+            try:
+                label = client.predict(handle_file(str(EXAMPLES_DIR / "test-0000-ankle-boot.png")), "default", False,
+                                       api_name="/predict_upload")[0]
+            except QueueError:
+                if time.time() > until:
+                    raise
+                time.sleep(0.5)
         assert label["label"] == "Ankle boot"  # still healthy
     finally:
         proc.terminate()

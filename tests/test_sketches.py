@@ -29,7 +29,7 @@ def test_sketches_are_sketchpad_canvases_from_the_test_split(tmp_path):
         assert (ink.max(0) - ink.min(0)).max() >= 0.3 * CANVAS  # drawn at a third of the canvas or more
     filled = [s for s in a if s.kind == "filled"][0]
     outline = [s for s in a if s.kind == "outline"][0]
-    assert filled.canvas[..., 3].mean() > outline.canvas[..., 3].mean() * 0  # both drawn
+    assert filled.canvas[..., 3].mean() > outline.canvas[..., 3].mean() * 2  # a silhouette has far more ink
     prepared = prepare_sketches(a)
     assert {k: len(p.images) for k, p in prepared.items()} == {k: 30 + n_drawn // 2 for k, _, _ in CONDITIONS}
     assert all(p.images.dtype == np.uint8 and p.images.shape[1:] == (28, 28) for p in prepared.values())
@@ -87,15 +87,55 @@ def test_preview_is_what_sketch_augment_makes_of_a_few_uint8_images():
 
 
 def test_fill_holes_keeps_the_outer_contour_only():
-    from fmnist.augment import fill_holes
+    from fmnist.morphology import fill_holes
 
-    ring = torch.zeros(1, 1, 12, 12)
-    ring[..., 2:10, 2] = ring[..., 2:10, 9] = ring[..., 2, 2:10] = ring[..., 9, 2:10] = 1
+    ring = torch.zeros(1, 1, 12, 12, dtype=torch.bool)
+    ring[..., 2:10, 2] = ring[..., 2:10, 9] = ring[..., 2, 2:10] = ring[..., 9, 2:10] = True
     filled = fill_holes(ring)
-    assert filled[..., 3:9, 3:9].min() == 1 and filled[..., 0, 0] == 0 and filled.sum() == 64
+    assert filled[..., 3:9, 3:9].all() and not filled[..., 0, 0] and filled.sum() == 64
     open_ring = ring.clone()
-    open_ring[..., 2, 4:7] = 0
+    open_ring[..., 2, 4:7] = False
     assert torch.equal(fill_holes(open_ring), open_ring)
+
+
+def diamond_outline(size: int = 21) -> np.ndarray:
+    """A one-pixel diamond drawn with diagonal steps only: its pixels touch at corners, never at sides."""
+    img = np.zeros((size, size), np.uint8)
+    c = size // 2
+    for i in range(c + 1):
+        for y, x in ((i, c + i), (i, c - i), (size - 1 - i, c + i), (size - 1 - i, c - i)):
+            img[y, x] = 255
+    return img
+
+
+def test_an_outline_closed_only_by_diagonal_contacts_is_closed_for_the_app_and_for_training():
+    outline = diamond_outline()
+    app = fill_enclosed(outline)  # the app's "Fill closed outlines"
+    assert app[10, 10] == 255 and app[10, 3] == 255 and app[0, 0] == 0  # inside painted, outside not
+    x = torch.from_numpy(outline).float().div(255).view(1, 1, 21, 21)
+    training = silhouettes(x)[0, 0]  # sketch-style augmentation's filled silhouettes
+    assert torch.equal(training.bool(), torch.from_numpy(app > 0))  # one fill: the same pixels
+    broken = outline.copy()
+    broken[0, 10] = 0  # a real gap at the top: the inside is reachable from the border
+    assert np.array_equal(fill_enclosed(broken), broken)
+
+
+def test_dilate_and_erode_are_square_windows_of_the_given_width():
+    from fmnist.morphology import dilate, erode
+
+    rng = np.random.default_rng(0)
+    ink = (rng.random((17, 23)) * 255 * (rng.random((17, 23)) > 0.85)).astype(np.uint8)
+    mask = rng.random((17, 23)) > 0.25
+    for width in (1, 2, 3, 4, 5, 8):
+        before, after = width // 2, width - 1 - width // 2
+        padded = np.pad(ink, ((before, after), (before, after)))
+        expected = np.array([[padded[y:y + width, x:x + width].max() for x in range(23)] for y in range(17)])
+        assert np.array_equal(dilate(torch.from_numpy(ink), width).numpy(), expected), width
+        assert np.array_equal(dilate(ink, width), expected), width  # numpy in, numpy out, the same pixels
+        full = np.pad(mask, ((before, after), (before, after)), constant_values=True)  # the border never erodes
+        expected = np.array([[full[y:y + width, x:x + width].all() for x in range(23)] for y in range(17)])
+        assert np.array_equal(erode(torch.from_numpy(mask), width).numpy(), expected), width
+        assert np.array_equal(erode(mask, width), expected), width
 
 
 def test_shipped_default_recognises_most_hand_constructed_drawings_and_lenet_does_not(tmp_path):
