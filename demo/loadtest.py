@@ -186,6 +186,65 @@ def run_load(clients: int, requests: int, train: bool, timeout_s: float) -> dict
         proc.wait(timeout=30)
 
 
+LESSON_ARGS = (100, 1, 0.001, "lenet", 0, 2000, False)  # a short run: 1 epoch on 2,000 images
+
+
+def run_class(students: int, at_once: int, timeout_s: float, env: dict | None = None) -> dict:
+    """A class that trains and leaves: after one warm-up student (the dataset read, the first run's lazy
+    imports), `students` sessions each train a short run (at_once of them at a time, queueing for the slot)
+    and close their page; reports the app's memory at the start, at its peak and once they have left."""
+    proc, url = start_app(env)
+    try:
+        deadline = time.time() + timeout_s
+        failures: list[str] = []
+
+        def student(seed: int) -> None:
+            client = connect(url)
+            try:
+                job = client.submit(*LESSON_ARGS[:4], seed, *LESSON_ARGS[5:], api_name="/train")
+                while not job.done() and time.time() < deadline:
+                    time.sleep(0.2)
+                final = job.outputs()[-1][0] if job.done() and job.outputs() else "no answer before the deadline"
+                if not str(final).startswith("✅ Finished"):
+                    failures.append(str(final)[:200])
+            except Exception as err:  # a run that fails counts, and the class goes on
+                failures.append(f"{type(err).__name__}: {err}"[:200])
+            finally:
+                client.close()  # the page is closed: its heartbeat stops, the app lets the session go
+
+        def wait_for_release() -> float:
+            """Until the app's memory stops falling (closed sessions are let go a few seconds after the
+            heartbeat ends), at most 60 s."""
+            last, settled = rss_mb(proc.pid), time.time() + 60
+            while time.time() < settled:
+                time.sleep(5)
+                now = rss_mb(proc.pid)
+                if abs(now - last) < 2:
+                    break
+                last = now
+            return rss_mb(proc.pid)
+
+        student(10_000)  # the warm-up
+        start_rss = wait_for_release()
+        seeds = iter(range(students))
+        pool = [threading.Thread(target=lambda: [student(s) for s in seeds]) for _ in range(at_once)]
+        t0 = time.time()
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join(timeout_s)
+        wall = time.time() - t0
+        peak = rss_mb(proc.pid, "VmHWM")
+        after = wait_for_release()
+        return {"students": students, "at_once": at_once, "failed": len(failures), "failure_examples": failures[:3],
+                "wall_s": round(wall, 1), "app_rss_mb_start": round(start_rss, 1),
+                "app_peak_rss_mb": round(peak, 1), "app_rss_mb_after_they_left": round(after, 1),
+                "after_over_start": round(after / start_rss, 3)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: prints one JSON object; exit status 1 if any request failed or was lost."""
     parser = argparse.ArgumentParser(prog="python -m demo.loadtest", description=__doc__.split("\n")[0])
@@ -193,7 +252,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=50, help="predictions per client")
     parser.add_argument("--no-train", action="store_true", help="do not run a training during the test")
     parser.add_argument("--timeout", type=float, default=300, help="seconds before the test gives up")
+    parser.add_argument("--class-size", type=int, default=0, metavar="N",
+                        help="instead: N students each train a short run and leave; memory before and after")
+    parser.add_argument("--at-once", type=int, default=8, help="with --class-size: students active at a time")
     args = parser.parse_args(argv)
+    if args.class_size:
+        if not (1 <= args.class_size <= 200 and 1 <= args.at_once <= 32):
+            parser.error("--class-size must be 1..200 and --at-once 1..32")
+        result = run_class(args.class_size, args.at_once, args.timeout)
+        print(json.dumps(result, indent=2))
+        return 0 if result["failed"] == 0 and result["after_over_start"] <= 1.2 else 1
     if not (1 <= args.clients <= 64 and 1 <= args.requests <= 1000):
         parser.error("--clients must be 1..64 and --requests 1..1000")
     result = run_load(args.clients, args.requests, not args.no_train, args.timeout)
