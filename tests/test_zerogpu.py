@@ -103,7 +103,7 @@ def test_closing_the_stream_ends_the_worker(zerogpu):
 def test_the_gpu_time_asked_grows_with_epochs_and_images_and_respects_the_cap(monkeypatch):
     small = TrainConfig(epochs=1, subset=10000)
     asked = [estimate.gpu_request_seconds(replace(small, **c), cap=1000)
-             for c in ({}, {"epochs": 3}, {"epochs": 3, "subset": None}, {"epochs": 10, "subset": None})]
+             for c in ({}, {"epochs": 10}, {"epochs": 10, "subset": None}, {"epochs": 30, "subset": None})]
     assert asked == sorted(asked) and len(set(asked)) == 4, asked
     assert estimate.gpu_request_seconds(TrainConfig(epochs=1000), cap=120) == 120
 

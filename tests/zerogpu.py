@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import queue
 import traceback
 from functools import partial
 
 
 def _worker(task, payload: bytes, results, stop) -> None:
-    results.cancel_join_thread()  # a caller that stopped reading must not keep this process from ending
     args, kwargs = pickle.loads(payload)
     try:
         gen = task(*args, **kwargs)
@@ -26,6 +26,11 @@ def _worker(task, payload: bytes, results, stop) -> None:
     except Exception:  # the real wrapper sends the traceback back as an ExceptionResult
         results.put(("error", traceback.format_exc()))
     results.put(("end", None))
+    if stop.is_set():
+        results.cancel_join_thread()  # the caller stopped reading: do not wait to hand over the rest
+    else:
+        results.close()
+        results.join_thread()  # everything put is handed over before the process ends
 
 
 class EmulatedSpaces:
@@ -49,7 +54,13 @@ class EmulatedSpaces:
             worker.start()
             self.workers.append(worker)
             while True:
-                kind, value = results.get(timeout=300)
+                try:
+                    kind, value = results.get(timeout=1)
+                except queue.Empty:
+                    if worker.is_alive():
+                        continue
+                    # as spaces' sentinel thread does when the worker dies: "ZeroGPU worker error: GPU task aborted"
+                    raise RuntimeError(f"ZeroGPU worker error: GPU task aborted (exit code {worker.exitcode})")
                 if kind == "end":
                     break
                 if kind == "error":
