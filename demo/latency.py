@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
+from demo.loadtest import start_app
 from fmnist.sketches import DRAWINGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,28 +65,6 @@ def mouse_stroke(page, box: dict, points: list[tuple[float, float]]) -> None:
     for x, y in path[1:]:
         page.mouse.move(x, y)
     page.mouse.up()
-
-
-def start_app(timeout: float = 120) -> tuple[subprocess.Popen, str]:
-    """`python app.py` on a free port of 127.0.0.1; returns (process, url) once it answers."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"app.py exited with status {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit(f"app.py did not answer on {url} within {timeout:.0f} s")
 
 
 def measure_browser(url: str, n: int, reload: bool = False, timeout_s: float = 30) -> list[dict]:
@@ -185,7 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(CHROMIUM).exists():
         print(f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)", file=sys.stderr)
         return 2
-    proc, url = (None, args.url) if args.url else start_app()
+    try:
+        proc, url = (None, args.url) if args.url else start_app()
+    except RuntimeError as err:
+        raise SystemExit(f"error: {err}") from None
     try:
         records = measure_browser(url, n, reload=args.reload)
     finally:
