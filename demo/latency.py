@@ -17,7 +17,6 @@ import numpy as np
 from demo.loadtest import start_app
 from fmnist.sketches import DRAWINGS
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
