@@ -316,3 +316,15 @@ def test_a_closed_sessions_models_are_let_go():
         timer.join(5)
     assert "left" not in holder.session_data and "stays" in holder.session_data  # an open tab keeps its models
     assert holder["stays"][models_state._id]
+
+
+@pytest.mark.slow
+def test_a_class_that_trains_and_leaves_gives_its_memory_back(tmp_path):
+    """`python -m demo.loadtest --class-size`, small: students train short runs and close their pages; the app's
+    memory returns to within 20 % of what it was after the first student (the README has the 30-student run)."""
+    from demo.loadtest import run_class
+
+    data = write_idx_dataset(tmp_path / "fm", n_train=2000, n_test=200)
+    result = run_class(12, 4, 600, {"FMNIST_DATA": str(data), "FMNIST_DB": str(tmp_path / "class.sqlite")})
+    assert result["failed"] == 0, result
+    assert result["after_over_start"] <= 1.2, result
