@@ -103,6 +103,7 @@ for i in range(150):
 """
 
 
+@pytest.mark.slow
 def test_two_processes_on_one_file_lose_nothing(tmp_path):
     path = tmp_path / "fmnist.sqlite"
     start = time.time() + 3  # both begin writing at the same moment

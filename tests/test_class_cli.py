@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from conftest import write_idx_dataset
 from fmnist.board import Board
 from test_board import a_run
 from test_cli import fmnist
 
 
+@pytest.mark.slow
 def test_train_records_and_runs_prints_the_table(tmp_path):
     data = write_idx_dataset(tmp_path / "fm", n_train=600, n_test=200)
     db = tmp_path / "class" / "fmnist.sqlite"
@@ -38,12 +41,14 @@ def test_train_records_and_runs_prints_the_table(tmp_path):
     assert [r["batch_size"] for r in rows] == ["32", "64", "64"] and rows[0]["nickname"] == "**bold**"
 
 
+@pytest.mark.slow
 def test_runs_uses_fmnist_db_and_says_when_there_is_no_board(tmp_path):
     res = fmnist("runs", cwd=tmp_path)  # runs/fmnist.sqlite under an empty folder
     assert res.returncode == 2 and "no class board at runs/fmnist.sqlite yet" in res.stderr
     assert not (tmp_path / "runs").exists()  # reading creates nothing
 
 
+@pytest.mark.slow
 def test_a_bad_nickname_is_refused_before_training(tmp_path):
     res = fmnist("train", "--record", "--nickname", "x" * 30, cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.strip() == "error: nickname: at most 24 characters, got 30"
@@ -51,6 +56,7 @@ def test_a_bad_nickname_is_refused_before_training(tmp_path):
     assert res.returncode == 2 and "add --record" in res.stderr
 
 
+@pytest.mark.slow
 def test_an_unwritable_board_warns_and_the_run_still_succeeds(tmp_path):
     data = write_idx_dataset(tmp_path / "fm", n_train=300, n_test=100)
     (tmp_path / "afile").write_text("")

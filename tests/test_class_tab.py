@@ -56,6 +56,7 @@ def train(session: str, stop_after: int | None = None, **settings):
     return updates
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_recorded_with_its_sessions_nickname(fresh_board, small_data):
     final = train("alice", batch_size=50, epochs=2, seed=3, nickname=" <img src=x onerror=f()> ")[-1]
     assert final["status"].startswith("✅ Finished")
@@ -68,6 +69,7 @@ def test_a_finished_run_is_recorded_with_its_sessions_nickname(fresh_board, smal
     assert set(run.sketch_accuracy) >= {"outline", "filled"}
 
 
+@pytest.mark.slow
 def test_a_stopped_run_is_recorded_as_stopped_without_a_nickname(fresh_board, small_data):
     updates = train("carol", stop_after=2, batch_size=10, epochs=5)
     assert [u["status"] for u in updates if "status" in u][-1].startswith("⏹ Stopped early")
@@ -84,6 +86,7 @@ def test_a_bad_nickname_is_explained_next_to_its_field_and_nothing_starts():
     assert "is not allowed" in settings_problems({**FORM, "nickname": "a\u202eb"})[1]["nickname"]
 
 
+@pytest.mark.slow
 def test_a_broken_board_never_breaks_a_run(tmp_path, monkeypatch, small_data, caplog):
     (tmp_path / "afile").write_text("")
     broken = Board(tmp_path / "afile" / "fmnist.sqlite")

@@ -283,6 +283,7 @@ def test_server_settings_read_numbers_and_defaults(monkeypatch):
     assert env_number("FMNIST_QUEUE_SIZE", 64, 1) == 64
 
 
+@pytest.mark.slow
 def test_app_with_a_bad_setting_stops_with_one_line(tmp_path):
     import subprocess
     import sys

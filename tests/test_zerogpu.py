@@ -61,6 +61,7 @@ def run(cfg: TrainConfig, session: str, stop_after: int | None = None):
     return updates, outcome
 
 
+@pytest.mark.slow
 def test_a_run_trains_in_the_worker_and_its_model_predicts_here(zerogpu):
     cfg = config()
     updates, outcome = run(cfg, "zg-alice")
@@ -78,6 +79,7 @@ def test_a_run_trains_in_the_worker_and_its_model_predicts_here(zerogpu):
     assert any("loss_plot" in u for u in updates) and any("samples" in u for u in updates)
 
 
+@pytest.mark.slow
 def test_stop_reaches_the_worker_and_keeps_the_model(zerogpu):
     updates, outcome, after_stop = run(config(epochs=30), "zg-bob", stop_after=3)
     assert updates[-1]["status"].startswith("⏹ Stopped early")
@@ -88,6 +90,7 @@ def test_stop_reaches_the_worker_and_keeps_the_model(zerogpu):
     assert zerogpu.workers[0].exitcode == 0
 
 
+@pytest.mark.slow
 def test_closing_the_stream_ends_the_worker(zerogpu):
     token = stopping.new_token("zg-carol")
     gen = train_session(config(epochs=200), Session("zg-carol"), token)
