@@ -5,6 +5,8 @@ a student can also load a checkpoint of their own (from the Train tab or `python
 from __future__ import annotations
 
 import html
+import json
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -14,11 +16,13 @@ from matplotlib import colormaps
 from demo.models import all_models, get_model, is_number, model_card, model_key, picker_entries, shown_name
 from demo.sketch_canvas import decode_drawing, sketch_canvas
 from fmnist.checkpoint import CheckpointError, load_checkpoint
+from fmnist.data import CLASS_NAMES
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_drawing, preprocess_image
 from fmnist.predict import Verdict, feature_maps, judge, occlusion, predict_proba, to_input
 
 PREVIEW = 224  # the 28x28 model input, enlarged 8x
 EXAMPLES_DIR = Path(__file__).parent / "examples"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.png"))  # test-NNNN-<class>.png (test images), drawing-<class>.png
 MAX_LOADED = 8  # checkpoints one session may load (each is a model in this process's memory)
 
 
@@ -199,6 +203,46 @@ def status_html(text: str) -> str:
     return html.escape(text)
 
 
+def example_label(path: Path) -> str:
+    """What an example thumbnail is called for a screen reader, from its file name:
+    "test-0000-ankle-boot.png" -> "Ankle boot, a Fashion-MNIST test image"."""
+    kind, _, rest = path.stem.partition("-")
+    slug = re.sub(r"[^a-z]", "", re.sub(r"^\d+-", "", rest))
+    name = next((n for n in CLASS_NAMES if re.sub(r"[^a-z]", "", n.lower()).startswith(slug) and slug), None)
+    if name is None or kind not in ("test", "drawing"):
+        raise ValueError(f"{path.name}: an example is named test-NNNN-<class>.png or drawing-<class>.png")
+    return f"{name}, {'a Fashion-MNIST test image' if kind == 'test' else 'a drawing'}"
+
+
+# Gradio 6.31 renders buttons without a name that a screen reader announces as just "button" (axe-core:
+# button-name, critical): each example is a <button> holding only an <img alt="">, and so is each output
+# picture (the 28x28 one, the evidence, the feature maps, the Train tab's figures). The examples are named
+# after their garment (found by the file name at the end of the image's URL), an output picture after its
+# component's label; the observer names them again whenever Gradio redraws them.
+NAMES_JS = """() => {
+  const examples = %s;
+  const name = (el, text) => { if (text && el.getAttribute('aria-label') !== text) el.setAttribute('aria-label', text); };
+  const names = () => {
+    document.querySelectorAll('#examples .gallery-item').forEach(b => {
+      const src = decodeURIComponent(b.querySelector('img')?.getAttribute('src') || '');
+      const text = examples[src.split('/').pop()];
+      name(b, text);
+      if (text) b.title = text;
+    });
+    document.querySelectorAll('.image-container > button').forEach(b => {
+      name(b, b.closest('.block')?.querySelector('[data-testid="block-label"]')?.innerText.trim());
+    });
+  };
+  new MutationObserver(names).observe(document.body, {childList: true, subtree: true});
+  names();
+}""" % json.dumps({p.name: example_label(p) for p in EXAMPLES})
+
+# The upload box's accessible name ("Drop an image file here to upload") did not contain its visible text
+# ("Drop Image Here - or - Click to Upload"; axe-core: label-content-name-mismatch): a speech-input user
+# says what they see. Gradio's own English text for that name is replaced by the visible one.
+ACCESSIBLE_TEXTS = gr.I18n(en={"image.drop_to_upload": "Drop Image Here - or - Click to Upload"})
+
+
 # On a phone the two columns stack, which would put the prediction below the upload box, the examples
 # and the model picker, a long scroll away from the drawing. There, the columns' contents are laid out
 # as one list instead: the pad, its controls, then what the model answers and sees, then the rest.
@@ -230,8 +274,7 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
                 clear = gr.Button("Clear drawing, photo and answer", elem_id="clear", size="sm")
             upload = gr.Image(label="…or upload / paste a photo", sources=["upload", "clipboard"],
                               type="filepath", image_mode=None, elem_id="upload", height=220)
-            examples = sorted(EXAMPLES_DIR.glob("*.png"))
-            gr.Examples([str(p) for p in examples], inputs=upload, elem_id="examples",
+            gr.Examples([str(p) for p in EXAMPLES], inputs=upload, elem_id="examples",
                         label="Examples: Fashion-MNIST test images and drawings", examples_per_page=12)
         with gr.Column(scale=2):
             model_pick = gr.Dropdown(model_choices, value=model_choices[0][1], label="Model", elem_id="model-pick")
