@@ -15,9 +15,9 @@ from matplotlib import colormaps
 
 from demo.models import all_models, get_model, is_number, model_card, model_key, picker_entries, shown_name
 from demo.sketch_canvas import decode_drawing, sketch_canvas
-from fmnist.checkpoint import CheckpointError, load_checkpoint
+from fmnist.checkpoint import SHIPPED, CheckpointError, load_checkpoint
 from fmnist.data import CLASS_NAMES
-from fmnist.preprocess import BlankImageError, ImageError, preprocess_drawing, preprocess_image
+from fmnist.preprocess import BlankImageError, ImageError, open_image, preprocess_drawing, preprocess_image
 from fmnist.predict import Verdict, feature_maps, judge, occlusion, predict_proba, to_input
 
 PREVIEW = 224  # the 28x28 model input, enlarged 8x
@@ -125,11 +125,23 @@ def predict_drawing(value: str | None, model_name: str, session_models: dict, sh
     return answer(image28, model_name, session_models, show_maps, "your drawing")
 
 
-def predict_upload(path: str | None, model_name: str, session_models: dict, show_maps: bool):
+def upload_path(value: dict | str | None) -> str | None:
+    """The upload box's value as its events send it, unprocessed (a file's path in Gradio's cache): Gradio's
+    own preprocessing opens the file with PIL first and fails, before any handler can say why, on a file
+    that is not a picture or one over PIL's size limit."""
+    if isinstance(value, dict):
+        return value.get("path")
+    return value or None
+
+
+def predict_upload(value: dict | str | None, model_name: str, session_models: dict, show_maps: bool):
     """Handler for an uploaded, pasted or example picture. No picture (the box emptied because the
     student drew) changes nothing."""
+    path = upload_path(value)
     if not path:
         return (gr.skip(),) * 6
+    if model_name not in session_models and model_name not in SHIPPED:
+        model_name = "default"  # unprocessed, the picker's value is not checked against its choices
     try:
         image28 = preprocess_image(path)
     except BlankImageError as err:
@@ -137,6 +149,19 @@ def predict_upload(path: str | None, model_name: str, session_models: dict, show
     except ImageError as err:
         return nothing(f"⚠️ {upload_problem(err, path)}", show_maps)
     return answer(image28, model_name, session_models, show_maps, "the photo")
+
+
+def keep_one_input(value: dict | str | None):
+    """After an upload -> (pad, upload box): a picture empties the pad (one input is answered at a time);
+    a file that is not one leaves the box, so no broken image stays next to the sentence saying why."""
+    path = upload_path(value)
+    if not path:
+        return gr.skip(), gr.skip()
+    try:
+        open_image(path)
+    except ImageError:
+        return gr.skip(), None
+    return "", gr.skip()
 
 
 def blank_reason(err: BlankImageError) -> str:
@@ -183,7 +208,7 @@ def load_own_checkpoint(path: str | None, session_models: dict):
     try:
         model, meta = load_checkpoint(path)
     except CheckpointError as err:
-        return session_models, gr.update(), f"⚠️ {str(err).replace(str(path), filename)}"
+        return session_models, gr.update(), f"⚠️ {checkpoint_problem(err, path)}"
     metrics = meta.get("metrics")
     accuracy = metrics.get("accuracy") if isinstance(metrics, dict) else None
     name = f"{filename} ({accuracy * 100:.1f} %)" if is_number(accuracy) else filename
@@ -192,6 +217,20 @@ def load_own_checkpoint(path: str | None, session_models: dict):
     session_models = {**session_models, name: (model, meta)}
     return (session_models, gr.update(choices=picker_entries(session_models), value=name),
             f"✅ Loaded **{name}**: a {meta['arch']} model, now picked (for you only).")
+
+
+def checkpoint_problem(err: CheckpointError, path: str) -> str:
+    """A checkpoint the app cannot use, in a student's words: the file's own name, never the server's temp
+    path or PyTorch's unpickler text."""
+    filename = Path(path).name
+    text = str(err).replace(str(path), filename)
+    if "not a readable checkpoint" in text:
+        kind = "not a checkpoint the app can read" if Path(path).suffix.lower() == ".pt" else "not a checkpoint (.pt file)"
+        return (f"{filename}: {kind}. Load a model.pt downloaded from the Train tab or written by "
+                "`python -m fmnist train`.")
+    if "weights do not fit" in text:
+        return f"{text.split(' (', 1)[0]}: they are another model's weights."
+    return text
 
 
 def describe_model(model_name: str, session_models: dict) -> str:
@@ -300,8 +339,8 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
     pad.input(predict_drawing, [pad, model_pick, session_models, show_maps, fill], outputs,
               api_name="predict_drawing", **common).then(lambda: None, None, upload, queue=False,
                                                           show_progress="hidden")
-    upload.change(predict_upload, [upload, model_pick, session_models, show_maps], outputs,
-                  api_name="predict_upload", **common).then(lambda path: "" if path else gr.skip(), upload, pad,
+    upload.change(predict_upload, [upload, model_pick, session_models, show_maps], outputs, preprocess=False,
+                  api_name="predict_upload", **common).then(keep_one_input, upload, [pad, upload], preprocess=False,
                                                             queue=False, show_progress="hidden")
     upload.clear(lambda show: nothing(NOTHING_DRAWN, show), show_maps, outputs, api_visibility="private",
                  show_progress="hidden", queue=False)
