@@ -1,4 +1,4 @@
-"""Accessibility in a real browser: axe-core 4 (npm, installed by .ci/run into .ci/node/) audits both tabs, in
+"""Accessibility in a real browser: axe-core 4 (npm, installed by .ci/run into .ci/node/) audits every tab, in
 the light and the dark theme, before and after an answer; the Predict tab is used with the keyboard alone
 (everything but the freehand drawing itself)."""
 
@@ -73,6 +73,9 @@ def test_axe_finds_nothing_serious_on_either_tab(browser, app_url, scheme):
     assert_nothing_serious(page)
     page.get_by_role("tab", name="Train").click()
     page.locator("#start").wait_for(state="visible", timeout=10_000)
+    assert_nothing_serious(page)
+    page.get_by_role("tab", name="Class").click()  # the class board
+    page.locator("#class-table").wait_for(state="visible", timeout=10_000)
     assert_nothing_serious(page)
 
 
