@@ -11,6 +11,19 @@ from demo.serving import configure_queue, configure_torch, release_session
 from demo.train_tab import build_train_tab, forget_on_unload
 from fmnist.checkpoint import CHECKPOINT_DIR, clean_stale_temp_files
 
+# Gradio's default theme with the colours that axe-core measured below WCAG AA (4.5:1 for text) darkened:
+# white on orange-500 (Start training, 2.8:1) and on red-500 (Stop, 3.8:1), and the subdued grey of the
+# footer and the upload box's "- or -" (zinc-400 on white, 1.9:1).
+THEME = gr.themes.Default().set(
+    body_text_color_subdued="*neutral_600",  # 7.7:1 on white
+    button_primary_background_fill="*primary_700",  # white on it: 5.2:1
+    button_primary_background_fill_dark="*primary_700",
+    button_primary_background_fill_hover="*primary_800",
+    button_primary_background_fill_hover_dark="*primary_800",
+    button_cancel_background_fill="#b91c1c",  # red-700, white on it: 6.5:1
+    button_cancel_background_fill_hover="#991b1b",
+)
+
 INTRO = """# Fashion-MNIST: draw it, and the network guesses
 Draw a garment on the pad (or upload a photo) and watch a convolutional network classify it live —
 then train your own in the **Train** tab with the batch size you choose, and compare your runs."""

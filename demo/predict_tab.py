@@ -5,6 +5,8 @@ a student can also load a checkpoint of their own (from the Train tab or `python
 from __future__ import annotations
 
 import html
+import json
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -13,12 +15,14 @@ from matplotlib import colormaps
 
 from demo.models import all_models, get_model, is_number, model_card, model_key, picker_entries, shown_name
 from demo.sketch_canvas import decode_drawing, sketch_canvas
-from fmnist.checkpoint import CheckpointError, load_checkpoint
-from fmnist.preprocess import BlankImageError, ImageError, preprocess_drawing, preprocess_image
+from fmnist.checkpoint import SHIPPED, CheckpointError, load_checkpoint
+from fmnist.data import CLASS_NAMES
+from fmnist.preprocess import BlankImageError, ImageError, open_image, preprocess_drawing, preprocess_image
 from fmnist.predict import Verdict, feature_maps, judge, occlusion, predict_proba, to_input
 
 PREVIEW = 224  # the 28x28 model input, enlarged 8x
 EXAMPLES_DIR = Path(__file__).parent / "examples"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.png"))  # test-NNNN-<class>.png (test images), drawing-<class>.png
 MAX_LOADED = 8  # checkpoints one session may load (each is a model in this process's memory)
 
 
@@ -121,11 +125,23 @@ def predict_drawing(value: str | None, model_name: str, session_models: dict, sh
     return answer(image28, model_name, session_models, show_maps, "your drawing")
 
 
-def predict_upload(path: str | None, model_name: str, session_models: dict, show_maps: bool):
+def upload_path(value: dict | str | None) -> str | None:
+    """The upload box's value as its events send it, unprocessed (a file's path in Gradio's cache): Gradio's
+    own preprocessing opens the file with PIL first and fails, before any handler can say why, on a file
+    that is not a picture or one over PIL's size limit."""
+    if isinstance(value, dict):
+        return value.get("path")
+    return value or None
+
+
+def predict_upload(value: dict | str | None, model_name: str, session_models: dict, show_maps: bool):
     """Handler for an uploaded, pasted or example picture. No picture (the box emptied because the
     student drew) changes nothing."""
+    path = upload_path(value)
     if not path:
         return (gr.skip(),) * 6
+    if model_name not in session_models and model_name not in SHIPPED:
+        model_name = "default"  # unprocessed, the picker's value is not checked against its choices
     try:
         image28 = preprocess_image(path)
     except BlankImageError as err:
@@ -133,6 +149,19 @@ def predict_upload(path: str | None, model_name: str, session_models: dict, show
     except ImageError as err:
         return nothing(f"⚠️ {upload_problem(err, path)}", show_maps)
     return answer(image28, model_name, session_models, show_maps, "the photo")
+
+
+def keep_one_input(value: dict | str | None):
+    """After an upload -> (pad, upload box): a picture empties the pad (one input is answered at a time);
+    a file that is not one leaves the box, so no broken image stays next to the sentence saying why."""
+    path = upload_path(value)
+    if not path:
+        return gr.skip(), gr.skip()
+    try:
+        open_image(path)
+    except ImageError:
+        return gr.skip(), None
+    return "", gr.skip()
 
 
 def blank_reason(err: BlankImageError) -> str:
@@ -179,7 +208,7 @@ def load_own_checkpoint(path: str | None, session_models: dict):
     try:
         model, meta = load_checkpoint(path)
     except CheckpointError as err:
-        return session_models, gr.update(), f"⚠️ {str(err).replace(str(path), filename)}"
+        return session_models, gr.update(), f"⚠️ {checkpoint_problem(err, path)}"
     metrics = meta.get("metrics")
     accuracy = metrics.get("accuracy") if isinstance(metrics, dict) else None
     name = f"{filename} ({accuracy * 100:.1f} %)" if is_number(accuracy) else filename
@@ -190,6 +219,20 @@ def load_own_checkpoint(path: str | None, session_models: dict):
             f"✅ Loaded **{name}**: a {meta['arch']} model, now picked (for you only).")
 
 
+def checkpoint_problem(err: CheckpointError, path: str) -> str:
+    """A checkpoint the app cannot use, in a student's words: the file's own name, never the server's temp
+    path or PyTorch's unpickler text."""
+    filename = Path(path).name
+    text = str(err).replace(str(path), filename)
+    if "not a readable checkpoint" in text:
+        kind = "not a checkpoint the app can read" if Path(path).suffix.lower() == ".pt" else "not a checkpoint (.pt file)"
+        return (f"{filename}: {kind}. Load a model.pt downloaded from the Train tab or written by "
+                "`python -m fmnist train`.")
+    if "weights do not fit" in text:
+        return f"{text.split(' (', 1)[0]}: they are another model's weights."
+    return text
+
+
 def describe_model(model_name: str, session_models: dict) -> str:
     return model_card(get_model(model_name, session_models)[1])
 
@@ -197,6 +240,46 @@ def describe_model(model_name: str, session_models: dict) -> str:
 def status_html(text: str) -> str:
     """A sentence for the status line (an HTML element): class names from a loaded file are not trusted."""
     return html.escape(text)
+
+
+def example_label(path: Path) -> str:
+    """What an example thumbnail is called for a screen reader, from its file name:
+    "test-0000-ankle-boot.png" -> "Ankle boot, a Fashion-MNIST test image"."""
+    kind, _, rest = path.stem.partition("-")
+    slug = re.sub(r"[^a-z]", "", re.sub(r"^\d+-", "", rest))
+    name = next((n for n in CLASS_NAMES if re.sub(r"[^a-z]", "", n.lower()).startswith(slug) and slug), None)
+    if name is None or kind not in ("test", "drawing"):
+        raise ValueError(f"{path.name}: an example is named test-NNNN-<class>.png or drawing-<class>.png")
+    return f"{name}, {'a Fashion-MNIST test image' if kind == 'test' else 'a drawing'}"
+
+
+# Gradio 6.31 renders buttons without a name that a screen reader announces as just "button" (axe-core:
+# button-name, critical): each example is a <button> holding only an <img alt="">, and so is each output
+# picture (the 28x28 one, the evidence, the feature maps, the Train tab's figures). The examples are named
+# after their garment (found by the file name at the end of the image's URL), an output picture after its
+# component's label; the observer names them again whenever Gradio redraws them.
+NAMES_JS = """() => {
+  const examples = %s;
+  const name = (el, text) => { if (text && el.getAttribute('aria-label') !== text) el.setAttribute('aria-label', text); };
+  const names = () => {
+    document.querySelectorAll('#examples .gallery-item').forEach(b => {
+      const src = decodeURIComponent(b.querySelector('img')?.getAttribute('src') || '');
+      const text = examples[src.split('/').pop()];
+      name(b, text);
+      if (text) b.title = text;
+    });
+    document.querySelectorAll('.image-container > button').forEach(b => {
+      name(b, b.closest('.block')?.querySelector('[data-testid="block-label"]')?.innerText.trim());
+    });
+  };
+  new MutationObserver(names).observe(document.body, {childList: true, subtree: true});
+  names();
+}""" % json.dumps({p.name: example_label(p) for p in EXAMPLES})
+
+# The upload box's accessible name ("Drop an image file here to upload") did not contain its visible text
+# ("Drop Image Here - or - Click to Upload"; axe-core: label-content-name-mismatch): a speech-input user
+# says what they see. Gradio's own English text for that name is replaced by the visible one.
+ACCESSIBLE_TEXTS = gr.I18n(en={"image.drop_to_upload": "Drop Image Here - or - Click to Upload"})
 
 
 # On a phone the two columns stack, which would put the prediction below the upload box, the examples
@@ -230,8 +313,7 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
                 clear = gr.Button("Clear drawing, photo and answer", elem_id="clear", size="sm")
             upload = gr.Image(label="…or upload / paste a photo", sources=["upload", "clipboard"],
                               type="filepath", image_mode=None, elem_id="upload", height=220)
-            examples = sorted(EXAMPLES_DIR.glob("*.png"))
-            gr.Examples([str(p) for p in examples], inputs=upload, elem_id="examples",
+            gr.Examples([str(p) for p in EXAMPLES], inputs=upload, elem_id="examples",
                         label="Examples: Fashion-MNIST test images and drawings", examples_per_page=12)
         with gr.Column(scale=2):
             model_pick = gr.Dropdown(model_choices, value=model_choices[0][1], label="Model", elem_id="model-pick")
@@ -257,8 +339,8 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
     pad.input(predict_drawing, [pad, model_pick, session_models, show_maps, fill], outputs,
               api_name="predict_drawing", **common).then(lambda: None, None, upload, queue=False,
                                                           show_progress="hidden")
-    upload.change(predict_upload, [upload, model_pick, session_models, show_maps], outputs,
-                  api_name="predict_upload", **common).then(lambda path: "" if path else gr.skip(), upload, pad,
+    upload.change(predict_upload, [upload, model_pick, session_models, show_maps], outputs, preprocess=False,
+                  api_name="predict_upload", **common).then(keep_one_input, upload, [pad, upload], preprocess=False,
                                                             queue=False, show_progress="hidden")
     upload.clear(lambda show: nothing(NOTHING_DRAWN, show), show_maps, outputs, api_visibility="private",
                  show_progress="hidden", queue=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -146,6 +148,38 @@ def test_upload_a_fashion_mnist_image(page):
     assert page.locator("#prediction h2, #prediction .output-class").first.inner_text().strip() == "Ankle boot"
 
 
+def white_png(path: Path, side: int) -> Path:
+    """A valid side x side 8-bit grey PNG, all white, written row by row (15000x15000 takes ~1.5 s, 250 kB)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    z = zlib.compressobj(9)
+    rows = (b"\0" + b"\xff" * side) * 100  # filter byte 0, then the row's pixels
+    body = b"".join(z.compress(rows) for _ in range(side // 100)) + z.compress(rows[:(side % 100) * (side + 1)])
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", body + z.flush()) + chunk(b"IEND", b""))
+    return path
+
+
+def test_bad_uploads_are_named_in_words(page, tmp_path):
+    """A text file renamed .png and a 15000x15000 PNG (over PIL's own limit, which Gradio's preprocessing
+    hit before any handler ran: an "Error" box and the old answer left on screen) each get a sentence in the
+    status line; the previous answer goes, and the file leaves the upload box (no broken image stays)."""
+    upload = page.locator("#upload input[type=file]")
+    message = "document.querySelector('#predict-message').innerText"
+    bad = {"notes.png": "not a picture the app can read", "huge.png": "too large for the app"}
+    (tmp_path / "notes.png").write_text("shopping list: socks, a coat\n")
+    white_png(tmp_path / "huge.png", 15000)
+    for name, sentence in bad.items():
+        upload.set_input_files(str(ROOT / "demo" / "examples" / "test-0002-trouser.png"))
+        page.wait_for_function(f"{message}.includes('Prediction for the photo: Trouser')", timeout=20_000)
+        upload.set_input_files(str(tmp_path / name))
+        page.wait_for_function(f"{message}.includes({sentence!r})", timeout=20_000)
+        page.locator("#upload img").wait_for(state="detached", timeout=10_000)  # the box is empty again
+        assert "%" not in page.locator("#prediction").inner_text()  # no answer left from the trousers
+        assert page.locator("#preview img").count() == 0
+        assert page.locator(".toast-body, .error").count() == 0  # no Gradio "Error" box
+
+
 def load_file(page, path: Path) -> None:
     with page.expect_file_chooser() as chooser:  # the button opens the browser's file dialog
         page.locator("#load-checkpoint").click()
@@ -161,12 +195,18 @@ def test_load_a_checkpoint_of_ones_own(page, tmp_path):
     assert "my-lenet.pt (90.8 %)" in page.locator("#model-pick input").input_value()
     page.wait_for_function("document.querySelector('#model-card').innerText.includes('loaded from my-lenet.pt')",
                            timeout=10_000)
-    junk = tmp_path / "junk.pt"
-    junk.write_bytes(b"not a checkpoint")
-    load_file(page, junk)
-    page.wait_for_function("document.querySelector('#load-message').innerText.includes('junk.pt: not a readable')",
-                           timeout=20_000)
-    assert "my-lenet.pt" in page.locator("#model-pick input").input_value()  # the loaded model stays picked
+    # Random bytes named .pt, and a file that is not a .pt at all: a sentence in words replaces "Loaded".
+    (tmp_path / "junk.pt").write_bytes(os.urandom(4096))
+    (tmp_path / "results.csv").write_text("batch size,test acc\n100,90.8\n")
+    for name, sentence in (("junk.pt", "junk.pt: not a checkpoint the app can read"),
+                           ("results.csv", "results.csv: not a checkpoint (.pt file)")):
+        load_file(page, tmp_path / name)
+        page.wait_for_function(f"document.querySelector('#load-message').innerText.includes({sentence!r})",
+                               timeout=20_000)
+        text = page.locator("#load-message").inner_text()
+        assert "Loaded" not in text and "model.pt" in text
+        assert not any(word in text for word in ("WeightsUnpickler", "weights_only", "Please file", "pop from"))
+        assert "my-lenet.pt" in page.locator("#model-pick input").input_value()  # the loaded model stays picked
 
 
 @real_data
