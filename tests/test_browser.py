@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import real_data
+from demo.latency import mouse_stroke, stroke_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -64,31 +65,23 @@ def shoot(page, name: str, tmp_path: Path, full_page: bool = True) -> None:
 TROUSERS = [(0.38, 0.1), (0.62, 0.1), (0.66, 0.9), (0.54, 0.9), (0.5, 0.35), (0.46, 0.9), (0.34, 0.9), (0.38, 0.1)]
 
 
-def stroke_points(page, points: list[tuple[float, float]], steps: int = 8) -> list[tuple[float, float]]:
-    """Screen positions along a stroke through points given as fractions of a square in the middle of the
-    drawing area (the editor shows its square canvas centred, scaled to fit the space it has)."""
+def pad_box(page) -> dict:
+    """The middle 80 % of the drawing pad, as a bounding box: strokes are drawn inside it (demo.latency's)."""
     box = page.locator("#sketchpad canvas").first.bounding_box()
     side = 0.8 * min(box["width"], box["height"])
-    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
-    xy = [(left + side * x, top + side * y) for x, y in points]
-    return [xy[0]] + [(x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps)
-                      for (x0, y0), (x1, y1) in zip(xy, xy[1:]) for k in range(1, steps + 1)]
+    return {"x": box["x"] + (box["width"] - side) / 2, "y": box["y"] + (box["height"] - side) / 2,
+            "width": side, "height": side}
 
 
 def draw(page, points: list[tuple[float, float]]) -> None:
     """Draw with the mouse."""
-    path = stroke_points(page, points)
-    page.mouse.move(*path[0])
-    page.mouse.down()
-    for x, y in path[1:]:
-        page.mouse.move(x, y)
-    page.mouse.up()
+    mouse_stroke(page, pad_box(page), points)
 
 
 def draw_by_touch(page, points: list[tuple[float, float]]) -> None:
     """Draw with a finger: touch events through the DevTools protocol (Playwright itself only taps)."""
     cdp = page.context.new_cdp_session(page)
-    path = stroke_points(page, points)
+    path = stroke_path(pad_box(page), points)
     cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": path[0][0], "y": path[0][1]}]})
     for x, y in path[1:]:
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
