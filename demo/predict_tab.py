@@ -15,7 +15,7 @@ from matplotlib import colormaps
 
 from demo.models import all_models, get_model, is_number, model_card, model_key, picker_entries, shown_name
 from demo.sketch_canvas import decode_drawing, sketch_canvas
-from fmnist.checkpoint import SHIPPED, CheckpointError, load_checkpoint
+from fmnist.checkpoint import CheckpointError, load_checkpoint
 from fmnist.data import CLASS_NAMES
 from fmnist.preprocess import BlankImageError, ImageError, open_image, preprocess_drawing, preprocess_image
 from fmnist.predict import Verdict, feature_maps, judge, occlusion, predict_proba, to_input
@@ -140,8 +140,7 @@ def predict_upload(value: dict | str | None, model_name: str, session_models: di
     path = upload_path(value)
     if not path:
         return (gr.skip(),) * 6
-    if model_name not in session_models and model_name not in SHIPPED:
-        model_name = "default"  # unprocessed, the picker's value is not checked against its choices
+    get_model(model_name, session_models)  # unprocessed, the picker's value is checked here: a bad name is refused
     try:
         image28 = preprocess_image(path)
     except BlankImageError as err:

@@ -240,4 +240,3 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
     table = page.locator("#results").inner_text()
     assert all(f"#{i} lenet bs{b}" in table for i, b in ((1, 32), (2, 64), (3, 100), (4, 256))), table
     page.locator("#mistakes img").first.wait_for(timeout=30_000)
-    shoot(page, "train", tmp_path)

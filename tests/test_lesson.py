@@ -53,7 +53,8 @@ def test_a_queued_student_sees_their_place_and_stop_takes_them_out(students, tmp
     bob.locator("#start").click()
     wait_status(bob, "Waiting for a training slot", 20_000)
     assert "1 run is ahead of yours" in status(bob) and "your turn in about" in status(bob)
-    shoot(bob, "queued", tmp_path, full_page=False)
+    bob.locator("#train-status").scroll_into_view_if_needed()
+    shoot(bob, "queued", tmp_path, full_page=False)  # the README's picture of a queued student
     bob.locator("#stop").click()
     wait_status(bob, "Cancelled", 10_000)
     assert "nothing was trained" in status(bob)
@@ -95,7 +96,8 @@ def test_a_finished_run_is_offered_not_switched_to(students, tmp_path):
     page.locator("#start").click()
     page.locator("#use-model").wait_for(timeout=120_000)
     wait_status(page, "Finished", 10_000)
-    shoot(page, "train-finished", tmp_path, full_page=False)
+    page.locator("#mistakes img").first.wait_for(timeout=30_000)
+    shoot(page, "train", tmp_path)  # the README's picture of the Train tab
     page.get_by_role("tab", name="Predict").click()
     assert page.locator("#model-pick input").input_value() == "cnn (default)"  # still the model it was
     page.get_by_role("tab", name="Train").click()
