@@ -206,12 +206,12 @@ def results_frame(runs) -> pd.DataFrame:
                                        "time s", "status"])
 
 
-def status_line(rec, cfg: TrainConfig, device: str) -> str:
+def status_line(name: str, rec, cfg: TrainConfig, device: str) -> str:
     done = rec.step / rec.total_steps
     left = rec.elapsed_s * (1 - done) / done if done > 0 else math.nan
     speed = f" · {rec.images_per_s:,.0f} img/s" if isinstance(rec, StepRecord) else ""
     acc = f" · test accuracy {rec.test_acc * 100:.2f} %" if isinstance(rec, EpochRecord) else ""
-    return (f"**Epoch {rec.epoch}/{cfg.epochs}** · step {rec.step:,}/{rec.total_steps:,}{speed}{acc} · "
+    return (f"{name} · **Epoch {rec.epoch}/{cfg.epochs}** · step {rec.step:,}/{rec.total_steps:,}{speed}{acc} · "
             f"~{left:,.0f} s left · {device}")
 
 
@@ -337,7 +337,7 @@ def _train(cfg: TrainConfig, data: FashionMNIST, summary: RunSummary, runs: tupl
             update["loss_plot"] = curves_plot([*runs, current()], "loss")
             last_plot = now
         if update or now - last >= REFRESH_S:
-            update["status"] = status_line(rec, cfg, device)
+            update["status"] = status_line(summary.name, rec, cfg, device)
             last = now
             yield update
     raise RuntimeError("the training stream ended without its result")  # a worker that died mid-run

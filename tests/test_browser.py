@@ -219,8 +219,10 @@ def test_train_watch_and_stop(page, tmp_path):
     assert "bs256" in page.locator("#train-status").inner_text()  # the run trains with the preset's batch size
     page.locator("#stop").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped early')",
-                           timeout=30_000)
-    page.locator("#confusion img, #confusion svg, #confusion canvas").first.wait_for(timeout=30_000)
+                           timeout=30_000)  # at once; the measurements follow
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Use it for drawing')",
+                           timeout=120_000)
+    page.locator("#confusion img").first.wait_for(timeout=30_000)
     page.locator("#mistakes img").first.wait_for(timeout=30_000)
 
 
@@ -235,8 +237,8 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
     page.locator("#explain").get_by_text("double softmax").wait_for(timeout=10_000)
     page.locator("#sweep").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('bs256')", timeout=180_000)
-    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Finished')",
-                           timeout=120_000)
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Use it for drawing')",
+                           timeout=180_000)  # the last run measured: its summary
     table = page.locator("#results").inner_text()
     assert all(f"#{i} lenet bs{b}" in table for i, b in ((1, 32), (2, 64), (3, 100), (4, 256))), table
     page.locator("#mistakes img").first.wait_for(timeout=30_000)
