@@ -39,7 +39,11 @@ def drawn_texts(fig: Figure) -> list:
     for ax in fig.axes:
         texts += [ax.title, ax._left_title, ax._right_title, *ax.texts]
         if ax.axison:
-            texts += [ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]
+            texts += [ax.xaxis.label, ax.yaxis.label]
+            for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+                low, high = sorted((low, high))  # labels of ticks outside the view are not drawn
+                texts += [label for loc, label in zip(axis.get_ticklocs(), axis.get_ticklabels())
+                          if low - 1e-9 <= loc <= high + 1e-9]
         if ax.get_legend() is not None:
             texts += ax.get_legend().get_texts()
     unique = {id(t): t for t in texts}  # a suptitle is also among fig.texts
@@ -80,7 +84,7 @@ def curves_figure(curves: dict[str, tuple[list[float], list[float]]], ylabel: st
 def samples_figure(images: np.ndarray, labels: list[int], preds: list[int], cols: int = 4,
                    confidence: list[float] | None = None, title: str | None = None) -> Figure:
     """A grid of 28x28 images, each titled with the predicted class (and the probability the model gave
-    it, when given) over "right" or, in red, the correct class."""
+    it, when given) over "right" or, in red, "true:" and the correct class."""
     n = len(images)
     rows = max(1, -(-n // cols))
     cell = 112 if confidence is None else 150  # "Ankle boot (96 %)" needs the wider cell
@@ -92,7 +96,7 @@ def samples_figure(images: np.ndarray, labels: list[int], preds: list[int], cols
         ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
         wrong = preds[i] != labels[i]
         sure = f" ({confidence[i] * 100:.0f} %)" if confidence is not None else ""
-        correct = f"correct: {_short(labels[i])}" if wrong else "right"
+        correct = f"true: {_short(labels[i])}" if wrong else "right"
         ax.set_title(f"{_short(preds[i])}{sure}\n{correct}", fontsize=pt(TEXT_PX), color="red" if wrong else "black")
         ax.set_axis_off()
         if wrong:
@@ -105,7 +109,7 @@ def mistakes_figure(images: np.ndarray, labels, preds, mistakes: list[tuple[int,
     ids = [i for i, _ in mistakes]
     return samples_figure(images[ids], [int(labels[i]) for i in ids], [int(preds[i]) for i in ids], cols,
                           [p for _, p in mistakes],
-                          "Wrong, and sure of it: the test images it got wrong most confidently (its probability)")
+                          "Wrong, and sure of it: the test images it got wrong\nmost confidently (the probability it gave)")
 
 
 def _short(label: int) -> str:

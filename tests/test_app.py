@@ -222,7 +222,7 @@ def test_training_streams_and_registers_a_session_model():
     assert final["results"]["filled %"].iloc[0] == round(sketch["filled"] * 100, 1)
     assert "drawings: outlines" in final["status"]
     titles = [ax.get_title() for ax in final["mistakes"].axes]  # the surest mistakes, with their probability
-    assert len(titles) == 8 and all("\ncorrect: " in t and " %)" in t for t in titles)
+    assert len(titles) == 8 and all("\ntrue: " in t and " %)" in t for t in titles)
     # The first layer's filters: random at the start, then after each epoch and at the end; they change.
     filters = [u["filters"] for u in updates if "filters" in u]
     assert [f.get_suptitle().split("\n")[0] for f in filters] == [

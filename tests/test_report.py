@@ -71,3 +71,6 @@ def test_figures_are_legible_on_a_projector(name):
     shared = [Bbox.intersection(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]]
     overlaps = [box for box in shared if box is not None and box.width > 1 and box.height > 1]
     assert not overlaps, f"{name}: {len(overlaps)} overlapping texts"
+    width, height = canvas.get_width_height()
+    outside = [b for b in boxes if b.x0 < -1 or b.y0 < -1 or b.x1 > width + 1 or b.y1 > height + 1]
+    assert not outside, f"{name}: {len(outside)} texts cut off at the figure's edge"
