@@ -277,7 +277,7 @@ def test_a_stopped_run_adds_its_kept_model_to_the_accuracy_curve():
 
     updates = []
     token = stopping.new_token("s-stop")
-    cfg = settings_problems({**FORM, "batch_size": 10, "epochs": 3, "images": 2000})[0]  # 200 steps an epoch
+    cfg = settings_problems({**FORM, "batch_size": 10, "epochs": 3, "images": 6000})[0]  # 600 steps an epoch
     for update in train_session(cfg, Session("s-stop"), token):
         updates.append(update)
         if "Epoch 2/3" in update.get("status", "") and "img/s" in update["status"]:  # stop during the second
