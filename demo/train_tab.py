@@ -116,8 +116,9 @@ def settings_problems(values: dict) -> tuple[TrainConfig | None, dict[str, str]]
         problems["lr"] = "Learning rate must be between 0.000001 and 1 (the seed used 0.001)."
     if values.get("model") not in MODELS:
         problems["model"] = f"Model must be one of {', '.join(MODELS)}."
-    if nickname_problem(values.get("nickname")):
-        problems["nickname"] = nickname_problem(values.get("nickname"))
+    nickname = nickname_problem(values.get("nickname"))
+    if nickname:
+        problems["nickname"] = nickname
     if problems:
         return None, problems
     return TrainConfig(model=values["model"], batch_size=batch, epochs=epochs, lr=float(lr), seed=seed,
@@ -175,16 +176,20 @@ def runs_folder(session: str) -> Path:
     with _runs_root_lock:
         if _runs_root is None:
             _runs_root = Path(tempfile.mkdtemp(prefix="fmnist-runs-"))
-    folder = _runs_root / "".join(c for c in session if c.isalnum())[:64]
+    folder = _session_folder(session)
     folder.mkdir(exist_ok=True)
     return folder
+
+
+def _session_folder(session: str) -> Path:
+    return _runs_root / "".join(c for c in session if c.isalnum())[:64]
 
 
 def forget_session(session: str) -> None:
     """The student left: stop their run or queued request and delete their checkpoint files."""
     stopping.request_stop(session)
     if _runs_root is not None:
-        shutil.rmtree(runs_folder(session), ignore_errors=True)
+        shutil.rmtree(_session_folder(session), ignore_errors=True)  # not runs_folder: that would create it
 
 
 # ---- Figures ----
