@@ -33,7 +33,8 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
     try:
         return TrainConfig(model=args.model, batch_size=batch_size, epochs=args.epochs, lr=args.lr,
                            seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
-                           cosine=args.cosine, label_smoothing=args.label_smoothing)
+                           cosine=args.cosine, label_smoothing=args.label_smoothing, drawings=args.drawings,
+                           erase=args.erase, ema=args.ema)
     except ValueError as err:
         raise UserError(str(err)) from None
 
@@ -303,6 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="augmentation: mirroring, shifts, sketch-style outlines and silhouettes")
         p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing, 0 to <1")
         p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule down to 0")
+        p.add_argument("--drawings", action="store_true",
+                       help="hand-drawn renderings of the training images in every batch (fmnist.augment.hand_drawn; "
+                            "a few minutes to make, once)")
+        p.add_argument("--erase", type=float, default=d.erase,
+                       help="with --augment or --drawings: chance a photo gets a random erased rectangle, 0 to 1")
+        p.add_argument("--ema", type=float, default=d.ema,
+                       help="average the weights with this decay (e.g. 0.999; 0 = off); the run keeps the average")
         p.add_argument("--out", help="output folder (default runs/...)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         data_args(p)

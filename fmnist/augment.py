@@ -3,14 +3,23 @@ like what students draw (filled silhouettes and outlines of varied stroke width)
 
 from __future__ import annotations
 
+import math
+import multiprocessing
+
+import contourpy
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageDraw
 
 from fmnist.data import remember_last, to_float
 from fmnist.morphology import erode, fill_holes
+from fmnist.preprocess import fill_enclosed, ink_to_model_image
 
 INK = 0.1  # pixels brighter than this (0..1) belong to the garment's silhouette
 FILLED, OUTLINED = 0.25, 0.25  # share of each batch drawn as filled silhouettes / as outlines
+# With hand-drawn renderings: shares of photos, renderings, filled silhouettes and outlines in each batch.
+DRAWN_SHARES = (0.5, 0.4, 0.05, 0.05)
 
 
 def silhouettes(x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
@@ -40,18 +49,29 @@ def squash(x: torch.Tensor, generator: torch.Generator, low: float = 0.8) -> tor
     return F.grid_sample(x, grid, align_corners=False)
 
 
-def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Generator,
+                   drawn: torch.Tensor | None = None, erase: float = 0.0) -> torch.Tensor:
     """Images (N, 1, 28, 28) in [0, 1] and their `silhouettes` -> FILLED of them as filled silhouettes,
     OUTLINED as outlines 1-3 pixels wide (both `squash`ed), the rest unchanged; half mirrored
-    left-right, and the batch shifted by up to 2 pixels."""
+    left-right, and the batch shifted by up to 2 pixels.
+
+    With `drawn` (one `hand_drawn` rendering per image, float (N, 1, 28, 28) in [0, 1]) the shares are
+    DRAWN_SHARES instead: photos, hand-drawn renderings, filled silhouettes, outlines; `erase` is the chance
+    that a photo gets a `random_erase`d rectangle."""
     n = len(x)
     kind = torch.rand(n, generator=generator).to(x.device).view(n, 1, 1, 1)
     thick = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
     mirror = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
     inside = masks > 0
     outline = masks * ~torch.where(thick, erode(inside, 5), erode(inside, 3))
-    drawn = torch.where(kind < FILLED, masks, outline)
-    out = torch.where(kind < FILLED + OUTLINED, squash(drawn, generator), x)
+    if drawn is None:
+        sketched = torch.where(kind < FILLED, masks, outline)
+        out = torch.where(kind < FILLED + OUTLINED, squash(sketched, generator), x)
+    else:
+        photo, hand, filled = DRAWN_SHARES[:3]
+        photos = random_erase(x, generator, erase) if erase > 0 else x
+        sketched = squash(torch.where(kind < photo + hand + filled, masks, outline), generator)
+        out = torch.where(kind < photo, photos, torch.where(kind < photo + hand, drawn, sketched))
     out = torch.where(mirror, out.flip(-1), out)
     dy, dx = torch.randint(-2, 3, (2,), generator=generator).tolist()
     return torch.roll(out, shifts=(dy, dx), dims=(2, 3))
@@ -63,3 +83,134 @@ def preview(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     take a moment, not the whole dataset's seconds."""
     x = to_float(images, mean=0.0, std=1.0)
     return sketch_augment(x, silhouettes(x), torch.Generator().manual_seed(seed))[:, 0]
+
+
+# ---- Hand-drawn renderings: what a student's pen makes of a garment --------------------------------------------
+# A person draws the outer contour with a few straight strokes (not the silhouette's every pixel), sometimes an
+# interior line or two (a collar, the gap between trouser legs, laces), with a thin or a thick pen, sometimes
+# colours it in, tilts a shoe, and the app then crops and shrinks the canvas. `hand_drawn` does that to a training
+# image and hands the result through the app's own `ink_to_model_image`, so training sees what the Predict tab sees.
+SHOES = (5, 7, 9)  # Sandal, Sneaker, Ankle boot: drawn from the side, often tilted
+HAND_SIDE = 224  # canvas pixels the renderings are drawn on
+HAND_VARIANTS = 2  # renderings kept per training image (each epoch picks one)
+
+
+def simplify(points: np.ndarray, eps: float) -> np.ndarray:
+    """Douglas-Peucker: the vertices of the polyline `points` (M, 2) that keep it within eps of the original,
+    as a hand draws a curve with a few straight strokes that still turn at its corners."""
+    keep = np.zeros(len(points), bool)
+    keep[[0, -1]] = True
+    stack = [(0, len(points) - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        d = points[b] - points[a]
+        rel = points[a + 1:b] - points[a]
+        norm = float(np.hypot(*d))
+        dist = np.abs(rel[:, 0] * d[1] - rel[:, 1] * d[0]) / norm if norm > 1e-9 else np.hypot(rel[:, 0], rel[:, 1])
+        i = int(dist.argmax())
+        if dist[i] > eps:
+            keep[a + 1 + i] = True
+            stack += [(a, a + 1 + i), (a + 1 + i, b)]
+    return points[keep]
+
+
+def _contours(z: np.ndarray, level: float) -> list[np.ndarray]:
+    """Iso-lines of a 2-D array at `level` as (M, 2) arrays of (x, y) pixel coordinates (the array padded
+    by one zero pixel, so a shape touching the border still closes)."""
+    lines = contourpy.contour_generator(z=np.pad(z, 1), line_type="Separate").lines(level)
+    return [line - 1 for line in lines if len(line) > 3]
+
+
+def hand_drawn(image: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
+    """A 28x28 uint8 training image -> uint8 (28, 28): the garment as a student might draw it (see above),
+    as the app's preprocessing turns a drawing into the model's input."""
+    silhouette = fill_enclosed(((image > INK * 255) * 255).astype(np.uint8))
+    contours = _contours(silhouette.astype(np.float32), 127.5)
+    if not contours:  # nothing bright enough to draw: the image stays as it is
+        return image.copy()
+    outer = max(contours, key=len)
+    strokes = [outer]
+    if rng.random() < 0.6:  # interior lines: where the photo's brightness crosses a random level
+        inner = erode(silhouette > 127, 5)
+        level = rng.uniform(0.25, 0.7) * float(image.max())
+        details = [c for c in _contours(image.astype(np.float32), level) if len(c) > 6 and
+                   inner[c[:, 1].round().astype(int).clip(0, 27), c[:, 0].round().astype(int).clip(0, 27)].mean() > 0.7]
+        strokes += sorted(details, key=len, reverse=True)[:int(rng.integers(1, 4))]
+    angle = np.deg2rad(rng.uniform(-25, 25) if label in SHOES else rng.uniform(-6, 6))
+    turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+    stretch = np.array([rng.uniform(0.85, 1.15), 1.0])[::1 if rng.random() < 0.5 else -1]
+    flip = np.array([-1.0 if rng.random() < 0.5 else 1.0, 1.0])
+    eps = rng.uniform(0.3, 1.3)  # model pixels: how far the straight strokes stray from the contour
+    scale = HAND_SIDE * 0.7 / 28
+
+    def place(line: np.ndarray) -> list[tuple[float, float]]:
+        p = ((simplify(line, eps) - 13.5) * flip * stretch) @ turn
+        p = (p + rng.normal(0, 0.25, p.shape)) * scale + HAND_SIDE / 2
+        return [(float(x), float(y)) for x, y in p]
+
+    drawn = [place(s) for s in strokes]
+    extent = float(np.ptp(np.array(drawn[0]), 0).max())
+    width = max(1, round(rng.uniform(0.012, 0.08) * extent))  # the app's pens: 1-9 % of a drawing's size
+    canvas = Image.new("L", (HAND_SIDE, HAND_SIDE), 0)
+    pen = ImageDraw.Draw(canvas)
+    if rng.random() < 0.3:  # coloured in; interior lines then left off or drawn as gaps
+        pen.polygon(drawn[0], fill=255)
+        for line in drawn[1:]:
+            if rng.random() < 0.5:
+                pen.line(line, fill=0, width=width, joint="curve")
+    else:
+        for line in drawn:
+            pen.line(line, fill=255, width=width, joint="curve")
+    return ink_to_model_image(np.asarray(canvas), min_stroke=True)
+
+
+def _hand_drawn_part(job: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
+    images, labels, seed = job
+    rng = np.random.default_rng(seed)
+    return np.stack([hand_drawn(im, int(lab), rng) for im, lab in zip(images, labels)])
+
+
+def hand_drawn_bank(images: torch.Tensor, labels: torch.Tensor, seed: int = 0, workers: int = 2,
+                    chunk: int = 1000) -> torch.Tensor:
+    """HAND_VARIANTS `hand_drawn` renderings of every image (uint8 (N, 28, 28)) -> uint8 (N, HAND_VARIANTS, 28, 28),
+    deterministic for a seed and chunk whatever `workers` is (each chunk of images has its own random stream).
+    About 3 ms an image on one core: minutes for the whole training set, so it is made once per dataset."""
+    ims, labs = images.numpy(), labels.numpy()
+    jobs = [(ims[i:i + chunk], labs[i:i + chunk], seed * 1_000_003 + v * 7919 + i)
+            for v in range(HAND_VARIANTS) for i in range(0, len(ims), chunk)]
+    if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        # fork, not spawn: a spawned worker would re-run the caller's script. Safe here because the workers run
+        # numpy, PIL and contourpy only, never torch (whose OpenMP pool does not survive a fork).
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_hand_drawn_part, jobs)
+    else:
+        parts = [_hand_drawn_part(job) for job in jobs]
+    per_variant = len(parts) // HAND_VARIANTS
+    variants = [np.concatenate(parts[v * per_variant:(v + 1) * per_variant]) for v in range(HAND_VARIANTS)]
+    return torch.from_numpy(np.stack(variants, 1))
+
+
+@remember_last
+def dataset_hand_drawn(data) -> torch.Tensor:
+    """`hand_drawn_bank` of a dataset's training images, kept for the last dataset asked about."""
+    return hand_drawn_bank(data.train_images, data.train_labels)
+
+
+def random_erase(x: torch.Tensor, generator: torch.Generator, p: float) -> torch.Tensor:
+    """Images (N, 1, H, W) with a random rectangle (2-40 % of the area, aspect 0.3-3.3) blacked out in a
+    share p of them (Zhong et al. 2017): the net must not lean on any one part of a garment."""
+    n, _, h, w = x.shape
+    area = torch.empty(n).uniform_(0.02, 0.4, generator=generator) * h * w
+    aspect = torch.exp(torch.empty(n).uniform_(math.log(0.3), math.log(3.3), generator=generator))
+    eh = (area * aspect).sqrt().clamp(1, h)
+    ew = (area / aspect).sqrt().clamp(1, w)
+    top = torch.rand(n, generator=generator) * (h - eh)
+    left = torch.rand(n, generator=generator) * (w - ew)
+    on = torch.rand(n, generator=generator) < p
+    rows = torch.arange(h).view(1, h, 1)
+    cols = torch.arange(w).view(1, 1, w)
+    box = ((rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1)) & (cols >= left.view(n, 1, 1))
+           & (cols < (left + ew).view(n, 1, 1)) & on.view(n, 1, 1))
+    return x.masked_fill(box.unsqueeze(1).to(x.device), 0.0)

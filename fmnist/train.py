@@ -3,6 +3,7 @@ one tensor and batches are taken by indexing it; the caller decides when to stop
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import math
 import time
@@ -12,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fmnist.augment import dataset_silhouettes, sketch_augment
+from fmnist.augment import HAND_VARIANTS, dataset_hand_drawn, dataset_silhouettes, sketch_augment
 from fmnist.data import MEAN, STD, FashionMNIST, normalize, stratified_subset, to_float
 from fmnist.evaluate import predict_labels
 from fmnist.models import MODELS, SeededDropout
@@ -35,6 +36,9 @@ class TrainConfig:
     augment: bool = False  # fmnist.augment: mirroring, shifts, sketch-style outlines and silhouettes
     label_smoothing: float = 0.0  # cross-entropy label smoothing, in [0, 1)
     cosine: bool = False  # anneal the learning rate to 0 over the run (cosine), instead of keeping it fixed
+    drawings: bool = False  # fmnist.augment.hand_drawn renderings in every batch (minutes to make, once per dataset)
+    erase: float = 0.0  # with augment or drawings: chance a photo gets a random_erase rectangle, in [0, 1]
+    ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
     log_every: int = 20  # optimizer steps between progress records
     n_samples: int = 16  # test images whose predictions each epoch record carries
 
@@ -60,6 +64,10 @@ class TrainConfig:
         ls = self.label_smoothing
         if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {ls!r}")
+        for name, value, closed in (("erase", self.erase, True), ("ema", self.ema, False)):
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
+                    or (value == 1 and not closed)):
+                raise ValueError(f"{name} must be a number in [0, 1{']' if closed else ')'}, got {value!r}")
         if self.device.split(":")[0] not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)} (or cuda:N), got {self.device!r}")
 
@@ -145,6 +153,40 @@ class TrainRun:
     history: list[EpochRecord] = field(default_factory=list)
 
 
+class WeightAverage:
+    """An exponential moving average of a model's weights and BatchNorm statistics (Polyak averaging): the
+    average of the last ~1/(1 - decay) steps' weights generalises better than the last step's. The decay
+    ramps up from 0 over the first steps, so early averages are not dragged towards the random init."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay, self.updates = decay, 0
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self._copy: nn.Module | None = None
+        self._source = model
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for key, value in model.state_dict().items():
+            if value.dtype.is_floating_point:
+                self.state[key].lerp_(value, 1 - decay)
+            else:
+                self.state[key].copy_(value)
+
+    def model(self) -> nn.Module:
+        """A copy of the model holding the averaged weights (for evaluating them; made once, refreshed each call)."""
+        if self._copy is None:
+            dropouts = [(m, m.generator) for m in self._source.modules() if isinstance(m, SeededDropout)]
+            for m, _ in dropouts:
+                m.generator = None  # a Generator does not deep-copy; eval mode never uses it
+            self._copy = copy.deepcopy(self._source)
+            for m, generator in dropouts:
+                m.generator = generator
+        self._copy.load_state_dict(self.state)
+        return self._copy
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the model was put back to its last good state."""
 
@@ -169,10 +211,13 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
         images, labels = images[keep], labels[keep]
     x_train = to_float(images, mean=0.0, std=1.0).to(device, memory_format=torch.channels_last)  # [0, 1]
     y_train = labels.to(device)
-    masks = None
-    if cfg.augment:  # uint8 0/1, computed once per dataset; a batch's are made float when used
+    masks = drawn = None
+    if cfg.augment or cfg.drawings:  # uint8 0/1, computed once per dataset; a batch's are made float when used
         masks = dataset_silhouettes(data.train_images)
         masks = (masks if cfg.subset is None else masks[keep]).to(device)
+    if cfg.drawings:  # uint8 (N, HAND_VARIANTS, 28, 28), also once per dataset
+        drawn = dataset_hand_drawn(data)
+        drawn = (drawn if cfg.subset is None else drawn[keep]).to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)
     y_test = data.test_labels.to(device)
     run.sample_indices = torch.randperm(len(y_test), generator=torch.Generator().manual_seed(cfg.seed + 1))[
@@ -189,6 +234,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     # fused Adam: one kernel for all parameters instead of a dozen small ops per tensor.
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if cfg.cosine else None
+    average = WeightAverage(model, cfg.ema) if cfg.ema else None
     good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     step, start = 0, time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
@@ -200,14 +246,20 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
         for i in range(steps_per_epoch):
             idx = perm[i * bs:(i + 1) * bs]
             xb = x_train[idx]
-            if cfg.augment:
-                xb = sketch_augment(xb, masks[idx].float(), g)
+            if cfg.drawings:
+                variant = torch.randint(HAND_VARIANTS, (len(idx),), generator=g).to(device)
+                hand = drawn[idx, variant].unsqueeze(1).float() / 255
+                xb = sketch_augment(xb, masks[idx].float(), g, drawn=hand, erase=cfg.erase)
+            elif cfg.augment:
+                xb = sketch_augment(xb, masks[idx].float(), g, erase=cfg.erase)
             loss = F.cross_entropy(model(normalize(xb)), y_train[idx], label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             if schedule is not None:
                 schedule.step()
+            if average is not None:
+                average.update(model)
             step += 1
             detached = loss.detach()
             epoch_loss += detached * len(idx)
@@ -228,7 +280,9 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
                 window_loss, window_steps, window_images, window_start = (
                     torch.zeros((), device=device), 0, 0, time.perf_counter())
         epoch_s = time.perf_counter() - epoch_start
-        preds = predict_labels(model, x_test)
+        if average is not None and epoch == cfg.epochs:  # the run's result is the averaged weights
+            model.load_state_dict(average.state)
+        preds = predict_labels(model if average is None or epoch == cfg.epochs else average.model(), x_test)
         good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         record = EpochRecord(
             epoch, step, total, float(epoch_loss) / n, float((preds == y_test).float().mean()),

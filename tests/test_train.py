@@ -119,3 +119,54 @@ def test_silhouettes_are_computed_once_per_dataset_and_subsets_index_them(data):
     expected = augment.silhouettes((data.train_images.float() / 255).unsqueeze(1))
     assert torch.equal(masks.float(), expected)
     assert losses(cfg, data) == first  # the cached masks give the same run
+
+
+def test_weight_average_follows_the_weights_with_its_decay():
+    from fmnist.train import WeightAverage
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    average = WeightAverage(model, decay=0.9)
+    start = model[0].weight.detach().clone()
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    model[1].num_batches_tracked += 3
+    average.update(model)  # first update: decay ramps to min(0.9, 2/11)
+    expected = start + (1 - 2 / 11) * 1.0
+    assert torch.allclose(average.state["0.weight"], expected)
+    assert average.state["1.num_batches_tracked"] == 3  # counters are copied, not averaged
+    for _ in range(200):
+        average.update(model)
+    assert torch.allclose(average.state["0.weight"], model[0].weight, atol=1e-6)
+    copy = average.model()
+    assert copy is not model and torch.equal(copy[0].weight, average.state["0.weight"])
+
+
+def test_a_run_with_weight_averaging_ends_on_the_averaged_weights(data):
+    cfg = TrainConfig(model="cnn", batch_size=100, epochs=2, seed=1, device="cpu", subset=300, ema=0.9, log_every=1)
+    run = prepare_run(cfg)
+    records = [r for r in train_epochs(run, data) if isinstance(r, EpochRecord)]
+    plain = prepare_run(TrainConfig(**{**cfg.__dict__, "ema": 0.0}))
+    list(train_epochs(plain, data))
+    assert [r.loss for r in records] == [r.loss for r in plain.history]  # averaging does not change training
+    assert any(not torch.equal(a, b) for a, b in zip(run.model.state_dict().values(), plain.model.state_dict().values()))
+    assert len(records) == 2
+
+
+def test_drawings_train_deterministically_on_renderings_made_once(data):
+    from fmnist import augment
+
+    augment.dataset_hand_drawn.forget()
+    cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=2, device="cpu", drawings=True, erase=0.5,
+                      subset=300, log_every=1)
+    first = losses(cfg, data)
+    assert augment.dataset_hand_drawn.ready(data)
+    assert augment.dataset_hand_drawn(data).shape == (len(data.train_labels), augment.HAND_VARIANTS, 28, 28)
+    assert losses(cfg, data) == first
+    assert losses(TrainConfig(**{**cfg.__dict__, "drawings": False, "augment": True}), data) != first
+
+
+@pytest.mark.parametrize("field,value", [("erase", 1.5), ("erase", -0.1), ("ema", 1.0), ("ema", -0.5),
+                                         ("ema", True), ("erase", "0.5")])
+def test_impossible_erase_and_ema_are_refused(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})

@@ -1,0 +1,123 @@
+"""Training-time drawings: hand-drawn renderings of training images, random erasing, and the batch mixture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fmnist.augment import (DRAWN_SHARES, HAND_VARIANTS, hand_drawn, hand_drawn_bank, random_erase, simplify,
+                            sketch_augment)
+
+
+def garment(shape: str = "top") -> np.ndarray:
+    """A 28x28 uint8 light-on-black garment: a T-shaped top with a dark seam down the middle, or a wide low
+    shoe."""
+    img = np.zeros((28, 28), np.uint8)
+    if shape == "top":
+        img[2:8, 2:26] = 200
+        img[2:27, 8:20] = 200
+        img[6:27, 13:15] = 60  # a dark interior line (a zip)
+    else:
+        img[16:26, 1:27] = 180
+        img[10:16, 14:27] = 180
+    return img
+
+
+def test_simplify_keeps_corners_and_drops_points_on_straight_lines():
+    square = np.array([(0, 0), (1, 0), (2, 0), (3, 0), (3, 1), (3, 2), (3, 3), (2, 3), (1, 3), (0, 3), (0, 0)], float)
+    corners = simplify(square, eps=0.1)
+    assert [tuple(p) for p in corners] == [(0, 0), (3, 0), (3, 3), (0, 3), (0, 0)]
+    wobbly = square + np.random.default_rng(0).normal(0, 0.05, square.shape)
+    assert len(simplify(wobbly, eps=0.3)) == 5 and len(simplify(wobbly, eps=0.0)) == len(square)
+
+
+def test_hand_drawn_is_a_model_image_of_strokes_deterministic_per_seed():
+    top = garment()
+    first = [hand_drawn(top, 0, np.random.default_rng(3)) for _ in range(2)]
+    assert np.array_equal(*first) and first[0].dtype == np.uint8 and first[0].shape == (28, 28)
+    assert first[0].max() == 255  # stretched to white, as the app's preprocessing does
+    rng = np.random.default_rng(4)
+    drawings = [hand_drawn(top, 0, rng) for _ in range(60)]
+    assert not all(np.array_equal(drawings[0], d) for d in drawings[1:])
+    ink = np.array([(d > 64).mean() for d in drawings])
+    silhouette = (top > 25).mean()
+    assert (ink < 0.6 * silhouette).mean() > 0.5  # mostly outlines: far less ink than the solid garment
+    assert (ink > 0.8 * silhouette).any()  # some are coloured in
+    # cropped and scaled like a drawing: the longest side spans the picture
+    for d in drawings:
+        rows, cols = np.nonzero(d > 25)
+        assert max(np.ptp(rows), np.ptp(cols)) >= 24
+
+
+def tilt(image: np.ndarray) -> float:
+    """The angle (degrees) of an image's principal axis, from its second moments."""
+    rows, cols = np.nonzero(image > 64)
+    cov = np.cov(np.stack([cols, rows]).astype(float))
+    return float(np.degrees(0.5 * np.arctan2(2 * cov[0, 1], cov[0, 0] - cov[1, 1])))
+
+
+def test_shoes_are_drawn_tilted_and_garments_nearly_upright():
+    shoe = np.zeros((28, 28), np.uint8)
+    shoe[12:20, 1:27] = 180  # a wide low shape, the same mirrored: its tilt is the drawing's
+    rng = np.random.default_rng(0)
+    as_shoe = np.array([tilt(hand_drawn(shoe, 7, rng)) for _ in range(40)])
+    as_top = np.array([tilt(hand_drawn(shoe, 0, rng)) for _ in range(40)])
+    assert np.abs(as_shoe).max() > 12 and np.abs(as_top).max() < 8 and as_shoe.std() > 2 * as_top.std()
+
+
+def test_a_blank_image_is_left_as_it_is():
+    blank = np.zeros((28, 28), np.uint8)
+    assert np.array_equal(hand_drawn(blank, 3, np.random.default_rng(0)), blank)
+
+
+def test_the_bank_is_the_same_whatever_the_number_of_workers():
+    images = torch.from_numpy(np.stack([garment("top"), garment("shoe")] * 100))
+    labels = torch.tensor([0, 7] * 100)
+    one = hand_drawn_bank(images, labels, seed=1, workers=1, chunk=50)
+    assert one.shape == (200, HAND_VARIANTS, 28, 28) and one.dtype == torch.uint8
+    assert torch.equal(one, hand_drawn_bank(images, labels, seed=1, workers=2, chunk=50))
+    assert not torch.equal(one[:, 0], one[:, 1])  # the variants differ
+    assert not torch.equal(one[:50], one[50:100])  # so do the chunks' random streams
+    assert not torch.equal(one, hand_drawn_bank(images, labels, seed=2, workers=1, chunk=50))
+
+
+def test_random_erase_blacks_out_one_rectangle_in_the_chosen_share():
+    x = torch.ones(400, 1, 28, 28)
+    assert torch.equal(random_erase(x, torch.Generator().manual_seed(0), 0.0), x)
+    erased = random_erase(x, torch.Generator().manual_seed(0), 1.0)
+    holes = (erased == 0)[:, 0]
+    area = holes.flatten(1).float().mean(1)
+    assert (area > 0).all() and area.max() <= 0.45 and area.min() >= 0.005
+    for hole in holes[:20]:  # each hole is one axis-aligned rectangle
+        rows, cols = hole.any(1).nonzero().flatten(), hole.any(0).nonzero().flatten()
+        assert hole[rows.min():rows.max() + 1, cols.min():cols.max() + 1].all()
+    half = random_erase(x, torch.Generator().manual_seed(1), 0.5)
+    assert 0.4 < (half == 0).flatten(1).any(1).float().mean() < 0.6
+
+
+def test_the_mixture_with_hand_drawn_renderings_has_the_stated_shares():
+    n = 4000
+    photos = torch.full((n, 1, 28, 28), 0.2)
+    drawn = torch.full((n, 1, 28, 28), 0.9)
+    masks = torch.zeros(n, 1, 28, 28)
+    masks[:, :, 4:24, 4:24] = 1
+    out = sketch_augment(photos, masks, torch.Generator().manual_seed(0), drawn=drawn)
+    flat = out.flatten(1)
+    share_photo = (flat == 0.2).all(1).float().mean()
+    share_drawn = (flat == 0.9).all(1).float().mean()
+    assert abs(share_photo - DRAWN_SHARES[0]) < 0.03 and abs(share_drawn - DRAWN_SHARES[1]) < 0.03
+    sketched = ~((flat == 0.2).all(1) | (flat == 0.9).all(1))
+    assert abs(sketched.float().mean() - sum(DRAWN_SHARES[2:])) < 0.03
+    # with erasing, photos get holes; the drawings never do
+    erased = sketch_augment(photos, masks, torch.Generator().manual_seed(0), drawn=drawn, erase=1.0).flatten(1)
+    assert ((erased == 0.2).any(1) & (erased == 0).any(1)).float().mean() > 0.4
+    assert not ((erased == 0.9).any(1) & (erased == 0).any(1)).any()
+
+
+def test_without_renderings_the_mixture_is_todays():
+    x = torch.rand(64, 1, 28, 28)
+    masks = (x > 0.5).float()
+    a = sketch_augment(x, masks, torch.Generator().manual_seed(5))
+    b = sketch_augment(x, masks, torch.Generator().manual_seed(5), erase=0.0)
+    assert torch.equal(a, b)
