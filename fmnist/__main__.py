@@ -92,9 +92,9 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     text = report.results_text(evaluation, device, config_dict, metrics["epoch_loss"], seconds, samples)
     text += "sketch-style drawings: " + ", ".join(
         f"{k} {v * 100:.1f} %" for k, v in metrics["sketch_accuracy"].items()) + "\n"
-    text += f"designs, class-balanced: {metrics['sketch_balanced_accuracy']['designs'] * 100:.1f} %\n"
     text += "  of which hand-constructed: " + ", ".join(
         f"{k} {v * 100:.1f} %" for k, v in metrics["sketch_drawn_accuracy"].items()) + "\n"
+    text += f"designs, class-balanced: {metrics['sketch_balanced_accuracy']['designs'] * 100:.1f} %\n"
     print(text, end="")
 
     out.mkdir(parents=True, exist_ok=True)

@@ -126,7 +126,7 @@ def report_run(model: nn.Module, data: FashionMNIST, config, history: list, trai
                "sketch_accuracy": {k: r["accuracy"] for k, r in assessment.sketch.items()},
                "sketch_balanced_accuracy": {k: r["balanced_accuracy"] for k, r in assessment.sketch.items()},
                "sketch_per_class_accuracy": {k: r["per_class_accuracy"] for k, r in assessment.sketch.items()},
-               "sketch_drawn_accuracy": {k: r["drawn_accuracy"] for k, r in assessment.sketch.items()}}
+               "sketch_drawn_accuracy": {k: r["drawn_accuracy"] for k, r in assessment.sketch.items() if r["drawn_n"]}}
     checkpoint = make_checkpoint(model, config.model, config, metrics={k: metrics[k] for k in CHECKPOINT_METRICS},
                                  extra={"trained_on": data.source, "device": device})
     return RunReport(assessment, metrics, checkpoint)

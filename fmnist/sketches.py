@@ -480,7 +480,8 @@ def draw_design(design: Design, kind: str, rng: np.random.Generator, pose: Pose 
         return q @ rotation.T
 
     plane = [to_plane(s) for s in strokes], [to_plane(d) for d in details], [to_plane(d) for d in parts]
-    every = np.concatenate(plane[0] + plane[1] + plane[2])
+    # the box of what is inked: a filled drawing's details fall inside it or are left off
+    every = np.concatenate(plane[0] + plane[2] + (plane[1] if kind == "outline" else []))
     low, high = every.min(0), every.max(0)
     factor = pose.size * CANVAS / max(high - low)
     margin = pen / 2 + 1
