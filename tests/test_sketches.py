@@ -222,13 +222,20 @@ def test_designs_are_seeded_and_cover_every_class_both_kinds_both_directions_and
 
 def test_hand_drawn_outlines_have_3_to_20_vertices_near_the_designs():
     rng = np.random.default_rng(0)
-    counts = []
+    counts, detailed = [], []  # vertices of all outlines, of the designs with 14 or more
     for design in (d for designs in DESIGNS.values() for d in designs):
         for _ in range(5):
             shape = hand_drawn_outline(design.outline, rng)
             counts.append(len(shape))
+            if len(design.outline) >= 14:
+                detailed.append(len(shape))
             assert 3 <= len(shape) <= 20 and shape.min() > -0.15 and shape.max() < 1.15
     assert min(counts) < 8 and max(counts) > 14  # some simplified to a few strokes, some wobbly
+    assert min(detailed) < 14  # a 14-point garment is sometimes drawn with fewer
+    from fmnist.sketches import simplify
+
+    wavy = np.array([(0, 0), (.3, .01), (.6, -.01), (1, 0), (1, .5), (1.01, 1)])  # two straight strokes, wobbling
+    assert np.array_equal(simplify(wavy, 0.02), wavy[[0, 3, 5]]) and np.array_equal(simplify(wavy, 0.001), wavy)
 
 
 def test_draw_design_mirrors_and_tilts_as_posed():
