@@ -1,7 +1,8 @@
 """A sketch-style evaluation set, each drawing an RGBA canvas like the sketchpad sends: held-out test
 images redrawn as a student would draw them (outlines of varied stroke width, filled silhouettes;
-small, off-centre, not square), and hand-constructed garment drawings (DRAWINGS, a few per class)
-rendered the same ways. Generated from the test split and the templates, never used in training."""
+small, off-centre, not square), hand-constructed garment drawings (DRAWINGS, a few per class)
+rendered the same ways, and garment designs drawn the way people draw them (DESIGNS, the "designs"
+column). Generated from the test split and the templates, never used in training."""
 
 from __future__ import annotations
 
