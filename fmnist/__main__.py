@@ -95,6 +95,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
         f"{k} {v * 100:.1f} %" for k, v in metrics["sketch_accuracy"].items()) + "\n"
     text += "  of which hand-constructed: " + ", ".join(
         f"{k} {v * 100:.1f} %" for k, v in metrics["sketch_drawn_accuracy"].items()) + "\n"
+    text += f"designs, class-balanced: {metrics['sketch_balanced_accuracy']['designs'] * 100:.1f} %\n"
     print(text, end="")
 
     out.mkdir(parents=True, exist_ok=True)
@@ -224,9 +225,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for name, acc in evaluation.per_class_accuracy.items():
         print(f"  {name:12s} {acc * 100:6.2f} %")
     for kind, r in result.get("sketch", {}).items():
-        print(f"sketches, {kind}: {r['accuracy'] * 100:.1f} % of {r['n']}  (" +
-              ", ".join(f"{n.split('/')[0]} {a * 100:.0f}" for n, a in r["per_class_accuracy"].items()) +
-              f"); hand-constructed alone {r['drawn_accuracy'] * 100:.1f} % of {r['drawn_n']}")
+        drawn = f"; hand-constructed alone {r['drawn_accuracy'] * 100:.1f} % of {r['drawn_n']}" if r["drawn_n"] else ""
+        print(f"sketches, {kind}: {r['accuracy'] * 100:.1f} % of {r['n']}, class-balanced "
+              f"{r['balanced_accuracy'] * 100:.1f} %  (" +
+              ", ".join(f"{n.split('/')[0]} {a * 100:.0f}" for n, a in r["per_class_accuracy"].items()) + ")" + drawn)
     return 0
 
 

@@ -103,7 +103,7 @@ def assess(model: nn.Module, data: FashionMNIST) -> Assessment:
 
 # What a checkpoint's metadata keeps of a finished run's metrics (the rest goes to metrics.json).
 CHECKPOINT_METRICS = ("accuracy", "per_class_accuracy", "n", "epochs_completed", "train_seconds", "sketch_accuracy",
-                      "sketch_drawn_accuracy")
+                      "sketch_balanced_accuracy", "sketch_per_class_accuracy", "sketch_drawn_accuracy")
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,9 @@ def report_run(model: nn.Module, data: FashionMNIST, config, history: list, trai
                "train_seconds": round(train_seconds, 2), "epoch_test_acc": [r.test_acc for r in history],
                "epoch_loss": [r.loss for r in history], "device": device, "stopped_early": stopped,
                "sketch_accuracy": {k: r["accuracy"] for k, r in assessment.sketch.items()},
-               "sketch_drawn_accuracy": {k: r["drawn_accuracy"] for k, r in assessment.sketch.items()}}
+               "sketch_balanced_accuracy": {k: r["balanced_accuracy"] for k, r in assessment.sketch.items()},
+               "sketch_per_class_accuracy": {k: r["per_class_accuracy"] for k, r in assessment.sketch.items()},
+               "sketch_drawn_accuracy": {k: r["drawn_accuracy"] for k, r in assessment.sketch.items() if r["drawn_n"]}}
     checkpoint = make_checkpoint(model, config.model, config, metrics={k: metrics[k] for k in CHECKPOINT_METRICS},
                                  extra={"trained_on": data.source, "device": device})
     return RunReport(assessment, metrics, checkpoint)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import write_idx_dataset
@@ -10,7 +11,10 @@ from fmnist.augment import preview, silhouettes, sketch_augment
 from fmnist.data import load_fashion_mnist
 from fmnist.models import build_model
 from fmnist.preprocess import fill_enclosed, preprocess_drawing
-from fmnist.sketches import CANVAS, CONDITIONS, DRAWINGS, make_sketches, prepare_sketches, sketch_accuracy
+from conftest import real_data
+from fmnist.sketches import (CANVAS, CONDITIONS, DESIGNS, DRAWINGS, KINDS, MAX_TILT, SMALL_TILT, Design, Pose,
+                             Prepared, draw_design, hand_drawn_outline, iter_designs, make_sketches, prepare_sketches,
+                             sketch_accuracy)
 
 
 def test_sketches_are_sketchpad_canvases_from_the_test_split(tmp_path):
@@ -31,12 +35,14 @@ def test_sketches_are_sketchpad_canvases_from_the_test_split(tmp_path):
     outline = [s for s in a if s.kind == "outline"][0]
     assert filled.canvas[..., 3].mean() > outline.canvas[..., 3].mean() * 2  # a silhouette has far more ink
     prepared = prepare_sketches(a)
-    assert {k: len(p.images) for k, p in prepared.items()} == {k: 30 + n_drawn // 2 for k, _, _ in CONDITIONS}
+    expected = {c.name: 0 if c.sources == ("design",) else 30 + n_drawn // 2 for c in CONDITIONS}
+    assert {k: len(p.images) for k, p in prepared.items()} == expected  # no designs among these drawings
     assert all(p.images.dtype == np.uint8 and p.images.shape[1:] == (28, 28) for p in prepared.values())
     result = sketch_accuracy(build_model("lenet", seed=0).eval(), {"mean": 0.286, "std": 0.353}, prepared)
-    assert set(result) == {name for name, _, _ in CONDITIONS}
-    assert all(0 <= r["accuracy"] <= 1 and r["n"] == 30 + n_drawn // 2 for r in result.values())
-    assert all(0 <= r["drawn_accuracy"] <= 1 and r["drawn_n"] == n_drawn // 2 for r in result.values())
+    assert set(result) == {c.name for c in CONDITIONS} == {"outline", "outline+fill", "filled", "designs"}
+    assert all(0 <= r["accuracy"] <= 1 and r["n"] == expected[k] for k, r in result.items())
+    assert all(0 <= r["drawn_accuracy"] <= 1 and r["drawn_n"] == (n_drawn // 2 if expected[k] else 0)
+               for k, r in result.items())
 
 
 def test_fill_enclosed_paints_closed_outlines_only():
@@ -146,7 +152,7 @@ def test_shipped_default_recognises_most_hand_constructed_drawings_and_lenet_doe
     cnn, meta = load_checkpoint("default")
     lenet, lenet_meta = load_checkpoint("lenet")
     ours = sketch_accuracy(cnn, meta["normalization"], drawn)
-    assert {k: r["drawn_accuracy"] for k, r in ours.items()} == meta["metrics"]["sketch_drawn_accuracy"]
+    assert {k: r["drawn_accuracy"] for k, r in ours.items() if r["drawn_n"]} == meta["metrics"]["sketch_drawn_accuracy"]
     theirs = sketch_accuracy(lenet, lenet_meta["normalization"], drawn)
     assert ours["outline"]["accuracy"] >= 0.65 and ours["filled"]["accuracy"] >= 0.65
     assert all(ours[k]["accuracy"] > theirs[k]["accuracy"] + 0.1 for k in ("outline", "outline+fill", "filled"))
@@ -162,10 +168,12 @@ def test_scores_count_blank_drawings_as_wrong_and_match_one_at_a_time_prediction
     sketches += [Sketch(blank, 3, "outline", 4), Sketch(blank, 3, "filled", 0)]
     model, norm = build_model("lenet", seed=1).eval(), {"mean": 0.286, "std": 0.353}
     result = sketch_accuracy(model, norm, prepare_sketches(sketches))
-    for name, kind, fill in CONDITIONS:
-        right = [s.canvas.any() and predict_proba(model, to_input(preprocess_drawing(s.canvas, fill=fill), norm))[0]
-                 .argmax() == s.label for s in sketches if s.kind == kind]
-        assert result[name]["n"] == len(right) and result[name]["accuracy"] == round(sum(right) / len(right), 4)
+    sketches += list(iter_designs(per_design=1))[::7]
+    result = sketch_accuracy(model, norm, prepare_sketches(sketches))
+    for c in CONDITIONS:
+        right = [s.canvas.any() and predict_proba(model, to_input(preprocess_drawing(s.canvas, fill=c.fill), norm))[0]
+                 .argmax() == s.label for s in sketches if s.kind in c.kinds and s.source in c.sources]
+        assert result[c.name]["n"] == len(right) and result[c.name]["accuracy"] == round(sum(right) / len(right), 4)
 
 
 def test_squash_narrows_or_flattens_drawings_about_the_centre_and_is_seeded():
@@ -182,3 +190,133 @@ def test_squash_narrows_or_flattens_drawings_about_the_centre_and_is_seeded():
     assert (widths >= 15).all() and (heights >= 21).all()  # by at most a fifth
     centre = (a[:, 0].sum(1) * torch.arange(28)).sum(1) / a[:, 0].sum((1, 2))
     assert torch.allclose(centre, torch.full((32,), 13.5), atol=0.6)
+
+
+def test_designs_are_seeded_and_cover_every_class_both_kinds_both_directions_and_tilts():
+    a, b, other = list(iter_designs(seed=0, per_design=2)), list(iter_designs(seed=0, per_design=2)), \
+        list(iter_designs(seed=1, per_design=2))
+    assert len(a) == 2 * 2 * sum(len(d) for d in DESIGNS.values()) == len(other)
+    assert all(np.array_equal(x.canvas, y.canvas) and x.pose == y.pose for x, y in zip(a, b))
+    assert sum(np.array_equal(x.canvas, y.canvas) for x, y in zip(a, other)) == 0
+    assert sorted(DESIGNS) == list(range(10))
+    for label in range(10):
+        drawn = [s for s in a if s.label == label]
+        assert len({s.design for s in drawn}) == len(DESIGNS[label]) >= 8
+        assert {s.kind for s in drawn} == set(KINDS) and {s.source for s in drawn} == {"design"}
+        assert {s.pose.mirrored for s in drawn} == {False, True}  # shoes (and all else) face either way
+        tilts = np.array([s.pose.tilt for s in drawn])
+        limit = MAX_TILT.get(label, SMALL_TILT)
+        assert np.abs(tilts).max() <= limit and tilts.min() < -limit / 2 and tilts.max() > limit / 2
+    assert MAX_TILT == {5: 25.0, 7: 25.0} and SMALL_TILT <= 5  # sandals and sneakers lean, boots stand upright
+    for s in a:
+        assert s.canvas.shape == (CANVAS, CANVAS, 4) and s.canvas[..., :3].max() == 0  # ink in alpha only
+        assert (s.stroke > 0) == (s.kind == "outline") and (s.stroke == 0 or 3 <= s.stroke <= 18)
+        ink = np.argwhere(s.canvas[..., 3])
+        extent = (ink.max(0) - ink.min(0)).max() / CANVAS
+        assert 0.24 <= extent <= 0.95 and abs(extent - s.pose.size) < 0.05  # 25-90 % of the canvas (+ the pen)
+    pens = [s.stroke for s in a if s.kind == "outline"]
+    assert min(pens) <= 6 and max(pens) >= 10 and not any(6 < p < 10 for p in pens)  # thin and thick pens
+    corners = [ink for s in a for ink in [np.argwhere(s.canvas[..., 3])]]
+    assert min(c.min(0).min() for c in corners) < 20 and max(c.max(0).max() for c in corners) > CANVAS - 20
+
+
+def test_hand_drawn_outlines_have_3_to_20_vertices_near_the_designs():
+    rng = np.random.default_rng(0)
+    counts, detailed = [], []  # vertices of all outlines, of the designs with 14 or more
+    for design in (d for designs in DESIGNS.values() for d in designs):
+        for _ in range(5):
+            shape = hand_drawn_outline(design.outline, rng)
+            counts.append(len(shape))
+            if len(design.outline) >= 14:
+                detailed.append(len(shape))
+            assert 3 <= len(shape) <= 20 and shape.min() > -0.15 and shape.max() < 1.15
+    assert min(counts) < 8 and max(counts) > 14  # some simplified to a few strokes, some wobbly
+    assert min(detailed) < 14  # a 14-point garment is sometimes drawn with fewer
+    from fmnist.sketches import simplify
+
+    wavy = np.array([(0, 0), (.3, .01), (.6, -.01), (1, 0), (1, .5), (1.01, 1)])  # two straight strokes, wobbling
+    assert np.array_equal(simplify(wavy, 0.02), wavy[[0, 3, 5]]) and np.array_equal(simplify(wavy, 0.001), wavy)
+
+
+def test_draw_design_mirrors_and_tilts_as_posed():
+    rng = lambda: np.random.default_rng(7)  # noqa: E731 - the same jitter and pen for each drawing
+    sneaker = DESIGNS[7][0]
+    centred = dict(tilt=0.0, size=0.6, x=0.5, y=0.5, stretch=1.0)
+    left, _ = draw_design(sneaker, "filled", rng(), Pose(False, **centred))
+    right, _ = draw_design(sneaker, "filled", rng(), Pose(True, **centred))
+    a, b = left[..., 3] > 0, np.fliplr(right[..., 3] > 0)
+    assert (a & b).sum() / (a | b).sum() > 0.9 and (a & np.fliplr(a)).sum() / a.sum() < 0.9  # a mirror image
+    bar = Design("bar", ((0, .45), (1, .45), (1, .55), (0, .55)), (), 8.0, "side")
+    for tilt in (-20.0, 0.0, 20.0):
+        canvas, _ = draw_design(bar, "filled", rng(), Pose(False, **{**centred, "tilt": tilt}))
+        ys, xs = np.nonzero(canvas[..., 3])
+        cov = np.cov(xs, -ys)  # y up: a counter-clockwise tilt raises the right end
+        angle = np.degrees(np.arctan2(2 * cov[0, 1], cov[0, 0] - cov[1, 1]) / 2)
+        assert abs(angle - tilt) < 4, (tilt, angle)
+
+
+def test_every_design_drawing_preprocesses_into_the_designs_condition():
+    sketches = list(iter_designs(per_design=3))
+    prepared = prepare_sketches(sketches)
+    designs = prepared["designs"]
+    assert len(designs.images) == len(sketches) and not designs.blank.any()  # no BlankImageError
+    assert all(len(p.images) == 0 for name, p in prepared.items() if name != "designs")
+    assert np.array_equal(designs.labels, [s.label for s in sketches])
+    assert np.array_equal(designs.images[5], preprocess_drawing(sketches[5].canvas, fill=False))  # the app's default
+    assert (designs.images.reshape(len(sketches), -1).max(1) == 255).all()
+
+
+def test_balanced_accuracy_is_the_mean_of_the_per_class_accuracies():
+    class AlwaysTrouser(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.unused = torch.nn.Parameter(torch.zeros(1))  # predict_proba reads the device from a parameter
+
+        def forward(self, x):
+            return torch.nn.functional.one_hot(torch.ones(len(x), dtype=torch.long), 10).float()
+
+    labels = np.array([1] * 9 + [2] + [4] * 2)
+    n = len(labels)
+    prepared = {"designs": Prepared(np.zeros((n, 28, 28), np.uint8), labels, np.zeros(n, bool), np.zeros(n, bool))}
+    r = sketch_accuracy(AlwaysTrouser(), {"mean": 0.286, "std": 0.353}, prepared)["designs"]
+    assert r["accuracy"] == 0.75 and r["balanced_accuracy"] == round(1 / 3, 4)  # Trouser 1, Pullover 0, Coat 0
+    assert r["per_class_accuracy"]["Trouser"] == 1.0 and r["per_class_accuracy"]["Coat"] == 0.0
+    lenet = sketch_accuracy(build_model("lenet", seed=0).eval(), {"mean": 0.286, "std": 0.353},
+                            prepare_sketches(iter_designs(per_design=1)))["designs"]
+    assert lenet["balanced_accuracy"] == pytest.approx(np.mean(list(lenet["per_class_accuracy"].values())), abs=1e-4)
+
+
+def test_shipped_checkpoints_record_what_they_score_on_the_designs():
+    from fmnist.checkpoint import load_checkpoint
+
+    designs = prepare_sketches(iter_designs())  # the designs condition of sketch_set, without the data
+    for name in ("default", "lenet"):
+        model, meta = load_checkpoint(name)
+        measured = sketch_accuracy(model, meta["normalization"], designs)["designs"]
+        metrics = meta["metrics"]
+        assert metrics["sketch_accuracy"]["designs"] == measured["accuracy"]
+        assert metrics["sketch_balanced_accuracy"]["designs"] == measured["balanced_accuracy"]
+        assert metrics["sketch_per_class_accuracy"]["designs"] == measured["per_class_accuracy"]
+
+
+def test_training_does_not_draw_on_the_designs():
+    import inspect
+
+    import fmnist.augment
+    import fmnist.train
+
+    for module in (fmnist.train, fmnist.augment):
+        source = inspect.getsource(module)
+        assert not any(name in source for name in ("DESIGNS", "iter_designs", "draw_design", "fmnist.sketches")), module
+
+
+@real_data
+def test_designs_have_no_near_duplicate_among_the_training_images():
+    data = load_fashion_mnist()
+    designs = prepare_sketches(iter_designs())["designs"].images
+    train = data.train_images.reshape(len(data.train_images), -1).float()
+    nearest = torch.cat([torch.cdist(part, train).min(1).values
+                         for part in torch.from_numpy(designs).reshape(len(designs), -1).float().split(128)])
+    rms = nearest / 28  # root-mean-square pixel difference to the closest training image, 0..255
+    # 1 % of training images have another within 14 of them; the designs' closest is 22 (measured 2026-12)
+    assert rms.min() > 12, rms.min()
