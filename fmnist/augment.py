@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from fmnist.data import remember_last, to_float
 from fmnist.morphology import erode, fill_holes
+from fmnist.polyline import simplify
 from fmnist.preprocess import fill_enclosed, ink_to_model_image
 
 INK = 0.1  # pixels brighter than this (0..1) belong to the garment's silhouette
@@ -93,27 +94,6 @@ def preview(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
 SHOES = (5, 7, 9)  # Sandal, Sneaker, Ankle boot: drawn from the side, often tilted
 HAND_SIDE = 224  # canvas pixels the renderings are drawn on
 HAND_VARIANTS = 2  # renderings kept per training image (each epoch picks one)
-
-
-def simplify(points: np.ndarray, eps: float) -> np.ndarray:
-    """Douglas-Peucker: the vertices of the polyline `points` (M, 2) that keep it within eps of the original,
-    as a hand draws a curve with a few straight strokes that still turn at its corners."""
-    keep = np.zeros(len(points), bool)
-    keep[[0, -1]] = True
-    stack = [(0, len(points) - 1)]
-    while stack:
-        a, b = stack.pop()
-        if b - a < 2:
-            continue
-        d = points[b] - points[a]
-        rel = points[a + 1:b] - points[a]
-        norm = float(np.hypot(*d))
-        dist = np.abs(rel[:, 0] * d[1] - rel[:, 1] * d[0]) / norm if norm > 1e-9 else np.hypot(rel[:, 0], rel[:, 1])
-        i = int(dist.argmax())
-        if dist[i] > eps:
-            keep[a + 1 + i] = True
-            stack += [(a, a + 1 + i), (a + 1 + i, b)]
-    return points[keep]
 
 
 def _contours(z: np.ndarray, level: float) -> list[np.ndarray]:

@@ -18,6 +18,7 @@ from torch import nn
 from fmnist.data import CLASS_NAMES, FashionMNIST, remember_last, to_float
 from fmnist.morphology import erode
 from fmnist.predict import predict_proba
+from fmnist.polyline import simplify
 from fmnist.preprocess import BlankImageError, fill_enclosed, preprocess_drawing
 
 CANVAS = 448  # the app's sketchpad size
@@ -410,22 +411,6 @@ def sample_pose(label: int, rng: np.random.Generator) -> Pose:
     tilt = MAX_TILT.get(label, SMALL_TILT)
     return Pose(bool(rng.integers(2)), float(rng.uniform(-tilt, tilt)), float(rng.uniform(0.25, 0.9)),
                 float(rng.uniform()), float(rng.uniform()), float(rng.uniform(0.85, 1.15)))
-
-
-def simplify(points: np.ndarray, tolerance: float) -> np.ndarray:
-    """Ramer-Douglas-Peucker on an open polyline (N, 2): the vertices that stay within `tolerance` of it."""
-    if len(points) < 3:
-        return points
-    start, end = points[0], points[-1]
-    chord = end - start
-    length = np.hypot(*chord)
-    offsets = points[1:-1] - start
-    dist = np.abs(chord[0] * offsets[:, 1] - chord[1] * offsets[:, 0]) / length if length > 0 else \
-        np.hypot(offsets[:, 0], offsets[:, 1])
-    i = int(dist.argmax()) + 1
-    if dist[i - 1] <= tolerance:
-        return np.stack([start, end])
-    return np.concatenate([simplify(points[:i + 1], tolerance)[:-1], simplify(points[i:], tolerance)])
 
 
 def hand_drawn_outline(outline: tuple[Point, ...], rng: np.random.Generator) -> np.ndarray:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from fmnist.augment import (DRAWN_SHARES, HAND_VARIANTS, hand_drawn, hand_drawn_bank, random_erase, simplify,
-                            sketch_augment)
+from fmnist.augment import DRAWN_SHARES, HAND_VARIANTS, hand_drawn, hand_drawn_bank, random_erase, sketch_augment
+from fmnist.polyline import simplify
 
 
 def garment(shape: str = "top") -> np.ndarray:
@@ -26,10 +26,10 @@ def garment(shape: str = "top") -> np.ndarray:
 
 def test_simplify_keeps_corners_and_drops_points_on_straight_lines():
     square = np.array([(0, 0), (1, 0), (2, 0), (3, 0), (3, 1), (3, 2), (3, 3), (2, 3), (1, 3), (0, 3), (0, 0)], float)
-    corners = simplify(square, eps=0.1)
+    corners = simplify(square, tolerance=0.1)
     assert [tuple(p) for p in corners] == [(0, 0), (3, 0), (3, 3), (0, 3), (0, 0)]
     wobbly = square + np.random.default_rng(0).normal(0, 0.05, square.shape)
-    assert len(simplify(wobbly, eps=0.3)) == 5 and len(simplify(wobbly, eps=0.0)) == len(square)
+    assert len(simplify(wobbly, tolerance=0.3)) == 5 and len(simplify(wobbly, tolerance=0.0)) == len(square)
 
 
 def test_hand_drawn_is_a_model_image_of_strokes_deterministic_per_seed():

@@ -232,7 +232,7 @@ def test_hand_drawn_outlines_have_3_to_20_vertices_near_the_designs():
             assert 3 <= len(shape) <= 20 and shape.min() > -0.15 and shape.max() < 1.15
     assert min(counts) < 8 and max(counts) > 14  # some simplified to a few strokes, some wobbly
     assert min(detailed) < 14  # a 14-point garment is sometimes drawn with fewer
-    from fmnist.sketches import simplify
+    from fmnist.polyline import simplify
 
     wavy = np.array([(0, 0), (.3, .01), (.6, -.01), (1, 0), (1, .5), (1.01, 1)])  # two straight strokes, wobbling
     assert np.array_equal(simplify(wavy, 0.02), wavy[[0, 3, 5]]) and np.array_equal(simplify(wavy, 0.001), wavy)
