@@ -19,8 +19,8 @@ from fmnist.preprocess import fill_enclosed, ink_to_model_image
 
 INK = 0.1  # pixels brighter than this (0..1) belong to the garment's silhouette
 FILLED, OUTLINED = 0.25, 0.25  # share of each batch drawn as filled silhouettes / as outlines
-# With hand-drawn renderings: shares of photos, renderings, filled silhouettes and outlines in each batch.
-DRAWN_SHARES = (0.5, 0.4, 0.05, 0.05)
+# With hand-drawn renderings: shares of photos, renderings, edge drawings, filled silhouettes and outlines.
+DRAWN_SHARES = (0.45, 0.3, 0.15, 0.05, 0.05)  # ... and `edge_drawings` (third)
 
 
 def silhouettes(x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
@@ -69,13 +69,31 @@ def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Genera
         sketched = torch.where(kind < FILLED, masks, outline)
         out = torch.where(kind < FILLED + OUTLINED, squash(sketched, generator), x)
     else:
-        photo, hand, filled = DRAWN_SHARES[:3]
+        photo, hand, edged, filled = DRAWN_SHARES[:4]
         photos = random_erase(x, generator, erase) if erase > 0 else x
-        sketched = squash(torch.where(kind < photo + hand + filled, masks, outline), generator)
-        out = torch.where(kind < photo, photos, torch.where(kind < photo + hand, drawn, sketched))
+        sketched = torch.where(kind < photo + hand + edged, edge_drawings(x, masks, outline, generator),
+                               torch.where(kind < photo + hand + edged + filled, masks, outline))
+        out = torch.where(kind < photo, photos, torch.where(kind < photo + hand, drawn, squash(sketched, generator)))
     out = torch.where(mirror, out.flip(-1), out)
     dy, dx = torch.randint(-2, 3, (2,), generator=generator).tolist()
     return torch.roll(out, shifts=(dy, dx), dims=(2, 3))
+
+
+def edge_drawings(x: torch.Tensor, masks: torch.Tensor, outline: torch.Tensor,
+                  generator: torch.Generator) -> torch.Tensor:
+    """Images (N, 1, 28, 28) in [0, 1], their `silhouettes` and outlines -> line drawings (float 0/1): the
+    outline plus the photo's strong edges inside the garment (Sobel magnitude above a random 30-60 % of the
+    image's strongest inner edge), which is where a drawer puts a zip, a collar, a placket, a pocket or the
+    line between a sleeve and the body."""
+    n = len(x)
+    sobel = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], device=x.device).view(1, 1, 3, 3)
+    gx, gy = F.conv2d(x, sobel, padding=1), F.conv2d(x, sobel.transpose(2, 3), padding=1)
+    magnitude = (gx * gx + gy * gy).sqrt()
+    inner = erode(masks > 0, 5)
+    strongest = (magnitude * inner).flatten(1).amax(1).view(n, 1, 1, 1)
+    level = (0.3 + 0.3 * torch.rand(n, generator=generator)).to(x.device).view(n, 1, 1, 1)
+    lines = inner & (magnitude > level * strongest) & (magnitude > 0.1)  # 0.1: not float noise on a flat garment
+    return torch.maximum(outline, lines.float())
 
 
 def preview(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
@@ -106,14 +124,14 @@ def _contours(z: np.ndarray, level: float) -> list[np.ndarray]:
 def hand_drawn(image: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
     """A 28x28 uint8 training image -> uint8 (28, 28): the garment as a student might draw it (see above),
     as the app's preprocessing turns a drawing into the model's input."""
-    silhouette = fill_enclosed(((image > INK * 255) * 255).astype(np.uint8))
-    contours = _contours(silhouette.astype(np.float32), 127.5)
+    # the silhouette's holes stay open: a sandal's straps, a bag's handle and the gap between trouser legs are
+    # drawn as lines around them (and left white in a coloured-in drawing)
+    contours = sorted(_contours(((image > INK * 255) * 255).astype(np.float32), 127.5), key=len, reverse=True)
     if not contours:  # nothing bright enough to draw: the image stays as it is
         return image.copy()
-    outer = max(contours, key=len)
-    strokes = [outer]
-    if rng.random() < 0.6:  # interior lines: where the photo's brightness crosses a random level
-        inner = erode(silhouette > 127, 5)
+    strokes = [contours[0]] + [c for c in contours[1:] if len(c) > 6 and rng.random() < 0.8]
+    if rng.random() < 0.4:  # interior lines: where the photo's brightness crosses a random level
+        inner = erode(fill_enclosed(((image > INK * 255) * 255).astype(np.uint8)) > 127, 5)
         level = rng.uniform(0.25, 0.7) * float(image.max())
         details = [c for c in _contours(image.astype(np.float32), level) if len(c) > 6 and
                    inner[c[:, 1].round().astype(int).clip(0, 27), c[:, 0].round().astype(int).clip(0, 27)].mean() > 0.7]

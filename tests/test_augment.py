@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from fmnist.augment import DRAWN_SHARES, HAND_VARIANTS, hand_drawn, hand_drawn_bank, random_erase, sketch_augment
+from fmnist.morphology import erode
 from fmnist.polyline import simplify
 
 
@@ -109,6 +110,7 @@ def test_the_mixture_with_hand_drawn_renderings_has_the_stated_shares():
     assert abs(share_photo - DRAWN_SHARES[0]) < 0.03 and abs(share_drawn - DRAWN_SHARES[1]) < 0.03
     sketched = ~((flat == 0.2).all(1) | (flat == 0.9).all(1))
     assert abs(sketched.float().mean() - sum(DRAWN_SHARES[2:])) < 0.03
+    assert len(DRAWN_SHARES) == 5 and abs(sum(DRAWN_SHARES) - 1) < 1e-9
     # with erasing, photos get holes; the drawings never do
     erased = sketch_augment(photos, masks, torch.Generator().manual_seed(0), drawn=drawn, erase=1.0).flatten(1)
     assert ((erased == 0.2).any(1) & (erased == 0).any(1)).float().mean() > 0.4
@@ -121,3 +123,19 @@ def test_without_renderings_the_mixture_is_todays():
     a = sketch_augment(x, masks, torch.Generator().manual_seed(5))
     b = sketch_augment(x, masks, torch.Generator().manual_seed(5), erase=0.0)
     assert torch.equal(a, b)
+
+
+def test_edge_drawings_add_the_lines_inside_a_garment_to_its_outline():
+    from fmnist.augment import edge_drawings, silhouettes
+
+    zipped = torch.from_numpy(np.stack([garment("top")])).float().unsqueeze(1) / 255
+    plain = zipped.clone()
+    plain[plain > 0] = 200 / 255  # the same top without its zip
+    x = torch.cat([zipped, plain])
+    masks = silhouettes(x)
+    outline = masks * ~erode(masks > 0, 3)
+    drawn = edge_drawings(x, masks, outline, torch.Generator().manual_seed(0))
+    assert torch.equal(drawn[1], outline[1])  # nothing inside a plain garment to draw
+    zip_column = drawn[0, 0, 10:24, 12:16]
+    assert zip_column.sum() >= 14 and outline[0, 0, 10:24, 12:16].sum() == 0  # the zip is drawn as lines
+    assert set(drawn.unique().tolist()) <= {0.0, 1.0}
