@@ -412,3 +412,31 @@ def test_memory_does_not_grow_with_sessions(served):
     # requests add 100-500 MB; a ratio bound (it was 10 %) would move with torch's and gradio's own size,
     # and the allocator and this test's clients vary by a few tens of MB between runs.
     assert second - first < 100, (first, second)
+
+
+class FixedAnswer(torch.nn.Module):
+    """A model that answers every picture with the same probabilities (to put the app in each state)."""
+
+    def __init__(self, probs: list[float]) -> None:
+        super().__init__()
+        self.features = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 1))
+        self.register_buffer("logits", torch.tensor(probs).log())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits.expand(len(x), -1)
+
+
+@pytest.mark.parametrize("probs,status", [
+    ([0.05, 0.02, 0.03, 0.02, 0.03, 0.02, 0.78, 0.02, 0.02, 0.01], "Prediction for your drawing: Shirt, 78 %"),
+    ([0.40, 0.01, 0.03, 0.02, 0.05, 0.01, 0.44, 0.01, 0.02, 0.01], "Not sure: Shirt or T-shirt/top? (44 % / 40 %"),
+    ([0.08, 0.01, 0.32, 0.02, 0.48, 0.01, 0.03, 0.01, 0.02, 0.02], "Not sure: Coat or Pullover? (48 % / 32 %"),
+    ([0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.05, 0.15], "The network does not recognise a garment"),
+])
+def test_an_unsure_answer_says_so_in_words_instead_of_one_confident_label(probs, status):
+    from fmnist.data import CLASS_NAMES
+
+    session = {"fixed": (FixedAnswer(probs).eval(), {"normalization": {"mean": 0.286, "std": 0.353},
+                                                       "class_names": list(CLASS_NAMES), "arch": "fixed"})}
+    out = predict_drawing(pad_value(stroke_layer()), "fixed", session, False)
+    assert status in out[-1]
+    assert (out[0] is None) == status.startswith("The network does not")  # no bars for "like no garment"
