@@ -97,7 +97,11 @@ def model_card(meta: dict) -> str:
     if is_number(metrics.get("accuracy")):
         parts.append(f"test accuracy **{metrics['accuracy'] * 100:.2f} %**")
     sketch = metrics.get("sketch_accuracy")
-    sketch = [f"{k} {v * 100:.0f} %" for k, v in sketch.items() if is_number(v)] if isinstance(sketch, dict) else []
+    sketch = dict(sketch) if isinstance(sketch, dict) else {}
+    balanced = metrics.get("sketch_balanced_accuracy")
+    if isinstance(balanced, dict) and "designs" in sketch and is_number(balanced.get("designs")):
+        sketch["designs"] = balanced["designs"]  # the designs' headline is the mean over classes
+    sketch = [f"{k} {v * 100:.0f} %" for k, v in sketch.items() if is_number(v)]
     if sketch:
         parts.append("drawings: " + ", ".join(sketch))
     return " · ".join(parts)

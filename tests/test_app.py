@@ -140,6 +140,14 @@ def test_model_card_ignores_metadata_of_the_wrong_type():
     assert card == "**lenet**"
 
 
+def test_model_card_shows_the_designs_class_balanced():
+    card = model_card({"arch": "cnn", "metrics": {"sketch_accuracy": {"outline": 0.81, "designs": 0.70},
+                                                  "sketch_balanced_accuracy": {"outline": 0.80, "designs": 0.64}}})
+    assert card == "**cnn** · drawings: outline 81 %, designs 64 %"
+    assert "designs 70 %" in model_card({"arch": "cnn", "metrics": {"sketch_accuracy": {"designs": 0.70},
+                                                                    "sketch_balanced_accuracy": "bad"}})
+
+
 FORM = dict(batch_size=100, epochs=1, lr=0.001, model="lenet", seed=0, images=60000, augment=False)
 
 
