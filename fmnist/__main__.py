@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from fmnist import board as class_board
 from fmnist import report
+from fmnist.augment import HAND_VARIANTS
 from fmnist.checkpoint import CheckpointError, clean_stale_temp_files, load_checkpoint, save_checkpoint
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate, report_run
@@ -56,6 +57,9 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     print(f"device: {device}")
     print(f"model: {config.model} ({count_parameters(run.model):,} parameters), batch size {config.batch_size}, "
           f"{config.epochs} epochs, lr {config.lr}, seed {config.seed}; data: {data.source}")
+    if config.drawings:
+        print(f"drawings: making {HAND_VARIANTS} hand-drawn renderings of each training image first "
+              f"(about 3 ms each on one core: a few minutes)", flush=True)
     curve_x: list[float] = []
     curve_y: list[float] = []
     stopped, start = None, time.perf_counter()

@@ -140,11 +140,11 @@ def hand_drawn(image: np.ndarray, label: int, rng: np.random.Generator) -> np.nd
     turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
     stretch = np.array([rng.uniform(0.85, 1.15), 1.0])[::1 if rng.random() < 0.5 else -1]
     flip = np.array([-1.0 if rng.random() < 0.5 else 1.0, 1.0])
-    eps = rng.uniform(0.3, 1.3)  # model pixels: how far the straight strokes stray from the contour
+    stray = rng.uniform(0.3, 1.3)  # model pixels: how far the straight strokes stray from the contour
     scale = HAND_SIDE * 0.7 / 28
 
     def place(line: np.ndarray) -> list[tuple[float, float]]:
-        p = ((simplify(line, eps) - 13.5) * flip * stretch) @ turn
+        p = ((simplify(line, stray) - 13.5) * flip * stretch) @ turn
         p = (p + rng.normal(0, 0.25, p.shape)) * scale + HAND_SIDE / 2
         return [(float(x), float(y)) for x, y in p]
 
@@ -179,8 +179,9 @@ def hand_drawn_bank(images: torch.Tensor, labels: torch.Tensor, seed: int = 0, w
     jobs = [(ims[i:i + chunk], labs[i:i + chunk], seed * 1_000_003 + v * 7919 + i)
             for v in range(HAND_VARIANTS) for i in range(0, len(ims), chunk)]
     if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        # fork, not spawn: a spawned worker would re-run the caller's script. Safe here because the workers run
-        # numpy, PIL and contourpy only, never torch (whose OpenMP pool does not survive a fork).
+        # fork, not spawn: a spawned worker would re-run the caller's script (a fork bomb without a __main__
+        # guard). Safe here because the workers run numpy, PIL and contourpy only, never torch (whose OpenMP
+        # pool does not survive a fork).
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             parts = pool.map(_hand_drawn_part, jobs)
     else:
