@@ -193,7 +193,7 @@ class Board:
         if self._ready:
             return conn
         try:
-            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+            if self._wal(conn) != "wal":
                 raise sqlite3.OperationalError("the database cannot be put in WAL mode")
             check = conn.execute("PRAGMA quick_check").fetchall()
             if check != [("ok",)]:
@@ -209,6 +209,20 @@ class Board:
             self._migrate(conn)
         self._ready = True
         return conn
+
+    @staticmethod
+    def _wal(conn: sqlite3.Connection) -> str:
+        """Put the file in WAL mode; the journal mode. Two processes opening a new file at the same moment can get
+        "database is locked" at once here (SQLite does not always wait on the busy handler for the mode switch),
+        so it is retried for up to BUSY_TIMEOUT_S."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower()
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _move_aside(self, err: Exception) -> None:
         aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
