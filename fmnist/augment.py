@@ -20,7 +20,7 @@ from fmnist.preprocess import fill_enclosed, ink_to_model_image
 INK = 0.1  # pixels brighter than this (0..1) belong to the garment's silhouette
 FILLED, OUTLINED = 0.25, 0.25  # share of each batch drawn as filled silhouettes / as outlines
 # With hand-drawn renderings: shares of photos, renderings, edge drawings, filled silhouettes and outlines.
-DRAWN_SHARES = (0.45, 0.3, 0.15, 0.05, 0.05)  # ... and `edge_drawings` (third)
+DRAWN_SHARES = (0.45, 0.3, 0.15, 0.05, 0.05)
 
 
 def silhouettes(x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
@@ -57,7 +57,8 @@ def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Genera
     left-right, and the batch shifted by up to 2 pixels.
 
     With `drawn` (one `hand_drawn` rendering per image, float (N, 1, 28, 28) in [0, 1]) the shares are
-    DRAWN_SHARES instead: photos, hand-drawn renderings, filled silhouettes, outlines; `erase` is the chance
+    DRAWN_SHARES instead: photos, hand-drawn renderings, `edge_drawings`, filled silhouettes, outlines (the last
+    three squashed); `erase` is the chance
     that a photo gets a `random_erase`d rectangle."""
     n = len(x)
     kind = torch.rand(n, generator=generator).to(x.device).view(n, 1, 1, 1)
