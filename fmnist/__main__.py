@@ -18,6 +18,7 @@ from fmnist.augment import HAND_VARIANTS
 from fmnist.checkpoint import CheckpointError, clean_stale_temp_files, load_checkpoint, save_checkpoint
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate, report_run
+from fmnist.garments import PER_CLASS
 from fmnist.models import MODELS, count_parameters, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set
@@ -35,7 +36,7 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
         return TrainConfig(model=args.model, batch_size=batch_size, epochs=args.epochs, lr=args.lr,
                            seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
                            cosine=args.cosine, label_smoothing=args.label_smoothing, drawings=args.drawings,
-                           erase=args.erase, ema=args.ema)
+                           erase=args.erase, garments=args.garments, ema=args.ema)
     except ValueError as err:
         raise UserError(str(err)) from None
 
@@ -60,6 +61,9 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     if config.drawings:
         print(f"drawings: making {HAND_VARIANTS} hand-drawn renderings of each training image first "
               f"(about 3 ms each on one core: a few minutes)", flush=True)
+    if config.garments:
+        print(f"garments: drawing {10 * PER_CLASS:,} procedural garments first (about 1 ms each on one core)",
+              flush=True)
     curve_x: list[float] = []
     curve_y: list[float] = []
     stopped, start = None, time.perf_counter()
@@ -315,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "a few minutes to make, once)")
         p.add_argument("--erase", type=float, default=d.erase,
                        help="with --augment or --drawings: chance a photo gets a random erased rectangle, 0 to 1")
+        p.add_argument("--garments", type=float, default=d.garments,
+                       help="share of each batch swapped for procedural garment drawings (fmnist.garments), 0 to <1")
         p.add_argument("--ema", type=float, default=d.ema,
                        help="average the weights with this decay (e.g. 0.999; 0 = off); the run keeps the average")
         p.add_argument("--out", help="output folder (default runs/...)")

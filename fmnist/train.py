@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fmnist.augment import HAND_VARIANTS, dataset_hand_drawn, dataset_silhouettes, sketch_augment
+from fmnist.garments import garment_bank
 from fmnist.data import MEAN, STD, FashionMNIST, normalize, stratified_subset, to_float
 from fmnist.evaluate import predict_labels
 from fmnist.models import MODELS, SeededDropout
@@ -38,6 +39,7 @@ class TrainConfig:
     cosine: bool = False  # anneal the learning rate to 0 over the run (cosine), instead of keeping it fixed
     drawings: bool = False  # fmnist.augment.hand_drawn renderings in every batch (minutes to make, once per dataset)
     erase: float = 0.0  # with augment or drawings: chance a photo gets a random_erase rectangle, in [0, 1]
+    garments: float = 0.0  # share of each batch swapped for fmnist.garments drawings (with their labels), in [0, 1)
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
     log_every: int = 20  # optimizer steps between progress records
     n_samples: int = 16  # test images whose predictions each epoch record carries
@@ -64,7 +66,8 @@ class TrainConfig:
         ls = self.label_smoothing
         if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {ls!r}")
-        for name, value, closed in (("erase", self.erase, True), ("ema", self.ema, False)):
+        for name, value, closed in (("erase", self.erase, True), ("garments", self.garments, False),
+                                    ("ema", self.ema, False)):
             if (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
                     or (value == 1 and not closed)):
                 raise ValueError(f"{name} must be a number in [0, 1{']' if closed else ')'}, got {value!r}")
@@ -218,6 +221,8 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     if cfg.drawings:  # uint8 (N, HAND_VARIANTS, 28, 28), also once per dataset
         drawn = dataset_hand_drawn(data)
         drawn = (drawn if cfg.subset is None else drawn[keep]).to(device)
+    if cfg.garments:  # uint8 (G, 28, 28) drawings and their labels, made once per process
+        garment_images, garment_labels = (t.to(device) for t in garment_bank())
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)
     y_test = data.test_labels.to(device)
     run.sample_indices = torch.randperm(len(y_test), generator=torch.Generator().manual_seed(cfg.seed + 1))[
@@ -252,7 +257,14 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
                 xb = sketch_augment(xb, masks[idx].float(), g, drawn=hand, erase=cfg.erase)
             elif cfg.augment:
                 xb = sketch_augment(xb, masks[idx].float(), g, erase=cfg.erase)
-            loss = F.cross_entropy(model(normalize(xb)), y_train[idx], label_smoothing=cfg.label_smoothing)
+            yb = y_train[idx]
+            if cfg.garments:
+                swap = (torch.rand(len(idx), generator=g) < cfg.garments).to(device)
+                pick = torch.randint(len(garment_labels), (len(idx),), generator=g).to(device)
+                drawn_garments = garment_images[pick].unsqueeze(1).float().div(255)
+                xb = torch.where(swap.view(-1, 1, 1, 1), drawn_garments, xb).contiguous(memory_format=torch.channels_last)
+                yb = torch.where(swap, garment_labels[pick], yb)
+            loss = F.cross_entropy(model(normalize(xb)), yb, label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -170,3 +170,33 @@ def test_drawings_train_deterministically_on_renderings_made_once(data):
 def test_impossible_erase_and_ema_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
+
+
+def test_garments_swap_a_share_of_each_batch_images_and_labels_together(data, monkeypatch):
+    import fmnist.train
+
+    # a bank whose drawings say their class in their brightness: image k is all (k + 1) * 20, label k
+    bank = (torch.arange(10, dtype=torch.uint8).repeat_interleave(5).view(50, 1, 1).expand(50, 28, 28) + 1) * 20
+    monkeypatch.setattr(fmnist.train, "garment_bank", lambda: (bank.contiguous(), torch.arange(10).repeat_interleave(5)))
+    seen = []
+    real = fmnist.train.F.cross_entropy
+
+    def spy(logits, target, **kw):
+        seen.append(target.clone())
+        return real(logits, target, **kw)
+
+    monkeypatch.setattr(fmnist.train.F, "cross_entropy", spy)
+    cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", garments=0.4, subset=500)
+    run = prepare_run(cfg)
+    inputs = []
+    run.model.register_forward_pre_hook(lambda m, args: inputs.append(args[0].clone()) if m.training else None)
+    first = [r.loss for r in train_epochs(run, data)]
+    x, y = torch.cat(inputs), torch.cat(seen)
+    from fmnist.data import MEAN, STD
+    flat = x.flatten(1)
+    swapped = (flat.std(1) < 1e-5) & (flat[:, 0] > (0.0 - MEAN) / STD + 1e-3)  # uniform, not-black images
+    assert 0.3 < swapped.float().mean() < 0.5
+    level = ((flat[swapped, 0] * STD + MEAN) * 255 / 20).round().long() - 1
+    assert torch.equal(level, y[swapped])  # each drawing trains with its own label
+    assert losses(cfg, data) == first
+    assert losses(TrainConfig(**{**cfg.__dict__, "garments": 0.0}), data) != first

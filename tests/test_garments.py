@@ -1,0 +1,68 @@
+"""Procedural garment drawings (fmnist.garments): what training borrows to learn people's cues."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fmnist.garments import SHOES, garment, garment_bank, garment_drawing
+from fmnist.morphology import fill_holes
+
+
+def test_every_class_draws_a_closed_outline_with_its_own_cues_deterministic_per_seed():
+    for label in range(10):
+        a = [garment_drawing(label, np.random.default_rng([label, 5])) for _ in range(2)]
+        other = garment_drawing(label, np.random.default_rng([label, 6]))
+        assert np.array_equal(*a) and not np.array_equal(a[0], other)
+        assert a[0].dtype == np.uint8 and a[0].shape == (28, 28) and a[0].max() == 255
+        g = garment(label, np.random.default_rng(label))
+        assert 3 <= len(g.outline) <= 20  # a few straight strokes, as a hand draws it
+    # the cues the photos' silhouettes lack, in a good share of the class
+    rng = np.random.default_rng(0)
+    coats = [garment(4, rng) for _ in range(200)]
+    pullovers = [garment(2, rng) for _ in range(200)]
+    fronts = [sum(any(len(d) == 2 and d[0][0] == d[1][0] == 0 for d in g.details) for g in gs)
+              for gs in (coats, pullovers)]
+    assert fronts[0] > 150 and fronts[1] == 0  # a coat opens down the middle, a pullover never
+    hooded = sum(min(y for _, y in g.outline) < -0.1 for g in pullovers)
+    assert 30 < hooded < 100
+    bags = [garment(8, rng) for _ in range(100)]
+    assert 50 < sum(bool(g.parts) for g in bags) < 100  # handles and straps on most bags, not all
+
+
+def test_shoes_face_either_way_and_tilt_and_tops_stand_upright():
+    def lean(label: int, seed: int) -> float:
+        """Where the drawing's ink leans: the slope of its principal axis' vertical part."""
+        img = fill_holes(garment_drawing(label, np.random.default_rng(seed)) > 127)
+        ys, xs = np.nonzero(img)
+        return float(np.mean(xs[ys < 14])) - float(np.mean(xs[ys >= 14])) if (ys < 14).any() else 0.0
+
+    sneakers = [garment_drawing(7, np.random.default_rng(s)) for s in range(40)]
+    # toe on the left or the right: where the heel's tall part sits moves from side to side
+    tall = [float(np.nonzero(fill_holes(im > 127).sum(0) >= 10)[0].mean()) for im in sneakers
+            if (fill_holes(im > 127).sum(0) >= 10).any()]
+    assert min(tall) < 11 and max(tall) > 17
+    assert 5 in SHOES and 7 in SHOES and 9 in SHOES
+    assert np.std([lean(0, s) for s in range(40)]) < np.std([lean(7, s) for s in range(40)])
+
+
+def test_the_bank_is_balanced_and_the_same_for_any_number_of_workers():
+    garment_bank.cache_clear()
+    one = garment_bank(per_class=30, seed=1, workers=1, chunk=20)
+    two = garment_bank(per_class=30, seed=1, workers=2, chunk=20)
+    other = garment_bank(per_class=30, seed=2, workers=1, chunk=20)
+    garment_bank.cache_clear()
+    assert one[0].shape == (300, 28, 28) and one[0].dtype == torch.uint8
+    assert torch.equal(one[0], two[0]) and torch.equal(one[1], two[1])
+    assert not torch.equal(one[0], other[0])
+    assert torch.equal(torch.bincount(one[1], minlength=10), torch.full((10,), 30))
+    assert (one[0].flatten(1).amax(1) == 255).all()  # no blank drawing
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.0, True, "0.2"])
+def test_garments_share_is_validated(share):
+    from fmnist.train import TrainConfig
+
+    with pytest.raises(ValueError, match="garments"):
+        TrainConfig(garments=share)
