@@ -21,7 +21,7 @@ from fmnist.evaluate import evaluate, report_run
 from fmnist.garments import PER_CLASS
 from fmnist.models import MODELS, count_parameters, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
-from fmnist.sketches import sketch_accuracy, sketch_set
+from fmnist.sketches import sketch_accuracy, sketch_set, verdict_figures
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
 from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, pick_device,
                           prepare_run, train_epochs, tune_allocator)
@@ -36,7 +36,8 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
         return TrainConfig(model=args.model, batch_size=batch_size, epochs=args.epochs, lr=args.lr,
                            seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
                            cosine=args.cosine, label_smoothing=args.label_smoothing, drawings=args.drawings,
-                           erase=args.erase, garments=args.garments, ema=args.ema)
+                           erase=args.erase, garments=args.garments, doodles=args.doodles,
+                           ema=args.ema)
     except ValueError as err:
         raise UserError(str(err)) from None
 
@@ -226,6 +227,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result = {"accuracy": evaluation.accuracy, "per_class_accuracy": evaluation.per_class_accuracy, "n": evaluation.n}
     if args.sketches:
         result["sketch"] = sketch_accuracy(model, norm, sketch_set(data))
+        result["verdicts"] = verdict_figures(model, norm, sketch_set(data))
     if args.json:
         print(json.dumps(result))
         return 0
@@ -237,6 +239,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"sketches, {kind}: {r['accuracy'] * 100:.1f} % of {r['n']}, class-balanced "
               f"{r['balanced_accuracy'] * 100:.1f} %  (" +
               ", ".join(f"{n.split('/')[0]} {a * 100:.0f}" for n, a in r["per_class_accuracy"].items()) + ")" + drawn)
+    if "verdicts" in result:
+        v = result["verdicts"]
+        print(f"verdicts on {v['drawings_n']} drawings (share, right): " + ", ".join(
+            f"{k} {d['share'] * 100:.0f} %" + ("" if d["accuracy"] is None else f" {d['accuracy'] * 100:.0f} %")
+            for k, d in v["drawings"].items()) + f"; on {v['scribbles_n']} scribbles: " +
+            ", ".join(f"{k} {s * 100:.0f} %" for k, s in v["scribbles"].items()))
     return 0
 
 
@@ -321,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --augment or --drawings: chance a photo gets a random erased rectangle, 0 to 1")
         p.add_argument("--garments", type=float, default=d.garments,
                        help="share of each batch swapped for procedural garment drawings (fmnist.garments), 0 to <1")
+        p.add_argument("--doodles", type=float, default=d.doodles,
+                       help="share of each batch swapped for doodles of no garment, taught as no class, 0 to <1")
         p.add_argument("--ema", type=float, default=d.ema,
                        help="average the weights with this decay (e.g. 0.999; 0 = off); the run keeps the average")
         p.add_argument("--out", help="output folder (default runs/...)")

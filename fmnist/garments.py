@@ -18,13 +18,15 @@ from fmnist.preprocess import ink_to_model_image
 SIDE = 224  # canvas pixels the drawings are made on
 SHOES = (5, 7, 9)
 PER_CLASS = 6000  # drawings of each class in the training bank
+DOODLES = 12000  # drawings of no garment in the training bank
 
 
 class Parts:
     """One garment in garment units (x to the right, y down, toe of a shoe to the left): the outer outline (closed),
     details (drawn as lines; left off or rubbed out when coloured in) and parts (straps, handles: always inked)."""
 
-    def __init__(self) -> None:
+    def __init__(self, closed: bool = True) -> None:
+        self.closed = closed  # the outline is a closed shape (False: an open stroke, never coloured in)
         self.outline: list[tuple[float, float]] = []
         self.details: list[list[tuple[float, float]]] = []
         self.parts: list[list[tuple[float, float]]] = []
@@ -323,7 +325,63 @@ def garment_drawing(label: int, rng: np.random.Generator) -> np.ndarray:
     pen, coloured in a third of the time, mirrored half the time, shoes tilted up to 25 degrees), through the
     app's own `ink_to_model_image` -> uint8 (28, 28)."""
     g = garment(label, rng)
-    angle = np.radians(rng.uniform(-25, 25) if label in SHOES else rng.uniform(-6, 6))
+    return _draw(g, rng.uniform(-25, 25) if label in SHOES else rng.uniform(-6, 6), rng)
+
+
+def doodle(rng: np.random.Generator) -> Parts:
+    """Something that is no garment: random strokes, a zigzag, a spiral, a circle, a star, a house, a face, a sun,
+    a heart, an arrow or a few letters' worth of lines."""
+    u, kind = rng.uniform, int(rng.integers(10))
+    g = Parts(closed=kind in (3, 4, 5, 6, 7, 8))
+    if kind == 0:  # random strokes
+        g.outline = [tuple(p) for p in rng.uniform(0, 1, (int(rng.integers(3, 9)), 2))]
+        g.parts = [[tuple(p) for p in rng.uniform(0, 1, (int(rng.integers(2, 6)), 2))]
+                   for _ in range(int(rng.integers(0, 3)))]
+    elif kind == 1:  # a zigzag
+        n = int(rng.integers(4, 12))
+        g.outline = [(i / n, float(i % 2) * u(0.3, 1.0)) for i in range(n + 1)]
+    elif kind == 2:  # a spiral
+        t = np.linspace(0, u(2, 5) * np.pi, 40)
+        r = t / t[-1]
+        g.outline = list(zip((r * np.cos(t)).tolist(), (r * np.sin(t)).tolist()))
+    elif kind == 3:  # a circle or an ellipse
+        g.outline = _arc(0, 0, 1, u(0.5, 1.0), 0, 360, 16)[:-1]
+    elif kind == 4:  # a star
+        n, inner = int(rng.integers(4, 8)), u(0.3, 0.6)
+        a = np.linspace(-np.pi / 2, 1.5 * np.pi, 2 * n, endpoint=False)
+        r = np.where(np.arange(2 * n) % 2, inner, 1.0)
+        g.outline = list(zip((r * np.cos(a)).tolist(), (r * np.sin(a)).tolist()))
+    elif kind == 5:  # a house
+        roof = u(0.3, 0.7)
+        g.outline = [(0.0, roof), (0.5, 0.0), (1.0, roof), (1.0, 1.4), (0.0, 1.4)]
+        g.detail((0.4, 1.4), (0.4, 1.0), (0.6, 1.0), (0.6, 1.4))
+        if u() < 0.5:
+            g.detail((0.1, roof + 0.15), (0.3, roof + 0.15), (0.3, roof + 0.35), (0.1, roof + 0.35), (0.1, roof + 0.15))
+    elif kind == 6:  # a face
+        g.outline = _arc(0, 0, 1, u(0.8, 1.2), 0, 360, 16)[:-1]
+        g.dots(-0.35, [-0.3])
+        g.dots(0.35, [-0.3])
+        g.detail(*_arc(0, 0.1, 0.5, 0.4 * (1 if u() < 0.7 else -1), 20, 160, 6))
+    elif kind == 7:  # a sun
+        g.outline = _arc(0, 0, 0.5, 0.5, 0, 360, 12)[:-1]
+        for a in np.linspace(0, 2 * np.pi, int(rng.integers(5, 12)), endpoint=False):
+            g.parts.append([(0.65 * np.cos(a), 0.65 * np.sin(a)), (np.cos(a), np.sin(a))])
+    elif kind == 8:  # a heart
+        g.outline = _arc(-0.25, 0, 0.25, 0.25, 180, 360, 6) + _arc(0.25, 0, 0.25, 0.25, 180, 360, 6) + [(0.0, 0.8)]
+    else:  # an arrow, a cross, a tick or a letter's strokes
+        g.outline = [tuple(p) for p in rng.uniform(0, 1, (int(rng.integers(2, 4)), 2))]
+        g.parts = [[tuple(p) for p in rng.uniform(0, 1, (2, 2))] for _ in range(int(rng.integers(1, 4)))]
+    return g
+
+
+def doodle_drawing(rng: np.random.Generator) -> np.ndarray:
+    """A random `doodle` drawn like `garment_drawing` (at any angle) -> uint8 (28, 28)."""
+    return _draw(doodle(rng), rng.uniform(-180, 180), rng)
+
+
+def _draw(g: Parts, tilt: float, rng: np.random.Generator) -> np.ndarray:
+    """Parts -> uint8 (28, 28), drawn with a random pen (see garment_drawing), tilted by `tilt` degrees."""
+    angle = np.radians(tilt)
     turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
     flip = np.array([-1.0 if rng.random() < 0.5 else 1.0, 1.0])
     stretch = np.array([rng.uniform(0.8, 1.2), 1.0])
@@ -341,13 +399,13 @@ def garment_drawing(label: int, rng: np.random.Generator) -> np.ndarray:
     width = max(1, round(rng.uniform(0.012, 0.08) * SIDE * 0.8))
     canvas = Image.new("L", (SIDE, SIDE), 0)
     pen = ImageDraw.Draw(canvas)
-    filled = rng.random() < 0.33
+    filled = rng.random() < 0.33 and g.closed
     if filled:
         pen.polygon(shape, fill=255)
     else:
         end = [shape[0]] if rng.random() < 0.7 else [tuple(np.add(shape[0], np.subtract(shape[-1], shape[0])
                                                                    * rng.uniform(-0.3, 0.3)))]
-        pen.line(shape + end, fill=255, width=width, joint="curve")
+        pen.line(shape + (end if g.closed else []), fill=255, width=width, joint="curve")
     detail_ink = (0 if rng.random() < 0.5 else None) if filled else 255
     for lines, value in ((g.details, detail_ink), (g.parts, 255)):
         if value is None:
@@ -362,9 +420,19 @@ def garment_drawing(label: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _drawings_part(job: tuple[int, int, int]) -> np.ndarray:
-    label, count, seed = job
+    label, count, seed = job  # label -1: doodles
     rng = np.random.default_rng(seed)
-    return np.stack([garment_drawing(label, rng) for _ in range(count)])
+    return np.stack([doodle_drawing(rng) if label < 0 else garment_drawing(label, rng) for _ in range(count)])
+
+
+def _draw_jobs(jobs: list[tuple[int, int, int]], workers: int) -> np.ndarray:
+    if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        # fork, not spawn (a spawned worker re-runs the caller's script); the workers use numpy and PIL only
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_drawings_part, jobs)
+    else:
+        parts = [_drawings_part(job) for job in jobs]
+    return np.concatenate(parts)
 
 
 @functools.lru_cache(maxsize=1)
@@ -375,11 +443,12 @@ def garment_bank(per_class: int = PER_CLASS, seed: int = 0, workers: int = 2,
     per process and kept."""
     jobs = [(label, min(chunk, per_class - i), seed * 1_000_003 + label * 100_003 + i)
             for label in range(10) for i in range(0, per_class, chunk)]
-    if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        # fork, not spawn (a spawned worker re-runs the caller's script); the workers use numpy and PIL only
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_drawings_part, jobs)
-    else:
-        parts = [_drawings_part(job) for job in jobs]
     labels = np.concatenate([np.full(job[1], job[0]) for job in jobs])
-    return torch.from_numpy(np.concatenate(parts)), torch.from_numpy(labels).long()
+    return torch.from_numpy(_draw_jobs(jobs, workers)), torch.from_numpy(labels).long()
+
+
+@functools.lru_cache(maxsize=1)
+def doodle_bank(count: int = DOODLES, seed: int = 0, workers: int = 2, chunk: int = 500) -> torch.Tensor:
+    """count `doodle_drawing`s -> uint8 (count, 28, 28), deterministic like garment_bank (its own streams)."""
+    jobs = [(-1, min(chunk, count - i), seed * 1_000_003 + 7_777_777 + i) for i in range(0, count, chunk)]
+    return torch.from_numpy(_draw_jobs(jobs, workers))

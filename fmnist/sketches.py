@@ -17,7 +17,7 @@ from torch import nn
 
 from fmnist.data import CLASS_NAMES, FashionMNIST, remember_last, to_float
 from fmnist.morphology import erode
-from fmnist.predict import predict_proba
+from fmnist.predict import judge, predict_proba
 from fmnist.polyline import simplify
 from fmnist.preprocess import BlankImageError, fill_enclosed, preprocess_drawing
 
@@ -673,3 +673,54 @@ def sketch_accuracy(model: nn.Module, normalization: dict, prepared: dict[str, P
             "drawn_n": int(p.drawn.sum()),
         }
     return results
+
+
+def iter_scribbles(n: int = 150, seed: int = 0) -> Iterator[np.ndarray]:
+    """n RGBA canvases of no garment at all: 1-3 strokes of 3-8 random points each across 30-90 % of the pad, a
+    thin or thick pen. What "does not recognise a garment" is for; from their own random stream."""
+    rng = np.random.default_rng([seed, 3])
+    for _ in range(n):
+        side = rng.uniform(0.3, 0.9) * CANVAS
+        x0, y0 = rng.uniform(0, CANVAS - side, 2)
+        pen = int(rng.integers(*THIN_PENS, endpoint=True) if rng.integers(2) else
+                  rng.integers(*THICK_PENS, endpoint=True))
+        alpha = Image.new("L", (CANVAS, CANVAS), 0)
+        ink = ImageDraw.Draw(alpha)
+        for _ in range(int(rng.integers(1, 4))):
+            points = rng.uniform(0, side, (int(rng.integers(3, 9)), 2)) + (x0, y0)
+            ink.line([tuple(p) for p in points], fill=255, width=pen, joint="curve")
+        canvas = np.zeros((CANVAS, CANVAS, 4), np.uint8)
+        canvas[..., 3] = np.asarray(alpha)
+        yield canvas
+
+
+@torch.inference_mode()
+def verdict_figures(model: nn.Module, normalization: dict, prepared: dict[str, Prepared], scribbles: int = 150) -> dict:
+    """How the Predict tab's verdicts (`fmnist.predict.judge`) split the drawings it sees by default (the
+    outline, filled and designs conditions together) and `iter_scribbles`: {"drawings": {verdict: {"share",
+    "accuracy"}}, "scribbles": {verdict: share}, "drawings_n", "scribbles_n"}. What the thresholds are measured by."""
+    kept = [prepared[c] for c in ("outline", "filled", "designs") if c in prepared]
+    images = np.concatenate([p.images[~p.blank] for p in kept])
+    labels = np.concatenate([p.labels[~p.blank] for p in kept])
+    doodles = []
+    for canvas in iter_scribbles(scribbles):
+        try:
+            doodles.append(preprocess_drawing(canvas))
+        except BlankImageError:  # too small to be a garment: refused in words before any verdict
+            continue
+
+    def verdicts(ims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = to_float(torch.from_numpy(ims), normalization["mean"], normalization["std"])
+        probs = np.concatenate([predict_proba(model, b) for b in x.split(256)])
+        return np.array([judge(p).kind for p in probs]), probs.argmax(1)
+
+    kinds, preds = verdicts(images)
+    doodle_kinds, _ = verdicts(np.stack(doodles)) if doodles else (np.array([]), None)
+    result = {"drawings": {}, "scribbles": {}, "drawings_n": len(labels), "scribbles_n": len(doodles)}
+    for kind in ("sure", "unsure", "unlike"):
+        mine = kinds == kind
+        result["drawings"][kind] = {"share": round(float(mine.mean()), 4),
+                                    "accuracy": round(float((preds[mine] == labels[mine]).mean()), 4) if mine.any()
+                                    else None}
+        result["scribbles"][kind] = round(float((doodle_kinds == kind).mean()), 4) if len(doodles) else None
+    return result

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fmnist.augment import HAND_VARIANTS, dataset_hand_drawn, dataset_silhouettes, sketch_augment
-from fmnist.garments import garment_bank
+from fmnist.garments import doodle_bank, garment_bank
 from fmnist.data import MEAN, STD, FashionMNIST, normalize, stratified_subset, to_float
 from fmnist.evaluate import predict_labels
 from fmnist.models import MODELS, SeededDropout
@@ -40,6 +40,7 @@ class TrainConfig:
     drawings: bool = False  # fmnist.augment.hand_drawn renderings in every batch (minutes to make, once per dataset)
     erase: float = 0.0  # with augment or drawings: chance a photo gets a random_erase rectangle, in [0, 1]
     garments: float = 0.0  # share of each batch swapped for fmnist.garments drawings (with their labels), in [0, 1)
+    doodles: float = 0.0  # share of each batch swapped for fmnist.garments doodles taught as no class, in [0, 1)
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
     log_every: int = 20  # optimizer steps between progress records
     n_samples: int = 16  # test images whose predictions each epoch record carries
@@ -67,7 +68,7 @@ class TrainConfig:
         if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {ls!r}")
         for name, value, closed in (("erase", self.erase, True), ("garments", self.garments, False),
-                                    ("ema", self.ema, False)):
+                                    ("doodles", self.doodles, False), ("ema", self.ema, False)):
             if (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
                     or (value == 1 and not closed)):
                 raise ValueError(f"{name} must be a number in [0, 1{']' if closed else ')'}, got {value!r}")
@@ -204,6 +205,17 @@ def prepare_run(config: TrainConfig, model: nn.Module | None = None) -> TrainRun
     return TrainRun(config, model, device)
 
 
+def swap_in(x: torch.Tensor, bank: torch.Tensor, share: float,
+            generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch (N, 1, 28, 28) in [0, 1] with a random share of it replaced by random drawings of a uint8 bank
+    (B, 28, 28) -> (the batch, which positions were replaced (N,) bool, which drawing each position drew (N,))."""
+    n, device = len(x), x.device
+    which = (torch.rand(n, generator=generator) < share).to(device)
+    pick = torch.randint(len(bank), (n,), generator=generator).to(device)
+    drawings = bank[pick].unsqueeze(1).float().div(255)
+    return torch.where(which.view(-1, 1, 1, 1), drawings, x).contiguous(memory_format=torch.channels_last), which, pick
+
+
 def train_epochs(run: TrainRun, data: FashionMNIST):
     """Train run.model in place, yielding StepRecord and EpochRecord; stop by closing the generator."""
     cfg, model, device = run.config, run.model, run.device
@@ -223,6 +235,8 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
         drawn = (drawn if cfg.subset is None else drawn[keep]).to(device)
     if cfg.garments:  # uint8 (G, 28, 28) drawings and their labels, made once per process
         garment_images, garment_labels = (t.to(device) for t in garment_bank())
+    if cfg.doodles:  # uint8 (D, 28, 28), no garment: trained towards equal probabilities for every class
+        doodle_images = doodle_bank().to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)
     y_test = data.test_labels.to(device)
     run.sample_indices = torch.randperm(len(y_test), generator=torch.Generator().manual_seed(cfg.seed + 1))[
@@ -259,12 +273,15 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
                 xb = sketch_augment(xb, masks[idx].float(), g, erase=cfg.erase)
             yb = y_train[idx]
             if cfg.garments:
-                swap = (torch.rand(len(idx), generator=g) < cfg.garments).to(device)
-                pick = torch.randint(len(garment_labels), (len(idx),), generator=g).to(device)
-                drawn_garments = garment_images[pick].unsqueeze(1).float().div(255)
-                xb = torch.where(swap.view(-1, 1, 1, 1), drawn_garments, xb).contiguous(memory_format=torch.channels_last)
-                yb = torch.where(swap, garment_labels[pick], yb)
-            loss = F.cross_entropy(model(normalize(xb)), yb, label_smoothing=cfg.label_smoothing)
+                xb, swapped, pick = swap_in(xb, garment_images, cfg.garments, g)
+                yb = torch.where(swapped, garment_labels[pick], yb)
+            if cfg.doodles:  # outlier exposure (Hendrycks et al. 2019): a doodle's target is uniform
+                xb, odd, _ = swap_in(xb, doodle_images, cfg.doodles, g)
+                target = torch.where(odd.view(-1, 1), torch.full((len(idx), 10), 0.1, device=device),
+                                     F.one_hot(yb, 10).float())
+                loss = F.cross_entropy(model(normalize(xb)), target, label_smoothing=cfg.label_smoothing)
+            else:
+                loss = F.cross_entropy(model(normalize(xb)), yb, label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

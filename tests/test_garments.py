@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from fmnist.garments import SHOES, garment, garment_bank, garment_drawing
+from fmnist.garments import SHOES, doodle_bank, garment, garment_bank, garment_drawing
 from fmnist.morphology import fill_holes
 
 
@@ -60,9 +60,19 @@ def test_the_bank_is_balanced_and_the_same_for_any_number_of_workers():
     assert (one[0].flatten(1).amax(1) == 255).all()  # no blank drawing
 
 
+def test_doodles_are_seeded_never_blank_and_of_many_kinds():
+    doodle_bank.cache_clear()
+    one, two = doodle_bank(count=60, workers=1, chunk=25), doodle_bank(count=60, workers=2, chunk=25)
+    doodle_bank.cache_clear()
+    assert one.shape == (60, 28, 28) and torch.equal(one, two) and (one.flatten(1).amax(1) == 255).all()
+    ink = (one > 127).flatten(1).float().mean(1)
+    assert ink.min() < 0.1 and ink.max() > 0.4  # thin strokes and coloured-in shapes
+
+
+@pytest.mark.parametrize("field", ["garments", "doodles"])
 @pytest.mark.parametrize("share", [-0.1, 1.0, True, "0.2"])
-def test_garments_share_is_validated(share):
+def test_shares_are_validated(field, share):
     from fmnist.train import TrainConfig
 
-    with pytest.raises(ValueError, match="garments"):
-        TrainConfig(garments=share)
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: share})

@@ -10,7 +10,7 @@ from conftest import write_idx_dataset
 from fmnist.augment import preview, silhouettes, sketch_augment
 from fmnist.data import load_fashion_mnist
 from fmnist.models import build_model
-from fmnist.preprocess import fill_enclosed, preprocess_drawing
+from fmnist.preprocess import BlankImageError, fill_enclosed, preprocess_drawing
 from conftest import real_data
 from fmnist.sketches import (CANVAS, CONDITIONS, DESIGNS, DRAWINGS, KINDS, MAX_TILT, SMALL_TILT, Design, Pose,
                              Prepared, draw_design, hand_drawn_outline, iter_designs, make_sketches, prepare_sketches,
@@ -332,3 +332,34 @@ def test_designs_have_no_near_duplicate_among_the_training_images():
     rms = nearest / 28  # root-mean-square pixel difference to the closest training image, 0..255
     # 1 % of training images have another within 14 of them; the designs' closest is 22 (measured 2026-12)
     assert rms.min() > 12, rms.min()
+
+
+def test_scribbles_are_seeded_big_enough_to_be_judged_and_not_garments():
+    from fmnist.sketches import iter_scribbles
+
+    a, b, other = list(iter_scribbles(20)), list(iter_scribbles(20)), list(iter_scribbles(20, seed=1))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b)) and not np.array_equal(a[0], other[0])
+    assert all(x.shape == (CANVAS, CANVAS, 4) for x in a)
+    judged = 0
+    for canvas in a:
+        try:
+            preprocess_drawing(canvas)
+            judged += 1
+        except BlankImageError:
+            pass
+    assert judged >= 18  # nearly all span more than the fifth of the pad under which a drawing is refused
+
+
+def test_verdicts_tell_right_answers_from_wrong_ones_and_drawings_from_scribbles():
+    from fmnist.checkpoint import load_checkpoint
+    from fmnist.sketches import verdict_figures
+
+    model, meta = load_checkpoint("default")
+    v = verdict_figures(model, meta["normalization"], prepare_sketches(iter_designs(per_design=2)), scribbles=80)
+    d = v["drawings"]
+    assert v["drawings_n"] == 2 * 2 * sum(len(x) for x in DESIGNS.values()) and v["scribbles_n"] >= 70
+    assert abs(sum(x["share"] for x in d.values()) - 1) < 1e-3
+    assert abs(sum(v["scribbles"].values()) - 1) < 1e-3
+    # a confident answer is right far more often than a hesitant one, and scribbles rarely get one
+    assert d["sure"]["accuracy"] > d["unsure"]["accuracy"] + 0.2 and d["sure"]["share"] > 0.5
+    assert v["scribbles"]["sure"] < d["sure"]["share"] - 0.3

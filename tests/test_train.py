@@ -200,3 +200,28 @@ def test_garments_swap_a_share_of_each_batch_images_and_labels_together(data, mo
     assert torch.equal(level, y[swapped])  # each drawing trains with its own label
     assert losses(cfg, data) == first
     assert losses(TrainConfig(**{**cfg.__dict__, "garments": 0.0}), data) != first
+
+
+def test_doodles_are_taught_as_no_class_at_all(data, monkeypatch):
+    import fmnist.train
+
+    monkeypatch.setattr(fmnist.train, "doodle_bank", lambda: torch.full((7, 28, 28), 255, dtype=torch.uint8))
+    targets, inputs = [], []
+    real = fmnist.train.F.cross_entropy
+
+    def spy(logits, target, **kw):
+        targets.append(target.clone())
+        return real(logits, target, **kw)
+
+    monkeypatch.setattr(fmnist.train.F, "cross_entropy", spy)
+    cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=4, device="cpu", doodles=0.25, subset=500)
+    run = prepare_run(cfg)
+    run.model.register_forward_pre_hook(lambda m, args: inputs.append(args[0].clone()) if m.training else None)
+    first = [r.loss for r in train_epochs(run, data)]
+    x, t = torch.cat(inputs).flatten(1), torch.cat(targets)
+    from fmnist.data import MEAN, STD
+    white = (x - (1 - MEAN) / STD).abs().amax(1) < 1e-4
+    assert 0.15 < white.float().mean() < 0.35
+    assert torch.allclose(t[white], torch.full((int(white.sum()), 10), 0.1))  # equal odds for every class
+    assert torch.equal(t[~white].amax(1), torch.ones(int((~white).sum())))  # the rest keep their one label
+    assert losses(cfg, data) == first
