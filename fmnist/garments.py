@@ -226,7 +226,10 @@ def _sandal(rng: np.random.Generator) -> Parts:
                      (0.5, thick * 0.8), (0.04, thick)]
     else:
         g.outline = [(0.0, 0.0), (0.06, -thick * 0.5), (1.0, -thick * 0.6), (1.0, thick * 0.5), (0.05, thick * 0.6)]
-    top = lambda x: -0.04 - (0.0 if not heel else max(0.0, (x - 0.5) / 0.35) * (rise - 0.04))  # noqa: E731
+
+    def top(x: float) -> float:  # the sole's upper edge at x (rising to the heel)
+        return -0.04 - (0.0 if not heel else max(0.0, (x - 0.5) / 0.35) * (rise - 0.04))
+
     n = int(rng.integers(1, 4))
     for x in np.sort(rng.uniform(0.1, 0.75, n)):
         x, w = float(x), u(0.08, 0.2)
@@ -309,15 +312,13 @@ def _boot(rng: np.random.Generator) -> Parts:
     return g
 
 
-BUILDERS = {0: _top, 1: lambda rng: _trousers(rng), 2: _top, 3: lambda rng: _dress(rng), 4: _top,
-            5: lambda rng: _sandal(rng), 6: _top, 7: lambda rng: _sneaker(rng), 8: lambda rng: _bag(rng),
-            9: lambda rng: _boot(rng)}
+TOPS = (0, 2, 4, 6)  # T-shirt/top, Pullover, Coat, Shirt: one builder, the class deciding the parts
+BUILDERS = {1: _trousers, 3: _dress, 5: _sandal, 7: _sneaker, 8: _bag, 9: _boot}
 
 
 def garment(label: int, rng: np.random.Generator) -> Parts:
     """A random garment of class `label` (0-9)."""
-    build = BUILDERS[label]
-    return build(label, rng) if build is _top else build(rng)
+    return _top(label, rng) if label in TOPS else BUILDERS[label](rng)
 
 
 def garment_drawing(label: int, rng: np.random.Generator) -> np.ndarray:
