@@ -172,28 +172,33 @@ def test_impossible_erase_and_ema_are_refused(field, value):
         TrainConfig(**{field: value})
 
 
+def watched_training(cfg, data, monkeypatch):
+    """Train one run while recording what the network was fed: (losses, inputs (N, 784), loss targets)."""
+    import fmnist.train
+
+    targets, inputs = [], []
+    real = fmnist.train.F.cross_entropy
+
+    def spy(logits, target, **kw):
+        targets.append(target.clone())
+        return real(logits, target, **kw)
+
+    monkeypatch.setattr(fmnist.train.F, "cross_entropy", spy)
+    run = prepare_run(cfg)
+    run.model.register_forward_pre_hook(lambda m, args: inputs.append(args[0].clone()) if m.training else None)
+    first = [r.loss for r in train_epochs(run, data)]
+    return first, torch.cat(inputs).flatten(1), torch.cat(targets)
+
+
 def test_garments_swap_a_share_of_each_batch_images_and_labels_together(data, monkeypatch):
     import fmnist.train
+    from fmnist.data import MEAN, STD
 
     # a bank whose drawings say their class in their brightness: image k is all (k + 1) * 20, label k
     bank = (torch.arange(10, dtype=torch.uint8).repeat_interleave(5).view(50, 1, 1).expand(50, 28, 28) + 1) * 20
     monkeypatch.setattr(fmnist.train, "garment_bank", lambda: (bank.contiguous(), torch.arange(10).repeat_interleave(5)))
-    seen = []
-    real = fmnist.train.F.cross_entropy
-
-    def spy(logits, target, **kw):
-        seen.append(target.clone())
-        return real(logits, target, **kw)
-
-    monkeypatch.setattr(fmnist.train.F, "cross_entropy", spy)
     cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", garments=0.4, subset=500)
-    run = prepare_run(cfg)
-    inputs = []
-    run.model.register_forward_pre_hook(lambda m, args: inputs.append(args[0].clone()) if m.training else None)
-    first = [r.loss for r in train_epochs(run, data)]
-    x, y = torch.cat(inputs), torch.cat(seen)
-    from fmnist.data import MEAN, STD
-    flat = x.flatten(1)
+    first, flat, y = watched_training(cfg, data, monkeypatch)
     swapped = (flat.std(1) < 1e-5) & (flat[:, 0] > (0.0 - MEAN) / STD + 1e-3)  # uniform, not-black images
     assert 0.3 < swapped.float().mean() < 0.5
     level = ((flat[swapped, 0] * STD + MEAN) * 255 / 20).round().long() - 1
@@ -204,22 +209,11 @@ def test_garments_swap_a_share_of_each_batch_images_and_labels_together(data, mo
 
 def test_doodles_are_taught_as_no_class_at_all(data, monkeypatch):
     import fmnist.train
+    from fmnist.data import MEAN, STD
 
     monkeypatch.setattr(fmnist.train, "doodle_bank", lambda: torch.full((7, 28, 28), 255, dtype=torch.uint8))
-    targets, inputs = [], []
-    real = fmnist.train.F.cross_entropy
-
-    def spy(logits, target, **kw):
-        targets.append(target.clone())
-        return real(logits, target, **kw)
-
-    monkeypatch.setattr(fmnist.train.F, "cross_entropy", spy)
     cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=4, device="cpu", doodles=0.25, subset=500)
-    run = prepare_run(cfg)
-    run.model.register_forward_pre_hook(lambda m, args: inputs.append(args[0].clone()) if m.training else None)
-    first = [r.loss for r in train_epochs(run, data)]
-    x, t = torch.cat(inputs).flatten(1), torch.cat(targets)
-    from fmnist.data import MEAN, STD
+    first, x, t = watched_training(cfg, data, monkeypatch)
     white = (x - (1 - MEAN) / STD).abs().amax(1) < 1e-4
     assert 0.15 < white.float().mean() < 0.35
     assert torch.allclose(t[white], torch.full((int(white.sum()), 10), 0.1))  # equal odds for every class
