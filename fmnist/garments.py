@@ -2,7 +2,7 @@
 lapels, zip, hood, pockets; soles, straps, laces, heels; handles, flaps) with random proportions, drawn with a
 random pen. They teach the net the cues a person's drawing carries and a photo's silhouette does not: a coat's
 open front and lapels, a shirt's collar and placket, a hoodie's hood, a sneaker's laces, a boot's upright shaft.
-Written independently of `fmnist.sketches.DESIGNS` (the held-out "designs" column) and never reads it."""
+Written apart from the sketch set's held-out garment designs (its "designs" column) and never reads them."""
 
 from __future__ import annotations
 
