@@ -33,10 +33,10 @@ def top_classes(probs: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
     return [(CLASS_NAMES[i], float(probs[i])) for i in order]
 
 
-# How sure an answer is, from the default cnn's probabilities on 520 drawings of the sketch set (20 per
-# class) and on 150 random scribbles (measured with the script in README's "Not sure" paragraph): drawings
-# answered with top < 0.5 or a lead < 0.2 were right 45 % of the time (the rest 92 %); half the scribbles
-# got top < 0.43, while a twentieth of the drawings got top < 0.37.
+# How sure an answer is, set from an earlier default cnn's probabilities on 520 drawings of the sketch set (20 per
+# class) and on 150 random scribbles: drawings answered with top < 0.5 or a lead < 0.2 were right 45 % of the time
+# (the rest 92 %); half the scribbles got top < 0.43, while a twentieth of the drawings got top < 0.37. Measured
+# again for any checkpoint by `python -m fmnist evaluate CHECKPOINT --sketches` (fmnist.sketches.verdict_figures).
 UNSURE_TOP = 0.5  # a top probability below this: "not sure"
 UNSURE_LEAD = 0.2  # the first two closer than this: "not sure, this or that?"
 UNLIKE_TOP = 0.35  # a top probability below this: not like any garment the model knows
