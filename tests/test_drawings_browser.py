@@ -18,7 +18,7 @@ from test_browser import CHROMIUM, FLAGS, app_url  # noqa: F401  (app_url: the r
 pytestmark = pytest.mark.browser
 
 PER_CLASS = (0, 3)  # which of each class's designs a student draws (the second one mirrored)
-MIN_RIGHT = 13  # of 20: the default shipped on 2026-12-01 gets 15 (README, "Shipped models"), lenet far fewer
+MIN_RIGHT = 17  # of 20: the default shipped on 2026-12-01 gets 19 (README, "Shipped models"; the one before 15)
 
 
 def design_strokes(design: Design, mirrored: bool, margin: float = 0.1) -> list[list[tuple[float, float]]]:
@@ -80,5 +80,6 @@ def test_top_answer_is_right_for_most_garments_drawn_the_way_people_draw(app_url
     right = [a for a in answers if a[0] == a[2]]
     wrong = [f"{truth} ({name}): {said}" for truth, name, _, said in answers if (truth, name) not in
              {(r[0], r[1]) for r in right}]
+    print(f"{len(right)} of {len(answers)} right; wrong: {wrong}")
     assert len(answers) == 2 * len(DESIGNS)
     assert len(right) >= MIN_RIGHT, f"{len(right)} of {len(answers)} right; wrong: {wrong}"
