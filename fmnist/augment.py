@@ -171,6 +171,16 @@ def _hand_drawn_part(job: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
     return np.stack([hand_drawn(im, int(lab), rng) for im, lab in zip(images, labels)])
 
 
+def fork_map(fn, jobs: list, workers: int) -> list:
+    """[fn(job) for job in jobs], in `workers` forked processes where there are several jobs and fork exists. Fork,
+    not spawn: a spawned worker would re-run the caller's script (a fork bomb without a __main__ guard). For work in
+    numpy, PIL and contourpy only, never torch (whose OpenMP pool does not survive a fork)."""
+    if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return pool.map(fn, jobs)
+    return [fn(job) for job in jobs]
+
+
 def hand_drawn_bank(images: torch.Tensor, labels: torch.Tensor, seed: int = 0, workers: int = 2,
                     chunk: int = 1000) -> torch.Tensor:
     """HAND_VARIANTS `hand_drawn` renderings of every image (uint8 (N, 28, 28)) -> uint8 (N, HAND_VARIANTS, 28, 28),
@@ -179,14 +189,7 @@ def hand_drawn_bank(images: torch.Tensor, labels: torch.Tensor, seed: int = 0, w
     ims, labs = images.numpy(), labels.numpy()
     jobs = [(ims[i:i + chunk], labs[i:i + chunk], seed * 1_000_003 + v * 7919 + i)
             for v in range(HAND_VARIANTS) for i in range(0, len(ims), chunk)]
-    if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        # fork, not spawn: a spawned worker would re-run the caller's script (a fork bomb without a __main__
-        # guard). Safe here because the workers run numpy, PIL and contourpy only, never torch (whose OpenMP
-        # pool does not survive a fork).
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_hand_drawn_part, jobs)
-    else:
-        parts = [_hand_drawn_part(job) for job in jobs]
+    parts = fork_map(_hand_drawn_part, jobs, workers)
     per_variant = len(parts) // HAND_VARIANTS
     variants = [np.concatenate(parts[v * per_variant:(v + 1) * per_variant]) for v in range(HAND_VARIANTS)]
     return torch.from_numpy(np.stack(variants, 1))

@@ -7,12 +7,12 @@ Written apart from the sketch set's held-out garment designs (its "designs" colu
 from __future__ import annotations
 
 import functools
-import multiprocessing
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from fmnist.augment import fork_map
 from fmnist.preprocess import ink_to_model_image
 
 SIDE = 224  # canvas pixels the drawings are made on
@@ -427,13 +427,7 @@ def _drawings_part(job: tuple[int, int, int]) -> np.ndarray:
 
 
 def _draw_jobs(jobs: list[tuple[int, int, int]], workers: int) -> np.ndarray:
-    if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        # fork, not spawn (a spawned worker re-runs the caller's script); the workers use numpy and PIL only
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_drawings_part, jobs)
-    else:
-        parts = [_drawings_part(job) for job in jobs]
-    return np.concatenate(parts)
+    return np.concatenate(fork_map(_drawings_part, jobs, workers))
 
 
 @functools.lru_cache(maxsize=1)

@@ -649,6 +649,12 @@ def sketch_set(data: FashionMNIST) -> dict[str, Prepared]:
     return prepare_sketches(chain(iter_sketches(data), iter_designs()))
 
 
+def _probabilities(model: nn.Module, normalization: dict, images: np.ndarray) -> np.ndarray:
+    """Preprocessed drawings uint8 (N, 28, 28) -> the model's probabilities (N, 10), 256 at a time."""
+    x = to_float(torch.from_numpy(images), normalization["mean"], normalization["std"])
+    return np.concatenate([predict_proba(model, b) for b in x.split(256)]) if len(x) else np.zeros((0, 10))
+
+
 @torch.inference_mode()
 def sketch_accuracy(model: nn.Module, normalization: dict, prepared: dict[str, Prepared]) -> dict:
     """Accuracy through the app's own preprocessing: {condition: {"accuracy", "balanced_accuracy",
@@ -657,9 +663,7 @@ def sketch_accuracy(model: nn.Module, normalization: dict, prepared: dict[str, P
     figures count the hand-constructed DRAWINGS alone."""
     results = {}
     for name, p in prepared.items():
-        x = to_float(torch.from_numpy(p.images), normalization["mean"], normalization["std"])
-        preds = np.concatenate([predict_proba(model, b).argmax(1) for b in x.split(256)]) if len(x) else \
-            np.zeros(0, np.int64)
+        preds = _probabilities(model, normalization, p.images).argmax(1)
         right = (preds == p.labels) & ~p.blank
         total = np.bincount(p.labels, minlength=10)
         correct = np.bincount(p.labels, weights=right, minlength=10)
@@ -710,8 +714,7 @@ def verdict_figures(model: nn.Module, normalization: dict, prepared: dict[str, P
             continue
 
     def verdicts(ims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = to_float(torch.from_numpy(ims), normalization["mean"], normalization["std"])
-        probs = np.concatenate([predict_proba(model, b) for b in x.split(256)])
+        probs = _probabilities(model, normalization, ims)
         return np.array([judge(p).kind for p in probs]), probs.argmax(1)
 
     kinds, preds = verdicts(images)
