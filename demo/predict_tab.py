@@ -224,7 +224,9 @@ def checkpoint_problem(err: CheckpointError, path: str) -> str:
     filename = Path(path).name
     text = str(err).replace(str(path), filename)
     if "not a readable checkpoint" in text:
-        kind = "not a checkpoint the app can read" if Path(path).suffix.lower() == ".pt" else "not a checkpoint (.pt file)"
+        reason = text.split("not a readable checkpoint (", 1)[1].rstrip(")").split(": refused")[0]
+        kind = (f"not a checkpoint the app can read ({reason})" if Path(path).suffix.lower() == ".pt"
+                else "not a checkpoint (.pt file)")
         return (f"{filename}: {kind}. Load a model.pt downloaded from the Train tab or written by "
                 "`python -m fmnist train`.")
     if "weights do not fit" in text:

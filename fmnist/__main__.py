@@ -18,7 +18,7 @@ from fmnist.augment import HAND_VARIANTS
 from fmnist.checkpoint import CheckpointError, clean_stale_temp_files, load_checkpoint, save_checkpoint
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate, report_run
-from fmnist.garments import PER_CLASS
+from fmnist.garments import DOODLES, PER_CLASS
 from fmnist.models import MODELS, count_parameters, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set, verdict_figures
@@ -65,6 +65,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     if config.garments:
         print(f"garments: drawing {10 * PER_CLASS:,} procedural garments first (about 1 ms each on one core)",
               flush=True)
+    if config.doodles:
+        print(f"doodles: drawing {DOODLES:,} doodles of no garment first (about 1 ms each on one core)", flush=True)
     curve_x: list[float] = []
     curve_y: list[float] = []
     stopped, start = None, time.perf_counter()

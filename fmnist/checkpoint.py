@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -119,6 +120,22 @@ def ready_for_inference(model: nn.Module) -> nn.Module:
     return model.to("cpu", memory_format=torch.channels_last).eval()
 
 
+def _unreadable_reason(path: Path, err: Exception) -> str:
+    """Why torch.load refused a file, in words (PyTorch's own text asks the reader to file an issue)."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if not head:
+        return "the file is empty"
+    whole = head == b"PK" and zipfile.is_zipfile(path)  # torch.save's format; a cut-short zip has no directory
+    legacy = head == b"\x80\x02" and "global" in str(err).lower()  # torch < 1.6 wrote a bare pickle
+    if whole or legacy:
+        return ("it holds Python objects, not only weights, and loading those could run code: refused; save with "
+                "fmnist.checkpoint.save_checkpoint(make_checkpoint(model, arch), path)")
+    if head in (b"PK", b"\x80\x02"):
+        return "the file is cut short or damaged: an incomplete download or copy?"
+    return "not a PyTorch file at all: it does not begin like one"
+
+
 def load_checkpoint(name_or_path: str | os.PathLike) -> tuple[nn.Module, dict]:
     """Load a checkpoint safely -> (model on the CPU in eval mode, channels-last, its metadata without the weights)."""
     path = resolve_checkpoint(name_or_path)
@@ -126,11 +143,7 @@ def load_checkpoint(name_or_path: str | os.PathLike) -> tuple[nn.Module, dict]:
         # weights_only=True, passed explicitly: only tensors and plain containers are unpickled.
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated zip, random bytes, disallowed global in the pickle, ...
-        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-        # A refused pickle's useful line is "WeightsUnpickler error: Unsupported global: ...".
-        picked = [ln for ln in lines if "WeightsUnpickler error" in ln] or lines or [type(err).__name__]
-        reason = picked[0].replace("\x1b[1m", "").replace("\x1b[0m", "")
-        raise CheckpointError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({_unreadable_reason(path, err)})") from None
     ckpt = _validate(ckpt, str(path))
     model = MODELS[ckpt["arch"]]()
     try:

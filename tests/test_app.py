@@ -123,6 +123,9 @@ def test_a_bad_checkpoint_changes_nothing_and_says_why(tmp_path, content):
     models, picker, message = load_own_checkpoint(str(path), session)
     assert models is session and picker == gr.update() and message.startswith("⚠️ model.pt: ")
     assert str(tmp_path) not in message and "\n" not in message
+    why = {b"": "(the file is empty)", b"PK\x03\x04 not really a zip": "(the file is cut short or damaged"}
+    if content in why:  # the reason in words, not PyTorch's
+        assert why[content] in message and "miniz" not in message
 
 
 def test_loaded_checkpoints_per_session_are_capped(tmp_path):

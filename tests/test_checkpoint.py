@@ -46,7 +46,7 @@ def test_pickle_that_runs_code_is_refused_and_never_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # an override must not turn safety off
     torch.save({"format_version": 1, "state_dict": {}, "payload": Boom()}, tmp_path / "evil.pt")
-    with pytest.raises(CheckpointError, match="evil.pt: not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="evil.pt: not a readable checkpoint .it holds Python objects"):
         load_checkpoint(tmp_path / "evil.pt")
     assert not (tmp_path / "pwned").exists()
 
@@ -89,6 +89,10 @@ def test_bad_checkpoints_are_refused_with_one_line(saved, tmp_path, case):
     assert "\n" not in msg and str(bad) in msg and len(msg) < 600
     if case == "bare_state_dict":
         assert "bare state_dict" in msg and "make_checkpoint" in msg
+    said = {"empty": "the file is empty", "random": "not a PyTorch file", "truncated": "cut short or damaged",
+            "whole_model": "holds Python objects"}  # in words, never PyTorch's "please file an issue"
+    if case in said:
+        assert said[case] in msg and "file an issue" not in msg and "miniz" not in msg
 
 
 def test_failed_save_keeps_previous_checkpoint(saved, monkeypatch):
@@ -128,3 +132,12 @@ def test_shipped_names_resolve_and_unknown_is_clear(tmp_path):
     assert resolve_checkpoint("default").exists()
     with pytest.raises(CheckpointError, match="no such file.*lenet, cnn, default"):
         resolve_checkpoint(tmp_path / "nope.pt")
+
+
+def test_checkpoint_in_pytorchs_legacy_format_still_loads(saved, tmp_path):
+    model, ckpt, _ = saved
+    old = tmp_path / "legacy.pt"
+    torch.save(ckpt, old, _use_new_zipfile_serialization=False)  # what torch < 1.6 wrote
+    loaded, meta = load_checkpoint(old)
+    assert meta["arch"] == ckpt["arch"]
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
