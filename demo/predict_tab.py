@@ -223,9 +223,8 @@ def checkpoint_problem(err: CheckpointError, path: str) -> str:
     path or PyTorch's unpickler text."""
     filename = Path(path).name
     text = str(err).replace(str(path), filename)
-    if "not a readable checkpoint" in text:
-        reason = text.split("not a readable checkpoint (", 1)[1].rstrip(")").split(": refused")[0]
-        kind = (f"not a checkpoint the app can read ({reason})" if Path(path).suffix.lower() == ".pt"
+    if err.unreadable is not None:
+        kind = (f"not a checkpoint the app can read ({err.unreadable})" if Path(path).suffix.lower() == ".pt"
                 else "not a checkpoint (.pt file)")
         return (f"{filename}: {kind}. Load a model.pt downloaded from the Train tab or written by "
                 "`python -m fmnist train`.")

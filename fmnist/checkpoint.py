@@ -24,7 +24,12 @@ TEMP_PREFIX = ".tmp-ckpt-"
 
 
 class CheckpointError(ValueError):
-    """A file that is not a usable checkpoint of this project (one line saying why)."""
+    """A file that is not a usable checkpoint of this project (one line saying why). `unreadable`: where the file could
+    not be read at all, why, in words that name no path (the app shows them to a student)."""
+
+    def __init__(self, message: str, unreadable: str | None = None) -> None:
+        super().__init__(message)
+        self.unreadable = unreadable
 
 
 def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
@@ -120,20 +125,21 @@ def ready_for_inference(model: nn.Module) -> nn.Module:
     return model.to("cpu", memory_format=torch.channels_last).eval()
 
 
-def _unreadable_reason(path: Path, err: Exception) -> str:
-    """Why torch.load refused a file, in words (PyTorch's own text asks the reader to file an issue)."""
+def _unreadable_reason(path: Path, err: Exception) -> tuple[str, str]:
+    """Why torch.load refused a file, in words (PyTorch's own text asks the reader to file an issue) -> (the reason,
+    advice for whoever wrote the file, or "")."""
     with open(path, "rb") as f:
         head = f.read(2)
     if not head:
-        return "the file is empty"
+        return "the file is empty", ""
     whole = head == b"PK" and zipfile.is_zipfile(path)  # torch.save's format; a cut-short zip has no directory
     legacy = head == b"\x80\x02" and "global" in str(err).lower()  # torch < 1.6 wrote a bare pickle
     if whole or legacy:
-        return ("it holds Python objects, not only weights, and loading those could run code: refused; save with "
-                "fmnist.checkpoint.save_checkpoint(make_checkpoint(model, arch), path)")
+        return ("it holds Python objects, not only weights, and loading those could run code",
+                ": refused; save with fmnist.checkpoint.save_checkpoint(make_checkpoint(model, arch), path)")
     if head in (b"PK", b"\x80\x02"):
-        return "the file is cut short or damaged: an incomplete download or copy?"
-    return "not a PyTorch file at all: it does not begin like one"
+        return "the file is cut short or damaged: an incomplete download or copy?", ""
+    return "not a PyTorch file at all: it does not begin like one", ""
 
 
 def load_checkpoint(name_or_path: str | os.PathLike) -> tuple[nn.Module, dict]:
@@ -143,7 +149,8 @@ def load_checkpoint(name_or_path: str | os.PathLike) -> tuple[nn.Module, dict]:
         # weights_only=True, passed explicitly: only tensors and plain containers are unpickled.
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated zip, random bytes, disallowed global in the pickle, ...
-        raise CheckpointError(f"{path}: not a readable checkpoint ({_unreadable_reason(path, err)})") from None
+        reason, advice = _unreadable_reason(path, err)
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason}{advice})", unreadable=reason) from None
     ckpt = _validate(ckpt, str(path))
     model = MODELS[ckpt["arch"]]()
     try:

@@ -191,11 +191,12 @@ def test_load_a_checkpoint_of_ones_own(page, tmp_path):
     # Random bytes named .pt, and a file that is not a .pt at all: a sentence in words replaces "Loaded".
     (tmp_path / "junk.pt").write_bytes(os.urandom(4096))
     (tmp_path / "results.csv").write_text("batch size,test acc\n100,90.8\n")
-    for name, sentence in (("junk.pt", "junk.pt: not a checkpoint the app can read"),
-                           ("results.csv", "results.csv: not a checkpoint (.pt file)")):
+    junk = ("junk.pt", "junk.pt: not a checkpoint the app can read (not a PyTorch file at all")
+    for turn, (name, sentence) in enumerate((junk, ("results.csv", "results.csv: not a checkpoint (.pt file)"), junk)):
         load_file(page, tmp_path / name)
         page.wait_for_function(f"document.querySelector('#load-message').innerText.includes({sentence!r})",
                                timeout=20_000)
+        shoot(page, f"bad-checkpoint-{turn}", tmp_path, full_page=False)
         text = page.locator("#load-message").inner_text()
         assert "Loaded" not in text and "model.pt" in text
         assert not any(word in text for word in ("WeightsUnpickler", "weights_only", "Please file", "pop from"))
