@@ -19,7 +19,7 @@ from fmnist.checkpoint import CheckpointError, clean_stale_temp_files, load_chec
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate, report_run
 from fmnist.garments import DOODLES, PER_CLASS
-from fmnist.models import MODELS, count_parameters, first_filters
+from fmnist.models import MODELS, FashionCNN, count_parameters, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set, verdict_figures
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
@@ -37,7 +37,7 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
                            seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
                            cosine=args.cosine, label_smoothing=args.label_smoothing, drawings=args.drawings,
                            erase=args.erase, garments=args.garments, doodles=args.doodles,
-                           ema=args.ema)
+                           ema=args.ema, width=args.width, bf16=args.bf16)
     except ValueError as err:
         raise UserError(str(err)) from None
 
@@ -57,7 +57,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
         raise UserError(str(err)) from None
     device = describe_device(run.device)
     print(f"device: {device}")
-    print(f"model: {config.model} ({count_parameters(run.model):,} parameters), batch size {config.batch_size}, "
+    shape = f", width {config.width}" if config.width else ""
+    print(f"model: {config.model}{shape} ({count_parameters(run.model):,} parameters){', bfloat16' if config.bf16 else ''}, batch size {config.batch_size}, "
           f"{config.epochs} epochs, lr {config.lr}, seed {config.seed}; data: {data.source}")
     if config.drawings:
         print(f"drawings: making {HAND_VARIANTS} hand-drawn renderings of each training image first "
@@ -335,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="share of each batch swapped for doodles of no garment, taught as no class, 0 to <1")
         p.add_argument("--ema", type=float, default=d.ema,
                        help="average the weights with this decay (e.g. 0.999; 0 = off); the run keeps the average")
+        p.add_argument("--width", type=int, default=None,
+                       help=f"cnn only: channels of its first conv pair, the second has twice as many "
+                            f"(default {FashionCNN.DEFAULT_WIDTH})")
+        p.add_argument("--bf16", action="store_true",
+                       help="train in bfloat16 autocast (about twice as fast on CPUs with AVX-512 BF16 or AMX, "
+                            "slower on others; weights and the final test stay float32)")
         p.add_argument("--out", help="output folder (default runs/...)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         data_args(p)

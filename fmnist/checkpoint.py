@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from fmnist.data import CLASS_NAMES, MEAN, STD
-from fmnist.models import MODELS
+from fmnist.models import MODELS, build_model, model_options
 
 FORMAT_VERSION = 1
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -53,6 +53,7 @@ def make_checkpoint(model: nn.Module, arch: str, train_config: object | None = N
     return {
         "format_version": FORMAT_VERSION,
         "arch": arch,
+        "arch_options": model_options(model),
         "state_dict": state,
         "class_names": list(CLASS_NAMES),
         "normalization": {"mean": MEAN, "std": STD},
@@ -152,7 +153,10 @@ def load_checkpoint(name_or_path: str | os.PathLike) -> tuple[nn.Module, dict]:
         reason, advice = _unreadable_reason(path, err)
         raise CheckpointError(f"{path}: not a readable checkpoint ({reason}{advice})", unreadable=reason) from None
     ckpt = _validate(ckpt, str(path))
-    model = MODELS[ckpt["arch"]]()
+    try:
+        model = build_model(ckpt["arch"], **ckpt.get("arch_options", {}))
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: its arch_options do not fit {ckpt['arch']} ({err})") from None
     try:
         model.load_state_dict(ckpt["state_dict"], strict=True)
     except RuntimeError as err:

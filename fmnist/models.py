@@ -52,8 +52,11 @@ class FashionCNN(nn.Module):
     In eval mode it averages the logits of each image and its mirror image (garments are left-right
     symmetric in meaning, and students draw shoes facing either way); training sees mirrored images."""
 
-    def __init__(self, width: int = 24) -> None:
+    DEFAULT_WIDTH = 24
+
+    def __init__(self, width: int = DEFAULT_WIDTH) -> None:
         super().__init__()
+        self.width = width
 
         def block(cin: int, cout: int) -> list[nn.Module]:
             return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
@@ -80,16 +83,43 @@ MODELS: dict[str, type[nn.Module]] = {"lenet": LeNet, "cnn": FashionCNN}
 _init_lock = threading.Lock()
 
 
-def build_model(name: str, seed: int | None = None) -> nn.Module:
-    """A freshly initialised model by name; with a seed, its weights depend on nothing else."""
+MAX_WIDTH = 128
+
+
+def check_options(name: str, options: dict) -> dict:
+    """The keyword arguments a model's class takes beyond its name (today: cnn's `width`), checked -> the same
+    dict; a ValueError names what is wrong."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+    allowed = {"width"} if MODELS[name] is FashionCNN else set()
+    if not isinstance(options, dict) or set(options) - allowed:
+        extra = sorted(set(options) - allowed) if isinstance(options, dict) else options
+        raise ValueError(f"{name} takes {'only ' + ', '.join(sorted(allowed)) if allowed else 'no options'}, "
+                         f"got {extra!r}")
+    width = options.get("width")
+    if width is not None and (isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_WIDTH):
+        raise ValueError(f"width must be a whole number between 1 and {MAX_WIDTH}, got {width!r}")
+    return options
+
+
+def build_model(name: str, seed: int | None = None, **options) -> nn.Module:
+    """A freshly initialised model by name (and `options`, e.g. width=48 for cnn); with a seed, its weights
+    depend on nothing else."""
+    check_options(name, options)
+    cls = MODELS[name]
     if seed is None:
-        return MODELS[name]()
+        return cls(**options)
     # nn.init draws from the global generator: fork it so one run's seed never moves another's.
     with _init_lock, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return MODELS[name]()
+        return cls(**options)
+
+
+def model_options(model: nn.Module) -> dict:
+    """What build_model needs beyond the name to rebuild this model ({} for the default shape); checkpoints keep it."""
+    if isinstance(model, FashionCNN) and model.width != FashionCNN.DEFAULT_WIDTH:
+        return {"width": model.width}
+    return {}
 
 
 def count_parameters(model: nn.Module) -> int:
