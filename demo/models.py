@@ -88,7 +88,9 @@ def model_card(meta: dict) -> str:
     Metadata of a loaded file is not trusted: fields of the wrong type are left out."""
     cfg, metrics = meta.get("train_config"), meta.get("metrics")
     cfg, metrics = (cfg if isinstance(cfg, dict) else {}), (metrics if isinstance(metrics, dict) else {})
-    parts = [f"**{meta.get('arch', '?')}**"]
+    options = meta.get("arch_options")
+    width = options.get("width") if isinstance(options, dict) else None
+    parts = [f"**{meta.get('arch', '?')}**" + (f" (width {width})" if is_number(width) else "")]
     if meta.get("loaded_from"):
         parts.append(f"loaded from {meta['loaded_from']}")
     if cfg:

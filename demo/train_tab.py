@@ -361,7 +361,7 @@ def _headline(ending: str, detail: str) -> str:
 
 def _finish(cfg: TrainConfig, data: FashionMNIST, trained, summary: RunSummary, session: Session):
     """Keep the trained model at once, then measure it (test set, drawings), save its checkpoint and offer it."""
-    model = build_model(cfg.model)
+    model = build_model(cfg.model, **cfg.model_options())
     model.load_state_dict(trained.state_dict)
     history = trained.history
     summary = replace(summary, ending=trained.ending, epochs_done=len(history), seconds=trained.seconds)

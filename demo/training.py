@@ -64,7 +64,7 @@ class Trained:
 
     ending: str  # FINISHED, STOPPED, TIME_LIMIT or DIVERGED
     detail: str  # why it ended early, in words ("" when finished)
-    state_dict: dict  # CPU tensors, loadable into fmnist.models.build_model(config.model)
+    state_dict: dict  # CPU tensors, loadable into fmnist.models.build_model(config.model, **config.model_options())
     history: list  # the EpochRecords
     seconds: float  # training time
     seconds_per_step: float  # measured, for fmnist.estimate.observe

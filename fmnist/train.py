@@ -82,6 +82,10 @@ class TrainConfig:
         if self.device.split(":")[0] not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)} (or cuda:N), got {self.device!r}")
 
+    def model_options(self) -> dict:
+        """build_model's options for this run's model beyond its name ({} for the default shape)."""
+        return {} if self.width is None else {"width": self.width}
+
 
 def pick_device(name: str = "auto") -> torch.device:
     """cuda, then mps, then cpu for "auto"; otherwise the named device, if it is present."""
@@ -208,9 +212,8 @@ def prepare_run(config: TrainConfig, model: nn.Module | None = None) -> TrainRun
 
     device = pick_device(config.device)
     # channels-last halves the CPU time of LeNet's small convolutions (measured by `fmnist bench`).
-    options = {} if config.width is None else {"width": config.width}
-    model = (model or build_model(config.model, seed=config.seed, **options)).to(device,
-                                                                                memory_format=torch.channels_last)
+    model = (model or build_model(config.model, seed=config.seed, **config.model_options())).to(
+        device, memory_format=torch.channels_last)
     if config.bf16 and device.type not in ("cpu", "cuda"):
         raise ValueError(f"bf16 runs on cpu or cuda, not {device.type}")
     return TrainRun(config, model, device)

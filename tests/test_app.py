@@ -139,8 +139,13 @@ def test_loaded_checkpoints_per_session_are_capped(tmp_path):
 
 def test_model_card_ignores_metadata_of_the_wrong_type():
     card = model_card({"arch": "lenet", "metrics": {"accuracy": "high", "sketch_accuracy": {"outline": None}},
-                       "train_config": ["not", "a", "dict"]})
+                       "train_config": ["not", "a", "dict"], "arch_options": {"width": "wide"}})
     assert card == "**lenet**"
+
+
+def test_model_card_names_a_wide_cnns_width():
+    assert model_card({"arch": "cnn", "arch_options": {"width": 48}}) == "**cnn** (width 48)"
+    assert model_card({"arch": "cnn", "arch_options": {}}) == "**cnn**"
 
 
 def test_model_card_shows_the_designs_class_balanced():

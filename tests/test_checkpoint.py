@@ -52,7 +52,8 @@ def test_pickle_that_runs_code_is_refused_and_never_runs(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("case", ["empty", "random", "truncated", "whole_model", "wrong_keys", "wrong_shapes",
-                                  "nan", "inf", "future", "not_dict", "unknown_arch", "bare_state_dict"])
+                                  "nan", "inf", "future", "not_dict", "unknown_arch", "bare_state_dict",
+                                  "bad_options", "options_not_dict"])
 def test_bad_checkpoints_are_refused_with_one_line(saved, tmp_path, case):
     model, ckpt, path = saved
     bad = tmp_path / f"{case}.pt"
@@ -83,12 +84,18 @@ def test_bad_checkpoints_are_refused_with_one_line(saved, tmp_path, case):
         torch.save({**ckpt, "arch": "vgg"}, bad)
     elif case == "bare_state_dict":  # what `torch.save(model.state_dict(), ...)` in a notebook writes
         torch.save(model.state_dict(), bad)
+    elif case == "bad_options":
+        torch.save({**ckpt, "arch_options": {"width": 8}}, bad)
+    elif case == "options_not_dict":
+        torch.save({**ckpt, "arch_options": [8]}, bad)
     with pytest.raises(CheckpointError) as err:
         load_checkpoint(bad)
     msg = str(err.value)
     assert "\n" not in msg and str(bad) in msg and len(msg) < 600
     if case == "bare_state_dict":
         assert "bare state_dict" in msg and "make_checkpoint" in msg
+    if case in ("bad_options", "options_not_dict"):
+        assert "arch_options do not fit lenet" in msg
     said = {"empty": "the file is empty", "random": "not a PyTorch file", "truncated": "cut short or damaged",
             "whole_model": "holds Python objects"}  # in words, never PyTorch's "please file an issue"
     if case in said:
@@ -141,3 +148,17 @@ def test_checkpoint_in_pytorchs_legacy_format_still_loads(saved, tmp_path):
     loaded, meta = load_checkpoint(old)
     assert meta["arch"] == ckpt["arch"]
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+
+
+def test_a_wide_cnn_keeps_its_width_and_loads_as_it_was(tmp_path):
+    model = build_model("cnn", seed=2, width=32).eval()
+    path = save_checkpoint(make_checkpoint(model, "cnn", TrainConfig(model="cnn", width=32)), tmp_path / "w.pt")
+    loaded, meta = load_checkpoint(path)
+    assert meta["arch_options"] == {"width": 32} and meta["train_config"]["width"] == 32
+    x = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), model(x), atol=1e-5)
+    # without its options the weights are a size too big for the default cnn: refused in one line, not guessed
+    torch.save({**torch.load(path, weights_only=True), "arch_options": {}}, tmp_path / "lost.pt")
+    with pytest.raises(CheckpointError, match="weights do not fit cnn"):
+        load_checkpoint(tmp_path / "lost.pt")

@@ -57,3 +57,23 @@ def test_cnn_averages_each_image_with_its_mirror_image_in_eval_mode():
         single = model.classifier(model.features(x))
         torch.manual_seed(0)
         assert torch.equal(model(x), single)  # training sees the image as given
+
+
+@pytest.mark.parametrize("width,params", [(24, 339_266), (48, 749_690)])
+def test_cnn_width_sets_both_conv_pairs_and_is_kept_for_rebuilding(width, params):
+    from fmnist.models import model_options
+    model = build_model("cnn", seed=0, width=width)
+    assert [m.out_channels for m in model.features if isinstance(m, torch.nn.Conv2d)] == [width, width,
+                                                                                           2 * width, 2 * width]
+    assert count_parameters(model) == params
+    assert model_options(model) == ({} if width == 24 else {"width": width})
+    rebuilt = build_model("cnn", **model_options(model))
+    rebuilt.load_state_dict(model.state_dict())  # same shapes
+
+
+@pytest.mark.parametrize("name,options,message", [
+    ("lenet", {"width": 8}, "lenet takes no options"), ("cnn", {"depth": 3}, "cnn takes only width"),
+    ("cnn", {"width": 0}, "width must be a whole number between 1 and 128"), ("cnn", {"width": "48"}, "got '48'")])
+def test_impossible_model_options_are_named(name, options, message):
+    with pytest.raises(ValueError, match=message):
+        build_model(name, **options)

@@ -93,6 +93,7 @@ def test_nan_loss_stops_and_restores_last_good_state(data):
     ("epochs", 0), ("epochs", float("nan")), ("lr", float("nan")), ("lr", float("inf")), ("lr", 0), ("lr", -1e-3),
     ("lr", 5.0), ("seed", -1), ("model", "vgg"), ("device", "tpu"), ("subset", 3),
     ("label_smoothing", 1.0), ("label_smoothing", -0.1), ("label_smoothing", float("nan")),
+    ("width", 0), ("width", 129), ("width", 2.5), ("width", True), ("bf16", "yes"), ("bf16", 1),
 ])
 def test_impossible_config_is_refused_before_any_work(field, value):
     with pytest.raises(ValueError, match=field):
@@ -219,3 +220,28 @@ def test_doodles_are_taught_as_no_class_at_all(data, monkeypatch):
     assert torch.allclose(t[white], torch.full((int(white.sum()), 10), 0.1))  # equal odds for every class
     assert torch.equal(t[~white].amax(1), torch.ones(int((~white).sum())))  # the rest keep their one label
     assert losses(cfg, data) == first
+
+
+def test_lenet_takes_no_width():
+    with pytest.raises(ValueError, match="lenet takes no options, got .'width'."):
+        TrainConfig(model="lenet", width=32)
+
+
+def test_a_wide_cnn_trains_in_bfloat16_and_keeps_float32_weights(data):
+    cfg = TrainConfig(model="cnn", width=8, bf16=True, batch_size=100, epochs=2, seed=3, device="cpu",
+                      subset=400, log_every=1)
+    run = prepare_run(cfg)
+    assert run.model.features[0].out_channels == 8 and run.model.features[6].out_channels == 16
+    records = list(train_epochs(run, data))
+    steps = [r for r in records if isinstance(r, StepRecord)]
+    assert all(math.isfinite(r.loss) for r in steps) and steps[-1].loss < steps[0].loss
+    assert all(v.dtype == torch.float32 for v in run.model.state_dict().values() if v.is_floating_point())
+    # the last epoch's test is float32, the figure the report gives: the same as predicting again without autocast
+    from fmnist.data import MEAN, STD, to_float
+    from fmnist.evaluate import predict_labels
+    preds = predict_labels(run.model, to_float(data.test_images, MEAN, STD))
+    assert records[-1].test_acc == float((preds == data.test_labels).float().mean())
+    # bfloat16 changes the arithmetic, so the losses differ from a float32 run of the same seed, and repeat
+    fp32 = [r.loss for r in train_epochs(prepare_run(TrainConfig(**{**cfg.__dict__, "bf16": False})), data)]
+    again = [r.loss for r in train_epochs(prepare_run(cfg), data)]
+    assert again == [r.loss for r in records] and fp32 != again
