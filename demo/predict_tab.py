@@ -32,9 +32,11 @@ def enlarge(image28: np.ndarray, size: int = PREVIEW) -> np.ndarray:
     return np.kron(image28, np.ones((k, k), dtype=image28.dtype))
 
 
-def tile_maps(maps: list[np.ndarray], cell: int = 56, per_row: int = 8) -> np.ndarray:
+def tile_maps(maps: list[np.ndarray], cell: int = 56, per_row: int | None = None) -> np.ndarray:
     """Feature maps [(C, H, W), ...] -> one uint8 picture: each layer's maps in rows of up to per_row
-    cells (each map scaled to its own maximum), a blank row between layers."""
+    cells (each map scaled to its own maximum), a blank row between layers. By default 8 a row, more for a wide
+    net, so a layer takes at most 4 rows (a width-48 cnn's 48 maps: 4 rows of 12)."""
+    per_row = per_row or max(8, -(-max(len(m) for m in maps) // 4))
     width = per_row * (cell + 4)
     rows = []
     for m in maps:

@@ -38,6 +38,13 @@ def test_empty_canvas_asks_for_a_drawing(value):
     assert label is None and preview is None and others == "" and "draw" in message.lower()
 
 
+def test_feature_maps_take_at_most_four_rows_a_layer():
+    from demo.predict_tab import tile_maps
+    assert tile_maps([np.ones((24, 28, 28)), np.ones((24, 28, 28))]).shape == (6 * 60 + 14, 8 * 60)
+    assert tile_maps([np.ones((48, 28, 28)), np.ones((48, 28, 28))]).shape == (8 * 60 + 14, 12 * 60)
+    assert tile_maps([np.ones((6, 28, 28))]).shape == (60, 8 * 60)  # lenet's six in one row
+
+
 def test_lone_dot_is_not_classified():
     layer = np.zeros((448, 448, 4), np.uint8)
     layer[200:228, 200:228, 3] = 255  # one click with the thick pen
@@ -53,7 +60,9 @@ def test_drawing_gets_probabilities_preview_grad_cam_and_feature_maps():
     assert preview.shape == (224, 224) and preview.max() == 255 and preview[0, 0] == 0
     evidence, maps = evidence["value"], maps["value"]
     assert evidence.shape == (224, 224, 3) and evidence.dtype == np.uint8
-    assert maps.shape == (6 * 60 + 14, 8 * 60)  # the cnn's 24 + 24 maps in rows of 8, a gap between layers
+    width = load_checkpoint("default")[0].width  # the default cnn's two layers of `width` maps each
+    per_row = max(8, -(-width // 4))  # at most 4 rows a layer, a gap between layers
+    assert maps.shape == (2 * -(-width // per_row) * 60 + 14, per_row * 60)
     hidden = predict_drawing(pad_value(stroke_layer()), "default", {}, False)[2:4]
     assert [(h["value"], h["visible"]) for h in hidden] == [(None, False)] * 2  # no empty boxes while off
     assert others.startswith("Other models: lenet: **") and "cnn" not in others  # default and cnn: one model
