@@ -57,8 +57,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
         raise UserError(str(err)) from None
     device = describe_device(run.device)
     print(f"device: {device}")
-    shape = f", width {config.width}" if config.width else ""
-    print(f"model: {config.model}{shape} ({count_parameters(run.model):,} parameters){', bfloat16' if config.bf16 else ''}, batch size {config.batch_size}, "
+    shape = (f", width {config.width}" if config.width else "") + (", bfloat16" if config.bf16 else "")
+    print(f"model: {config.model} ({count_parameters(run.model):,} parameters{shape}), batch size {config.batch_size}, "
           f"{config.epochs} epochs, lr {config.lr}, seed {config.seed}; data: {data.source}")
     if config.drawings:
         print(f"drawings: making {HAND_VARIANTS} hand-drawn renderings of each training image first "

@@ -98,6 +98,16 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
     assert res.returncode == 2 and "no such file" in res.stderr
 
 
+@pytest.mark.parametrize("args,said", [(["--model", "lenet", "--width", "32"], "lenet takes no options"),
+                                       (["--model", "cnn", "--width", "0"], "width must be a whole number between 1")])
+def test_an_impossible_width_is_refused_before_any_data_is_read(isolated, capsys, args, said):
+    from fmnist.__main__ import main
+
+    assert main(["train", "--data-dir", str(isolated / "none"), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and said in err and "\n" not in err.strip()
+
+
 def test_no_data_is_a_clear_message(isolated, capsys):
     from fmnist.__main__ import main
 
