@@ -48,7 +48,8 @@ class SeededDropout(nn.Module):
 
 
 class FashionCNN(nn.Module):
-    """A small VGG-style net: two 3x3 conv pairs with BatchNorm, max-pooling, dropout (about 340k parameters).
+    """A small VGG-style net: two 3x3 conv pairs with BatchNorm, max-pooling, dropout (339,266 parameters at the
+    default width 24; 749,690 at width 48, the shipped default).
     In eval mode it averages the logits of each image and its mirror image (garments are left-right
     symmetric in meaning, and students draw shoes facing either way); training sees mirrored images."""
 
