@@ -23,8 +23,8 @@ from fmnist.models import MODELS, FashionCNN, count_parameters, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set, verdict_figures
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
-from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, pick_device,
-                          prepare_run, train_epochs, tune_allocator)
+from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, bf16_warning, describe_device,
+                          pick_device, prepare_run, train_epochs, tune_allocator)
 
 
 class UserError(Exception):
@@ -57,6 +57,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
         raise UserError(str(err)) from None
     device = describe_device(run.device)
     print(f"device: {device}")
+    if config.bf16 and (warning := bf16_warning(run.device)):
+        print(warning, flush=True)
     shape = (f", width {config.width}" if config.width else "") + (", bfloat16" if config.bf16 else "")
     print(f"model: {config.model} ({count_parameters(run.model):,} parameters{shape}), batch size {config.batch_size}, "
           f"{config.epochs} epochs, lr {config.lr}, seed {config.seed}; data: {data.source}")

@@ -131,6 +131,23 @@ def describe_device(device: torch.device) -> str:
     return str(device)
 
 
+def bf16_warning(device: torch.device) -> str | None:
+    """Why `--bf16` would not pay on this device, in words, or None where bfloat16 has native support (a CPU with
+    AVX-512 BF16 or AMX, a CUDA GPU that supports it) or where that cannot be told (torch's CPU checks are private)."""
+    if device.type == "cuda":
+        native = torch.cuda.is_bf16_supported()
+    else:
+        try:
+            native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        except AttributeError:  # a torch without these checks
+            return None
+    if native:
+        return None
+    where = "this GPU" if device.type == "cuda" else "this CPU has no AVX-512 BF16 or AMX, so it"
+    return (f"bf16: {where} emulates bfloat16 and will likely train slower than in float32 (on a CPU with them a "
+            f"step takes about half the time); leave out --bf16 here")
+
+
 @dataclass(frozen=True)
 class StepRecord:
     """Progress within an epoch, every `log_every` steps."""

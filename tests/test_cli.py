@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
 from conftest import synthetic_split, write_idx_dataset
@@ -106,6 +107,19 @@ def test_an_impossible_width_is_refused_before_any_data_is_read(isolated, capsys
     assert main(["train", "--data-dir", str(isolated / "none"), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and said in err and "\n" not in err.strip()
+
+
+def test_bf16_on_a_cpu_without_it_says_so_and_still_trains(tmp_path, monkeypatch, capsys):
+    from fmnist.__main__ import main
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    data = write_idx_dataset(tmp_path / "fm", n_train=300, n_test=100)
+    assert main(["train", "--data-dir", str(data), "--model", "cnn", "--width", "8", "--bf16", "--epochs", "1",
+                 "--quiet", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "parameters, width 8, bfloat16)" in out and "emulates bfloat16" in out
+    assert (tmp_path / "run" / "model.pt").exists()
 
 
 def test_no_data_is_a_clear_message(isolated, capsys):

@@ -250,3 +250,16 @@ def test_a_wide_cnn_trains_in_bfloat16_and_keeps_float32_weights(data, monkeypat
     fp32 = [r.loss for r in train_epochs(prepare_run(TrainConfig(**{**cfg.__dict__, "bf16": False})), data)]
     again = [r.loss for r in train_epochs(prepare_run(cfg), data)]
     assert again == [r.loss for r in records] and fp32 != again
+
+
+@pytest.mark.parametrize("bf16,amx,warned", [(True, False, False), (False, True, False), (False, False, True)])
+def test_bf16_warns_where_the_cpu_would_emulate_it(monkeypatch, bf16, amx, warned):
+    from fmnist.train import bf16_warning
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    warning = bf16_warning(torch.device("cpu"))
+    assert (warning is not None) == warned
+    if warned:
+        assert "no AVX-512 BF16 or AMX" in warning and "leave out --bf16" in warning
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")  # a torch without the check: no guess
+    assert bf16_warning(torch.device("cpu")) is None
