@@ -162,3 +162,21 @@ def test_a_wide_cnn_keeps_its_width_and_loads_as_it_was(tmp_path):
     torch.save({**torch.load(path, weights_only=True), "arch_options": {}}, tmp_path / "lost.pt")
     with pytest.raises(CheckpointError, match="weights do not fit cnn"):
         load_checkpoint(tmp_path / "lost.pt")
+
+
+def test_readme_gives_the_shipped_defaults_figures():
+    """The README's results table states the default's test and sketch figures: they must be the checkpoint's own."""
+    import re
+    from pathlib import Path
+    meta = load_checkpoint("default")[1]
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `cnn` (default)"))
+    cells = [re.sub(r"\*\*", "", c).strip() for c in row.strip("|").split("|")]
+    m = meta["metrics"]
+    assert cells[1] == f"{sum(p.numel() for p in load_checkpoint('default')[0].parameters()):,}"
+    recipe = cells[2]
+    assert f"--width {meta['arch_options']['width']}" in recipe and f"--epochs {meta['train_config']['epochs']}" in recipe
+    assert cells[5] == f"{m['accuracy'] * 100:.2f} %"
+    balanced = m["sketch_balanced_accuracy"]
+    assert cells[6:10] == [f"{balanced[k] * 100:.1f} %" for k in ("outline", "outline+fill", "filled", "designs")]
+    assert f"{m['train_seconds']:.0f} s" in cells[4]
