@@ -312,17 +312,14 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
             if cfg.garments:
                 xb, swapped, pick = swap_in(xb, garment_images, cfg.garments, g)
                 yb = torch.where(swapped, garment_labels[pick], yb)
+            target = yb
             if cfg.doodles:  # outlier exposure (Hendrycks et al. 2019): a doodle's target is uniform
                 xb, odd, _ = swap_in(xb, doodle_images, cfg.doodles, g)
                 target = torch.where(odd.view(-1, 1), torch.full((len(idx), 10), 0.1, device=device),
                                      F.one_hot(yb, 10).float())
-                with lower_precision(cfg, device):
-                    logits = model(normalize(xb))
-                loss = F.cross_entropy(logits.float(), target, label_smoothing=cfg.label_smoothing)
-            else:
-                with lower_precision(cfg, device):
-                    logits = model(normalize(xb))
-                loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
+            with lower_precision(cfg, device):
+                logits = model(normalize(xb))
+            loss = F.cross_entropy(logits.float(), target, label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
