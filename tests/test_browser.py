@@ -13,6 +13,7 @@ import pytest
 
 from conftest import real_data
 from demo.latency import mouse_stroke, stroke_path
+from fmnist.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -101,6 +102,21 @@ def test_draw_and_see_a_prediction(page, tmp_path):
     page.locator("#evidence img").first.wait_for(timeout=20_000)
     page.locator("#feature-maps img").first.wait_for(timeout=20_000)
     shoot(page, "predict", tmp_path)
+    # The default's card names its width, and its maps come in at most four rows a layer, drawing after drawing.
+    width = load_checkpoint("default")[0].width
+    assert page.locator("#model-card").inner_text().startswith(f"cnn (width {width})")
+    per_row = max(8, -(-width // 4))
+    for attempt in range(2):
+        page.locator("#clear").click()
+        page.wait_for_function("!document.querySelector('#prediction').innerText.includes('%')", timeout=10_000)
+        draw(page, TROUSERS)
+        page.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
+        page.wait_for_function("(() => { const i = document.querySelector('#feature-maps img');"
+                               " return i && i.complete && i.naturalWidth > 0; })()", timeout=20_000)
+        size = page.evaluate("(() => { const i = document.querySelector('#feature-maps img');"
+                             " return [i.naturalWidth, i.naturalHeight]; })()")
+        assert size == [per_row * 60, 2 * -(-width // per_row) * 60 + 14], size
+        shoot(page, f"predict-again-{attempt}", tmp_path)
     page.locator("#clear").click()
     page.wait_for_function("!document.querySelector('#prediction').innerText.includes('%')", timeout=10_000)
 
