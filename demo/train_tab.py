@@ -563,7 +563,9 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
             return gr.update(), gr.update()
         return gr.update(value=name), gr.Tabs(selected="predict")
 
-    preset.change(lambda b: b, preset, batch, show_progress="hidden", queue=False, api_visibility="private")
+    # In the browser, not a round trip to the server: a student who picks a preset and presses Start at once must get
+    # the preset's batch size, not the old one (a server-side copy could still be on its way when Start read the form).
+    preset.change(None, preset, batch, js="(b) => b", show_progress="hidden", queue=False, api_visibility="private")
     for component in settings.values():
         component.change(check_settings, form, list(outputs.values()), show_progress="hidden", queue=False,
                          api_visibility="private")

@@ -223,6 +223,8 @@ def test_load_a_checkpoint_of_ones_own(page, tmp_path):
 def test_train_watch_and_stop(page, tmp_path):
     page.get_by_role("tab", name="Train").click()
     page.locator("#batch-preset label").filter(has_text="256").click()
+    # the preset fills the batch-size box in the page itself, at once: nothing to wait for before Start
+    assert page.locator("#batch-size input").input_value() == "256"
     page.locator("#epochs input[type=number]").fill("5")
     page.locator("#epochs input[type=number]").press("Enter")
     page.locator("#start").click()
