@@ -19,7 +19,7 @@ from fmnist.checkpoint import CheckpointError, clean_stale_temp_files, load_chec
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate, report_run
 from fmnist.garments import DOODLES, PER_CLASS
-from fmnist.models import MODELS, FashionCNN, count_parameters, first_filters
+from fmnist.models import MODELS, STAGES, FashionCNN, count_parameters, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set, verdict_figures
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
@@ -37,7 +37,8 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
                            seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
                            cosine=args.cosine, label_smoothing=args.label_smoothing, drawings=args.drawings,
                            erase=args.erase, garments=args.garments, doodles=args.doodles,
-                           ema=args.ema, width=args.width, bf16=args.bf16)
+                           ema=args.ema, width=args.width, stages=args.stages,
+                           bf16=args.bf16)
     except ValueError as err:
         raise UserError(str(err)) from None
 
@@ -59,7 +60,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     print(f"device: {device}")
     if config.bf16 and (warning := bf16_warning(run.device)):
         print(warning, flush=True)
-    shape = (f", width {config.width}" if config.width else "") + (", bfloat16" if config.bf16 else "")
+    shape = (f", width {config.width}" if config.width else "") + (f", {config.stages} stages" if config.stages else "") + (
+        ", bfloat16" if config.bf16 else "")
     print(f"model: {config.model} ({count_parameters(run.model):,} parameters{shape}), batch size {config.batch_size}, "
           f"{config.epochs} epochs, lr {config.lr}, seed {config.seed}; data: {data.source}")
     if config.drawings:
@@ -339,8 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--ema", type=float, default=d.ema,
                        help="average the weights with this decay (e.g. 0.999; 0 = off); the run keeps the average")
         p.add_argument("--width", type=int, default=None,
-                       help=f"cnn only: channels of its first conv pair, the second has twice as many "
+                       help=f"cnn only: channels of its first conv pair, each next pair has twice as many "
                             f"(default {FashionCNN.DEFAULT_WIDTH})")
+        p.add_argument("--stages", type=int, default=None,
+                       help=f"cnn only: conv pairs, each followed by max-pooling: {' or '.join(map(str, STAGES))} "
+                            f"(default {FashionCNN.DEFAULT_STAGES})")
         p.add_argument("--bf16", action="store_true",
                        help="train in bfloat16 autocast (about twice as fast on CPUs with AVX-512 BF16 or AMX, "
                             "slower on others; weights and the final test stay float32)")

@@ -42,7 +42,8 @@ class TrainConfig:
     garments: float = 0.0  # share of each batch swapped for fmnist.garments drawings (with their labels), in [0, 1)
     doodles: float = 0.0  # share of each batch swapped for fmnist.garments doodles taught as no class, in [0, 1)
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
-    width: int | None = None  # cnn only: channels of its first conv pair (the second has twice as many); None = 24
+    width: int | None = None  # cnn only: channels of its first conv pair (each next pair has twice as many); None = 24
+    stages: int | None = None  # cnn only: conv pairs, each followed by max-pooling, 2 or 3; None = 2
     bf16: bool = False  # run the training forward/backward and the per-epoch test in bfloat16 autocast (CPU or
     # CUDA); the weights, the optimizer and the final assessment stay float32
     log_every: int = 20  # optimizer steps between progress records
@@ -57,8 +58,7 @@ class TrainConfig:
 
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
-        if self.width is not None:
-            check_options(self.model, {"width": self.width})
+        check_options(self.model, self.model_options())
         if not isinstance(self.bf16, bool):
             raise ValueError(f"bf16 must be True or False, got {self.bf16!r}")
         whole("batch_size", 1, MAX_TRAIN_IMAGES, self.batch_size)
@@ -84,7 +84,7 @@ class TrainConfig:
 
     def model_options(self) -> dict:
         """build_model's options for this run's model beyond its name ({} for the default shape)."""
-        return {} if self.width is None else {"width": self.width}
+        return {k: v for k, v in (("width", self.width), ("stages", self.stages)) if v is not None}
 
 
 def pick_device(name: str = "auto") -> torch.device:
