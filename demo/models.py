@@ -89,8 +89,10 @@ def model_card(meta: dict) -> str:
     cfg, metrics = meta.get("train_config"), meta.get("metrics")
     cfg, metrics = (cfg if isinstance(cfg, dict) else {}), (metrics if isinstance(metrics, dict) else {})
     options = meta.get("arch_options")
-    width = options.get("width") if isinstance(options, dict) else None
-    parts = [f"**{meta.get('arch', '?')}**" + (f" (width {width})" if is_number(width) else "")]
+    options = options if isinstance(options, dict) else {}
+    shape = ", ".join(f"{what} {value}" if what == "width" else f"{value} {what}"
+                      for what, value in ((k, options.get(k)) for k in ("width", "stages")) if is_number(value))
+    parts = [f"**{meta.get('arch', '?')}**" + (f" ({shape})" if shape else "")]
     if meta.get("loaded_from"):
         parts.append(f"loaded from {meta['loaded_from']}")
     if cfg:

@@ -152,8 +152,10 @@ def test_model_card_ignores_metadata_of_the_wrong_type():
     assert card == "**lenet**"
 
 
-def test_model_card_names_a_wide_cnns_width():
+def test_model_card_names_a_wide_or_deep_cnns_shape():
     assert model_card({"arch": "cnn", "arch_options": {"width": 48}}) == "**cnn** (width 48)"
+    assert model_card({"arch": "cnn", "arch_options": {"width": 48, "stages": 3}}) == "**cnn** (width 48, 3 stages)"
+    assert model_card({"arch": "cnn", "arch_options": {"stages": "3"}}) == "**cnn**"
     assert model_card({"arch": "cnn", "arch_options": {}}) == "**cnn**"
 
 

@@ -102,9 +102,11 @@ def test_draw_and_see_a_prediction(page, tmp_path):
     page.locator("#evidence img").first.wait_for(timeout=20_000)
     page.locator("#feature-maps img").first.wait_for(timeout=20_000)
     shoot(page, "predict", tmp_path)
-    # The default's card names its width, and its maps come in at most four rows a layer, drawing after drawing.
-    width = load_checkpoint("default")[0].width
-    assert page.locator("#model-card").inner_text().startswith(f"cnn (width {width})")
+    # The default's card names its shape, and its maps come in at most four rows a layer, drawing after drawing.
+    default = load_checkpoint("default")[0]
+    width, stages = default.width, default.stages
+    shape = f"width {width}" + (f", {stages} stages" if stages != 2 else "")
+    assert page.locator("#model-card").inner_text().startswith(f"cnn ({shape})")
     per_row = max(8, -(-width // 4))
     for attempt in range(2):
         page.locator("#clear").click()

@@ -150,11 +150,12 @@ def test_checkpoint_in_pytorchs_legacy_format_still_loads(saved, tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
 
 
-def test_a_wide_cnn_keeps_its_width_and_loads_as_it_was(tmp_path):
-    model = build_model("cnn", seed=2, width=32).eval()
-    path = save_checkpoint(make_checkpoint(model, "cnn", TrainConfig(model="cnn", width=32)), tmp_path / "w.pt")
+@pytest.mark.parametrize("options", [{"width": 32}, {"width": 16, "stages": 3}])
+def test_a_wide_or_deep_cnn_keeps_its_shape_and_loads_as_it_was(tmp_path, options):
+    model = build_model("cnn", seed=2, **options).eval()
+    path = save_checkpoint(make_checkpoint(model, "cnn", TrainConfig(model="cnn", **options)), tmp_path / "w.pt")
     loaded, meta = load_checkpoint(path)
-    assert meta["arch_options"] == {"width": 32} and meta["train_config"]["width"] == 32
+    assert meta["arch_options"] == options and all(meta["train_config"][k] == v for k, v in options.items())
     x = torch.rand(4, 1, 28, 28)
     with torch.no_grad():
         assert torch.allclose(loaded(x), model(x), atol=1e-5)
@@ -175,7 +176,8 @@ def test_readme_gives_the_shipped_defaults_figures():
     m = meta["metrics"]
     assert cells[1] == f"{sum(p.numel() for p in load_checkpoint('default')[0].parameters()):,}"
     recipe = cells[2]
-    assert f"--width {meta['arch_options']['width']}" in recipe and f"--epochs {meta['train_config']['epochs']}" in recipe
+    assert all(f"--{k} {v}" in recipe for k, v in meta["arch_options"].items())
+    assert f"--epochs {meta['train_config']['epochs']}" in recipe
     assert cells[5] == f"{m['accuracy'] * 100:.2f} %"
     balanced = m["sketch_balanced_accuracy"]
     assert cells[6:10] == [f"{balanced[k] * 100:.1f} %" for k in ("outline", "outline+fill", "filled", "designs")]

@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from conftest import synthetic_split, write_idx_dataset
+from fmnist.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,8 +101,10 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
 
 
 @pytest.mark.parametrize("args,said", [(["--model", "lenet", "--width", "32"], "lenet takes no options"),
-                                       (["--model", "cnn", "--width", "0"], "width must be a whole number between 1")])
-def test_an_impossible_width_is_refused_before_any_data_is_read(isolated, capsys, args, said):
+                                       (["--model", "cnn", "--width", "0"], "width must be a whole number between 1"),
+                                       (["--model", "cnn", "--stages", "4"], "stages must be 2 or 3, got 4"),
+                                       (["--model", "lenet", "--stages", "3"], "lenet takes no options")])
+def test_an_impossible_width_or_depth_is_refused_before_any_data_is_read(isolated, capsys, args, said):
     from fmnist.__main__ import main
 
     assert main(["train", "--data-dir", str(isolated / "none"), *args]) == 2
@@ -115,11 +118,12 @@ def test_bf16_on_a_cpu_without_it_says_so_and_still_trains(tmp_path, monkeypatch
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     data = write_idx_dataset(tmp_path / "fm", n_train=300, n_test=100)
-    assert main(["train", "--data-dir", str(data), "--model", "cnn", "--width", "8", "--bf16", "--epochs", "1",
-                 "--quiet", "--out", str(tmp_path / "run")]) == 0
+    assert main(["train", "--data-dir", str(data), "--model", "cnn", "--width", "8", "--stages", "3", "--bf16",
+                 "--epochs", "1", "--quiet", "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
-    assert "parameters, width 8, bfloat16)" in out and "emulates bfloat16" in out
-    assert (tmp_path / "run" / "model.pt").exists()
+    assert "parameters, width 8, 3 stages, bfloat16)" in out and "emulates bfloat16" in out
+    model, meta = load_checkpoint(tmp_path / "run" / "model.pt")
+    assert meta["arch_options"] == {"width": 8, "stages": 3} and model.stages == 3
 
 
 def test_no_data_is_a_clear_message(isolated, capsys):

@@ -71,9 +71,28 @@ def test_cnn_width_sets_both_conv_pairs_and_is_kept_for_rebuilding(width, params
     rebuilt.load_state_dict(model.state_dict())  # same shapes
 
 
+def test_a_third_stage_adds_a_conv_pair_at_four_times_the_width_and_is_kept_for_rebuilding():
+    from fmnist.models import model_options
+    model = build_model("cnn", seed=0, width=48, stages=3)
+    assert [m.out_channels for m in model.features if isinstance(m, torch.nn.Conv2d)] == [48, 48, 96, 96, 192, 192]
+    assert count_parameters(model) == 867_194
+    assert model_options(model) == {"width": 48, "stages": 3}
+    assert model_options(build_model("cnn", stages=3)) == {"stages": 3}
+    x = torch.rand(3, 1, 28, 28)
+    assert model.features(x).shape == (3, 192, 3, 3)  # 28 -> 14 -> 7 -> 3
+    rebuilt = build_model("cnn", **model_options(model))
+    rebuilt.load_state_dict(model.state_dict())  # same shapes
+    with torch.no_grad():
+        assert torch.equal(rebuilt.eval()(x), model.eval()(x))
+    with pytest.raises(RuntimeError):  # a two-stage net cannot take its weights
+        build_model("cnn", width=48).load_state_dict(model.state_dict())
+
+
 @pytest.mark.parametrize("name,options,message", [
-    ("lenet", {"width": 8}, "lenet takes no options"), ("cnn", {"depth": 3}, "cnn takes only width"),
-    ("cnn", {"width": 0}, "width must be a whole number between 1 and 128"), ("cnn", {"width": "48"}, "got '48'")])
+    ("lenet", {"width": 8}, "lenet takes no options"), ("cnn", {"depth": 3}, "cnn takes only stages, width"),
+    ("cnn", {"width": 0}, "width must be a whole number between 1 and 128"), ("cnn", {"width": "48"}, "got '48'"),
+    ("cnn", {"stages": 4}, "stages must be 2 or 3, got 4"), ("cnn", {"stages": True}, "stages must be 2 or 3"),
+    ("lenet", {"stages": 3}, "lenet takes no options")])
 def test_impossible_model_options_are_named(name, options, message):
     with pytest.raises(ValueError, match=message):
         build_model(name, **options)
