@@ -10,6 +10,7 @@ import gradio as gr
 from torch import nn
 
 from fmnist.checkpoint import SHIPPED, CheckpointError, load_checkpoint
+from fmnist.models import describe_options
 
 
 @lru_cache(maxsize=None)
@@ -89,9 +90,7 @@ def model_card(meta: dict) -> str:
     cfg, metrics = meta.get("train_config"), meta.get("metrics")
     cfg, metrics = (cfg if isinstance(cfg, dict) else {}), (metrics if isinstance(metrics, dict) else {})
     options = meta.get("arch_options")
-    options = options if isinstance(options, dict) else {}
-    shape = ", ".join(f"{what} {value}" if what == "width" else f"{value} {what}"
-                      for what, value in ((k, options.get(k)) for k in ("width", "stages")) if is_number(value))
+    shape = describe_options({k: v for k, v in options.items() if is_number(v)} if isinstance(options, dict) else {})
     parts = [f"**{meta.get('arch', '?')}**" + (f" ({shape})" if shape else "")]
     if meta.get("loaded_from"):
         parts.append(f"loaded from {meta['loaded_from']}")

@@ -19,7 +19,7 @@ from fmnist.checkpoint import CheckpointError, clean_stale_temp_files, load_chec
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate, report_run
 from fmnist.garments import DOODLES, PER_CLASS
-from fmnist.models import MODELS, STAGES, FashionCNN, count_parameters, first_filters
+from fmnist.models import MODELS, STAGES, FashionCNN, count_parameters, describe_options, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set, verdict_figures
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
@@ -37,8 +37,7 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
                            seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
                            cosine=args.cosine, label_smoothing=args.label_smoothing, drawings=args.drawings,
                            erase=args.erase, garments=args.garments, doodles=args.doodles,
-                           ema=args.ema, width=args.width, stages=args.stages,
-                           bf16=args.bf16)
+                           ema=args.ema, width=args.width, stages=args.stages, bf16=args.bf16)
     except ValueError as err:
         raise UserError(str(err)) from None
 
@@ -60,8 +59,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     print(f"device: {device}")
     if config.bf16 and (warning := bf16_warning(run.device)):
         print(warning, flush=True)
-    shape = (f", width {config.width}" if config.width else "") + (f", {config.stages} stages" if config.stages else "") + (
-        ", bfloat16" if config.bf16 else "")
+    shape = "".join(f", {part}" for part in (describe_options(config.model_options()), "bfloat16" if config.bf16 else "")
+                    if part)
     print(f"model: {config.model} ({count_parameters(run.model):,} parameters{shape}), batch size {config.batch_size}, "
           f"{config.epochs} epochs, lr {config.lr}, seed {config.seed}; data: {data.source}")
     if config.drawings:

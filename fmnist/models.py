@@ -133,6 +133,12 @@ def model_options(model: nn.Module) -> dict:
                                        ("stages", model.stages, FashionCNN.DEFAULT_STAGES)) if v != default}
 
 
+def describe_options(options: dict) -> str:
+    """A model's shape options in words, for people: {"width": 48, "stages": 3} -> "width 48, 3 stages" ("" for {})."""
+    words = {"width": "width {}", "stages": "{} stages"}
+    return ", ".join(words[k].format(options[k]) for k in words if k in options)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
