@@ -36,7 +36,7 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
         return TrainConfig(model=args.model, batch_size=batch_size, epochs=args.epochs, lr=args.lr,
                            seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
                            cosine=args.cosine, label_smoothing=args.label_smoothing, drawings=args.drawings,
-                           erase=args.erase, garments=args.garments, doodles=args.doodles,
+                           erase=args.erase, shapes=args.shapes, garments=args.garments, doodles=args.doodles,
                            ema=args.ema, width=args.width, stages=args.stages, bf16=args.bf16)
     except ValueError as err:
         raise UserError(str(err)) from None
@@ -63,6 +63,9 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
                     if part)
     print(f"model: {config.model} ({count_parameters(run.model):,} parameters{shape}), batch size {config.batch_size}, "
           f"{config.epochs} epochs, lr {config.lr}, seed {config.seed}; data: {data.source}")
+    if config.shapes:
+        print("shapes: every training image is its filled silhouette or its outline, never the photo; the test accuracy "
+              "below is still on photos, so score the shapes with `evaluate ... --sketches`", flush=True)
     if config.drawings:
         print(f"drawings: making {HAND_VARIANTS} hand-drawn renderings of each training image first "
               f"(about 3 ms each on one core: a few minutes)", flush=True)
@@ -333,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "a few minutes to make, once)")
         p.add_argument("--erase", type=float, default=d.erase,
                        help="with --augment or --drawings: chance a photo gets a random erased rectangle, 0 to 1")
+        p.add_argument("--shapes", action="store_true",
+                       help="train on the garments' shapes alone (filled silhouettes and outlines, never the photos): "
+                            "what a net can tell from shape")
         p.add_argument("--garments", type=float, default=d.garments,
                        help="share of each batch swapped for procedural garment drawings (fmnist.garments), 0 to <1")
         p.add_argument("--doodles", type=float, default=d.doodles,

@@ -19,6 +19,8 @@ from fmnist.preprocess import fill_enclosed, ink_to_model_image
 
 INK = 0.1  # pixels brighter than this (0..1) belong to the garment's silhouette
 FILLED, OUTLINED = 0.25, 0.25  # share of each batch drawn as filled silhouettes / as outlines
+# TrainConfig.shapes: every image a filled silhouette or an outline, half each: what a net can tell from shape alone
+SHAPES_ONLY = (0.5, 0.5)
 # With hand-drawn renderings: shares of photos, renderings, edge drawings, filled silhouettes and outlines.
 DRAWN_SHARES = (0.45, 0.3, 0.15, 0.05, 0.05)
 
@@ -51,15 +53,15 @@ def squash(x: torch.Tensor, generator: torch.Generator, low: float = 0.8) -> tor
 
 
 def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Generator,
-                   drawn: torch.Tensor | None = None, erase: float = 0.0) -> torch.Tensor:
-    """Images (N, 1, 28, 28) in [0, 1] and their `silhouettes` -> FILLED of them as filled silhouettes,
-    OUTLINED as outlines 1-3 pixels wide (both `squash`ed), the rest unchanged; half mirrored
-    left-right, and the batch shifted by up to 2 pixels.
+                   drawn: torch.Tensor | None = None, erase: float = 0.0,
+                   shares: tuple[float, float] = (FILLED, OUTLINED)) -> torch.Tensor:
+    """Images (N, 1, 28, 28) in [0, 1] and their `silhouettes` -> a share shares[0] (FILLED) of them as filled
+    silhouettes, shares[1] (OUTLINED) as outlines 1-3 pixels wide (both `squash`ed), the rest unchanged; half
+    mirrored left-right, and the batch shifted by up to 2 pixels. SHAPES_ONLY as shares leaves no photo.
 
     With `drawn` (one `hand_drawn` rendering per image, float (N, 1, 28, 28) in [0, 1]) the shares are
     DRAWN_SHARES instead: photos, hand-drawn renderings, `edge_drawings`, filled silhouettes, outlines (the last
-    three squashed); `erase` is the chance
-    that a photo gets a `random_erase`d rectangle."""
+    three squashed). `erase` is the chance that a photo gets a `random_erase`d rectangle."""
     n = len(x)
     kind = torch.rand(n, generator=generator).to(x.device).view(n, 1, 1, 1)
     thick = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
@@ -67,8 +69,10 @@ def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Genera
     inside = masks > 0
     outline = masks * ~torch.where(thick, erode(inside, 5), erode(inside, 3))
     if drawn is None:
-        sketched = torch.where(kind < FILLED, masks, outline)
-        out = torch.where(kind < FILLED + OUTLINED, squash(sketched, generator), x)
+        filled, outlined = shares
+        photos = random_erase(x, generator, erase) if erase > 0 else x
+        sketched = torch.where(kind < filled, masks, outline)
+        out = torch.where(kind < filled + outlined, squash(sketched, generator), photos)
     else:
         photo, hand, edged, filled = DRAWN_SHARES[:4]
         photos = random_erase(x, generator, erase) if erase > 0 else x

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fmnist.augment import HAND_VARIANTS, dataset_hand_drawn, dataset_silhouettes, sketch_augment
+from fmnist.augment import FILLED, HAND_VARIANTS, OUTLINED, SHAPES_ONLY, dataset_hand_drawn, dataset_silhouettes, \
+    sketch_augment
 from fmnist.garments import doodle_bank, garment_bank
 from fmnist.data import MEAN, STD, FashionMNIST, normalize, stratified_subset, to_float
 from fmnist.evaluate import predict_labels
@@ -39,6 +40,8 @@ class TrainConfig:
     cosine: bool = False  # anneal the learning rate to 0 over the run (cosine), instead of keeping it fixed
     drawings: bool = False  # fmnist.augment.hand_drawn renderings in every batch (minutes to make, once per dataset)
     erase: float = 0.0  # with augment or drawings: chance a photo gets a random_erase rectangle, in [0, 1]
+    shapes: bool = False  # train on the garments' shapes alone: each image its filled silhouette or its outline (half
+    # each, squashed, mirrored, shifted), never the photo; what shape alone can tell (README, "How far shape goes")
     garments: float = 0.0  # share of each batch swapped for fmnist.garments drawings (with their labels), in [0, 1)
     doodles: float = 0.0  # share of each batch swapped for fmnist.garments doodles taught as no class, in [0, 1)
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
@@ -79,6 +82,15 @@ class TrainConfig:
             if (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
                     or (value == 1 and not closed)):
                 raise ValueError(f"{name} must be a number in [0, 1{']' if closed else ')'}, got {value!r}")
+        if not isinstance(self.shapes, bool):
+            raise ValueError(f"shapes must be True or False, got {self.shapes!r}")
+        if self.shapes:
+            mixed = [name for name, on in (("augment", self.augment), ("drawings", self.drawings),
+                                           ("erase", self.erase), ("garments", self.garments),
+                                           ("doodles", self.doodles)) if on]
+            if mixed:
+                raise ValueError(f"shapes trains on silhouettes and outlines only, so it cannot be combined with "
+                                 f"{', '.join(mixed)}")
         if self.device.split(":")[0] not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)} (or cuda:N), got {self.device!r}")
 
@@ -264,7 +276,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     x_train = to_float(images, mean=0.0, std=1.0).to(device, memory_format=torch.channels_last)  # [0, 1]
     y_train = labels.to(device)
     masks = drawn = None
-    if cfg.augment or cfg.drawings:  # uint8 0/1, computed once per dataset; a batch's are made float when used
+    if cfg.augment or cfg.drawings or cfg.shapes:  # uint8 0/1, once per dataset; a batch's are made float when used
         masks = dataset_silhouettes(data.train_images)
         masks = (masks if cfg.subset is None else masks[keep]).to(device)
     if cfg.drawings:  # uint8 (N, HAND_VARIANTS, 28, 28), also once per dataset
@@ -306,8 +318,9 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
                 variant = torch.randint(HAND_VARIANTS, (len(idx),), generator=g).to(device)
                 hand = drawn[idx, variant].unsqueeze(1).float() / 255
                 xb = sketch_augment(xb, masks[idx].float(), g, drawn=hand, erase=cfg.erase)
-            elif cfg.augment:
-                xb = sketch_augment(xb, masks[idx].float(), g, erase=cfg.erase)
+            elif cfg.augment or cfg.shapes:
+                xb = sketch_augment(xb, masks[idx].float(), g, erase=cfg.erase,
+                                    shares=SHAPES_ONLY if cfg.shapes else (FILLED, OUTLINED))
             yb = y_train[idx]
             if cfg.garments:
                 xb, swapped, pick = swap_in(xb, garment_images, cfg.garments, g)

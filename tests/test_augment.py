@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from fmnist.augment import DRAWN_SHARES, HAND_VARIANTS, hand_drawn, hand_drawn_bank, random_erase, sketch_augment
+from fmnist.augment import DRAWN_SHARES, HAND_VARIANTS, SHAPES_ONLY, hand_drawn, hand_drawn_bank, random_erase, sketch_augment
 from fmnist.morphology import erode
 from fmnist.polyline import simplify
 
@@ -123,6 +123,28 @@ def test_without_renderings_the_mixture_is_todays():
     a = sketch_augment(x, masks, torch.Generator().manual_seed(5))
     b = sketch_augment(x, masks, torch.Generator().manual_seed(5), erase=0.0)
     assert torch.equal(a, b)
+
+
+def test_shapes_only_never_hands_over_a_photo():
+    # grey photos (0.4) on a square silhouette: a photo keeps 0.4 inside, a silhouette or outline is 1 where inked
+    n = 2000
+    masks = torch.zeros(n, 1, 28, 28)
+    masks[:, :, 4:24, 6:22] = 1
+    photos = 0.4 * masks
+    shapes = sketch_augment(photos, masks, torch.Generator().manual_seed(0), shares=SHAPES_ONLY).flatten(1)
+    assert (shapes.amax(1) > 0.9).all()
+    filled = (shapes > 0.9).float().mean(1) > 0.25  # a filled square inks a third of the image, an outline far less
+    assert abs(filled.float().mean() - SHAPES_ONLY[0]) < 0.04
+    today = sketch_augment(photos, masks, torch.Generator().manual_seed(0)).flatten(1)
+    assert abs((today.amax(1) < 0.5).float().mean() - 0.5) < 0.04  # half of today's mixture stays photos
+
+
+def test_erasing_reaches_the_photos_of_the_mixture_without_renderings_too():
+    photos, masks = torch.ones(500, 1, 28, 28), torch.ones(500, 1, 28, 28)
+    out = sketch_augment(photos, masks, torch.Generator().manual_seed(2), erase=1.0, shares=(0.0, 0.0)).flatten(1)
+    assert ((out == 0).any(1)).all()  # every photo has its hole (an all-ones image has none otherwise)
+    kept = sketch_augment(photos, masks, torch.Generator().manual_seed(2), shares=(0.0, 0.0))
+    assert torch.equal(kept, photos)
 
 
 def test_edge_drawings_add_the_lines_inside_a_garment_to_its_outline():

@@ -103,7 +103,9 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
 @pytest.mark.parametrize("args,said", [(["--model", "lenet", "--width", "32"], "lenet takes no options"),
                                        (["--model", "cnn", "--width", "0"], "width must be a whole number between 1"),
                                        (["--model", "cnn", "--stages", "4"], "stages must be 2 or 3, got 4"),
-                                       (["--model", "lenet", "--stages", "3"], "lenet takes no options")])
+                                       (["--model", "lenet", "--stages", "3"], "lenet takes no options"),
+                                       (["--shapes", "--drawings", "--garments", "0.3"],
+                                        "cannot be combined with drawings, garments")])
 def test_an_impossible_width_or_depth_is_refused_before_any_data_is_read(isolated, capsys, args, said):
     from fmnist.__main__ import main
 
@@ -124,6 +126,18 @@ def test_bf16_on_a_cpu_without_it_says_so_and_still_trains(tmp_path, monkeypatch
     assert "parameters, width 8, 3 stages, bfloat16)" in out and "emulates bfloat16" in out
     model, meta = load_checkpoint(tmp_path / "run" / "model.pt")
     assert meta["arch_options"] == {"width": 8, "stages": 3} and model.stages == 3
+
+
+def test_a_shapes_run_says_what_it_trains_on_and_its_checkpoint_records_it(tmp_path, capsys):
+    from fmnist.__main__ import main
+
+    data = write_idx_dataset(tmp_path / "fm", n_train=300, n_test=100)
+    assert main(["train", "--data-dir", str(data), "--model", "cnn", "--width", "8", "--shapes", "--epochs", "1",
+                 "--quiet", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "shapes: every training image is its filled silhouette or its outline" in out
+    _, meta = load_checkpoint(tmp_path / "run" / "model.pt")
+    assert meta["train_config"]["shapes"] is True and meta["train_config"]["augment"] is False
 
 
 def test_no_data_is_a_clear_message(isolated, capsys):

@@ -167,10 +167,36 @@ def test_drawings_train_deterministically_on_renderings_made_once(data):
 
 
 @pytest.mark.parametrize("field,value", [("erase", 1.5), ("erase", -0.1), ("ema", 1.0), ("ema", -0.5),
-                                         ("ema", True), ("erase", "0.5")])
-def test_impossible_erase_and_ema_are_refused(field, value):
+                                         ("ema", True), ("erase", "0.5"), ("shapes", "yes"), ("shapes", 1)])
+def test_impossible_erase_ema_and_shapes_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
+
+
+@pytest.mark.parametrize("other", [{"augment": True}, {"drawings": True}, {"erase": 0.5}, {"garments": 0.3},
+                                   {"doodles": 0.1}])
+def test_shapes_alone_refuses_photos_and_drawings_beside_it(other):
+    with pytest.raises(ValueError, match=f"cannot be combined with {next(iter(other))}"):
+        TrainConfig(shapes=True, **other)
+
+
+def test_a_shapes_run_feeds_silhouettes_and_outlines_only(data, monkeypatch):
+    import fmnist.train
+    from fmnist.augment import SHAPES_ONLY, sketch_augment
+
+    asked = []
+
+    def watch(*args, **kwargs):
+        asked.append(kwargs["shares"])
+        return sketch_augment(*args, **kwargs)
+
+    monkeypatch.setattr(fmnist.train, "sketch_augment", watch)
+    cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=2, device="cpu", shapes=True, subset=300)
+    first = losses(cfg, data)
+    assert asked == [SHAPES_ONLY] * 3 and losses(cfg, data) == first
+    asked.clear()
+    losses(TrainConfig(**{**cfg.__dict__, "shapes": False, "augment": True}), data)
+    assert asked and SHAPES_ONLY not in asked
 
 
 def watched_training(cfg, data, monkeypatch):
