@@ -144,6 +144,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = _config(args, args.batch_size)
     if args.nickname is not None and not args.record:
         raise UserError("--nickname is for the class board: add --record")
+    if args.record and config.shapes:
+        raise UserError("--record: a --shapes run never sees a photo, so its test accuracy is not comparable with "
+                        "the class board's runs; leave out --record")
     try:
         nickname = class_board.check_nickname(args.nickname)
     except ValueError as err:

@@ -105,7 +105,8 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
                                        (["--model", "cnn", "--stages", "4"], "stages must be 2 or 3, got 4"),
                                        (["--model", "lenet", "--stages", "3"], "lenet takes no options"),
                                        (["--shapes", "--drawings", "--garments", "0.3"],
-                                        "cannot be combined with drawings, garments")])
+                                        "cannot be combined with drawings, garments"),
+                                       (["--shapes", "--record"], "never sees a photo")])
 def test_an_impossible_width_or_depth_is_refused_before_any_data_is_read(isolated, capsys, args, said):
     from fmnist.__main__ import main
 
