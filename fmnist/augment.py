@@ -68,14 +68,13 @@ def sketch_augment(x: torch.Tensor, masks: torch.Tensor, generator: torch.Genera
     mirror = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
     inside = masks > 0
     outline = masks * ~torch.where(thick, erode(inside, 5), erode(inside, 3))
+    photos = random_erase(x, generator, erase) if erase > 0 else x
     if drawn is None:
         filled, outlined = shares
-        photos = random_erase(x, generator, erase) if erase > 0 else x
         sketched = torch.where(kind < filled, masks, outline)
         out = torch.where(kind < filled + outlined, squash(sketched, generator), photos)
     else:
         photo, hand, edged, filled = DRAWN_SHARES[:4]
-        photos = random_erase(x, generator, erase) if erase > 0 else x
         sketched = torch.where(kind < photo + hand + edged, edge_drawings(x, masks, outline, generator),
                                torch.where(kind < photo + hand + edged + filled, masks, outline))
         out = torch.where(kind < photo, photos, torch.where(kind < photo + hand, drawn, squash(sketched, generator)))
