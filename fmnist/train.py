@@ -279,6 +279,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     if cfg.augment or cfg.drawings or cfg.shapes:  # uint8 0/1, once per dataset; a batch's are made float when used
         masks = dataset_silhouettes(data.train_images)
         masks = (masks if cfg.subset is None else masks[keep]).to(device)
+    shares = SHAPES_ONLY if cfg.shapes else (FILLED, OUTLINED)  # without drawings: filled / outlined shares
     if cfg.drawings:  # uint8 (N, HAND_VARIANTS, 28, 28), also once per dataset
         drawn = dataset_hand_drawn(data)
         drawn = (drawn if cfg.subset is None else drawn[keep]).to(device)
@@ -319,8 +320,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
                 hand = drawn[idx, variant].unsqueeze(1).float() / 255
                 xb = sketch_augment(xb, masks[idx].float(), g, drawn=hand, erase=cfg.erase)
             elif cfg.augment or cfg.shapes:
-                xb = sketch_augment(xb, masks[idx].float(), g, erase=cfg.erase,
-                                    shares=SHAPES_ONLY if cfg.shapes else (FILLED, OUTLINED))
+                xb = sketch_augment(xb, masks[idx].float(), g, erase=cfg.erase, shares=shares)
             yb = y_train[idx]
             if cfg.garments:
                 xb, swapped, pick = swap_in(xb, garment_images, cfg.garments, g)

@@ -107,7 +107,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
                                        (["--shapes", "--drawings", "--garments", "0.3"],
                                         "cannot be combined with drawings, garments"),
                                        (["--shapes", "--record"], "never sees a photo")])
-def test_an_impossible_width_or_depth_is_refused_before_any_data_is_read(isolated, capsys, args, said):
+def test_an_impossible_option_is_refused_before_any_data_is_read(isolated, capsys, args, said):
     from fmnist.__main__ import main
 
     assert main(["train", "--data-dir", str(isolated / "none"), *args]) == 2
