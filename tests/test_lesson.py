@@ -1,7 +1,8 @@
 """The teacher's lesson in a real browser, at a projector's 1280x720: two students, one training slot.
 The second is told their place in the queue and leaves it with Stop (their run never starts); wrong
-settings are explained next to their fields; a finished run is offered to the Predict tab, not switched
-to; Stop after the end keeps the run's summary."""
+settings are explained next to their fields (a slider's while it is typed: it moves into its range on
+leaving); a finished run is offered to the Predict tab, not switched to; Stop after the end keeps the
+run's summary."""
 
 from __future__ import annotations
 
@@ -77,16 +78,44 @@ def test_wrong_settings_are_explained_next_to_their_fields(students):
             ("#batch-size", "2.5", "#batch-size-problem", "Batch size must be a whole number from 1 to 60,000."),
             ("#batch-size", "", "#batch-size-problem", "Batch size must be a whole number from 1 to 60,000."),
             ("#lr", "5", "#lr-problem", "Learning rate must be between 0.000001 and 1"),
-            ("#lr", "-0.01", "#lr-problem", "Learning rate must be between 0.000001 and 1"),
-            ("#epochs", "0", "#epochs-problem", "Epochs must be a whole number from 1 to 50.")):
+            ("#lr", "-0.01", "#lr-problem", "Learning rate must be between 0.000001 and 1")):
         set_field(page, field, value)
-        page.wait_for_function(f"document.querySelector('{problem}').innerText.includes({words!r})",
-                               timeout=10_000)
+        wait_problem(page, problem, words)
         page.locator("#start").click()
         wait_status(page, "Some settings need fixing first", 10_000)
         assert page.locator(".toast-body, .error").count() == 0  # no red "Error" pills
-        set_field(page, field, {"#batch-size": "100", "#lr": "0.001", "#epochs": "1"}[field])
-        page.wait_for_function(f"document.querySelector('{problem}').innerText.trim() === ''", timeout=10_000)
+        set_field(page, field, {"#batch-size": "100", "#lr": "0.001"}[field])
+        wait_problem(page, problem, "")
+
+
+def test_a_slider_explains_while_typing_and_moves_into_its_range_on_leaving(students):
+    """Gradio's slider puts a typed value back into its range when the box loses focus (its own clamp): the note
+    explains while the student types, and once the box shows the nearest allowed value the note goes."""
+    page, _ = students
+    for field, value, problem, words, clamped in (
+            ("#epochs", "0", "#epochs-problem", "Epochs must be a whole number from 1 to 50.", "1"),
+            ("#epochs", "51", "#epochs-problem", "Epochs must be a whole number from 1 to 50.", "50"),
+            ("#n-images", "500", "#n-images-problem", "Training images must be a whole number from 1,000 to 60,000.",
+             "1000")):
+        box = page.locator(f"{field} input[type=number]").first
+        box.fill(value)  # still typing: the box keeps its focus
+        wait_problem(page, problem, words)
+        assert box.input_value() == value
+        box.press("Tab")
+        page.wait_for_function(f"document.querySelector('{field} input[type=number]').value === {clamped!r}",
+                               timeout=10_000)
+        wait_problem(page, problem, "")  # nothing stale next to a value that is allowed
+        assert page.locator(".toast-body, .error").count() == 0
+        assert "About" in page.locator("#train-estimate").inner_text()  # the cost of the run it would now start
+
+
+def wait_problem(page, problem: str, words: str) -> None:
+    """Wait until the note under a field says `words` (or is empty for "")."""
+    test = f"=== {words!r}" if not words else f".includes({words!r})"
+    try:
+        page.wait_for_function(f"document.querySelector('{problem}').innerText.trim(){test}", timeout=10_000)
+    except Exception as err:
+        raise AssertionError(f"{problem} says {page.locator(problem).inner_text()!r}, not {words!r}") from err
 
 
 def test_a_finished_run_is_offered_not_switched_to(students, tmp_path):
