@@ -126,6 +126,17 @@ def settings_problems(values: dict) -> tuple[TrainConfig | None, dict[str, str]]
                        augment=bool(values.get("augment"))), {}
 
 
+def moved_into_range(key: str, before, now) -> str:
+    """The note for a slider that Gradio has just moved into its range (it does so when its box loses focus):
+    typed `before`, out of range, and now at the nearest end `now`; else ""."""
+    low, high = LIMITS[key]
+    number = isinstance(before, (int, float)) and not isinstance(before, bool) and math.isfinite(before)
+    if not number or low <= before <= high or now != (low if before < low else high):
+        return ""
+    typed = f"{int(before):,}" if before == int(before) else f"{before:,}"
+    return f"ℹ️ {FIELD_NAMES[key]} go from {low:,} to {high:,}, so the slider set {int(now):,} in place of {typed}."
+
+
 def log_every(batch_size: int) -> int:
     """Steps between records: a few tenths of a second of work, so Stop is felt within a second."""
     return max(1, min(20, 3000 // max(batch_size, 1)))
@@ -469,6 +480,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
     """Lay out the Train tab inside the current Blocks and wire its events."""
     runs_state = gr.State(())
     offer_state = gr.State(None)
+    typed = gr.State({})  # the sliders' values as the last settings check saw them (moved_into_range)
     problems = {}
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
@@ -536,7 +548,10 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
 
     def check_settings(values: dict):
         _, shown = read_form(values)
-        return {outputs[k]: v for k, v in shown.items()}
+        before, now = values[typed] or {}, {key: values[settings[key]] for key in ("epochs", "images")}
+        for key, value in now.items():
+            shown[f"problem:{key}"] = shown[f"problem:{key}"] or moved_into_range(key, before.get(key), value)
+        return {outputs[k]: v for k, v in shown.items()} | {typed: now}
 
     def run_handler(session_fn):
         """A Start handler: check the form, then stream session_fn's updates under a fresh stop token."""
@@ -567,8 +582,8 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
     # the preset's batch size, not the old one (a server-side copy could still be on its way when Start read the form).
     preset.change(None, preset, batch, js="(b) => b", show_progress="hidden", queue=False, api_visibility="private")
     for component in settings.values():
-        component.change(check_settings, form, list(outputs.values()), show_progress="hidden", queue=False,
-                         api_visibility="private")
+        component.change(check_settings, form | {typed}, [*outputs.values(), typed], show_progress="hidden",
+                         queue=False, api_visibility="private")
     for trigger in (augment.change, seed.change):
         trigger(augmentation_preview, [augment, seed], augment_preview, show_progress="hidden",
                 api_visibility="private")

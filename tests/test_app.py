@@ -208,6 +208,23 @@ def test_impossible_settings_are_explained_next_to_their_field(field, value, wor
     assert cfg is None and list(problems) == [field] and problems[field].startswith(words), problems
 
 
+@pytest.mark.parametrize("key, before, now, words", [
+    ("epochs", 0, 1, "ℹ️ Epochs go from 1 to 50, so the slider set 1 in place of 0."),
+    ("epochs", 51, 50, "ℹ️ Epochs go from 1 to 50, so the slider set 50 in place of 51."),
+    ("epochs", -2.5, 1, "ℹ️ Epochs go from 1 to 50, so the slider set 1 in place of -2.5."),
+    ("images", 500, 1000, "ℹ️ Training images go from 1,000 to 60,000, so the slider set 1,000 in place of 500."),
+    ("images", 1e7, 60000, "ℹ️ Training images go from 1,000 to 60,000, so the slider set 60,000 in place of 10,000,000."),
+    ("epochs", 3, 1, ""),  # the student moved it themselves
+    ("epochs", 0, 7, ""),  # typed over, not moved to the nearest end
+    ("epochs", 60, 1, ""),  # the far end: not Gradio's clamp
+    ("epochs", None, 1, ""), ("epochs", float("nan"), 1, ""), ("epochs", True, 1, ""),
+])
+def test_a_slider_moved_into_its_range_says_so(key, before, now, words):
+    from demo.train_tab import moved_into_range
+
+    assert moved_into_range(key, before, now) == words
+
+
 def test_good_settings_make_the_config_and_say_what_the_run_costs():
     from demo.train_tab import cost_text, settings_problems
 

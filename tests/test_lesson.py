@@ -1,6 +1,6 @@
 """The teacher's lesson in a real browser, at a projector's 1280x720: two students, one training slot.
 The second is told their place in the queue and leaves it with Stop (their run never starts); wrong
-settings are explained next to their fields (a slider's while it is typed: it moves into its range on
+settings are explained next to their fields (a slider's while it is typed, and where the slider moved it on
 leaving); a finished run is offered to the Predict tab, not switched to; Stop after the end keeps the
 run's summary."""
 
@@ -88,15 +88,17 @@ def test_wrong_settings_are_explained_next_to_their_fields(students):
         wait_problem(page, problem, "")
 
 
-def test_a_slider_explains_while_typing_and_moves_into_its_range_on_leaving(students):
+def test_a_slider_explains_while_typing_and_says_where_it_moved_the_value(students):
     """Gradio's slider puts a typed value back into its range when the box loses focus (its own clamp): the note
-    explains while the student types, and once the box shows the nearest allowed value the note goes."""
+    explains while the student types, then says which value the slider chose; a value set by hand clears it."""
     page, _ = students
-    for field, value, problem, words, clamped in (
-            ("#epochs", "0", "#epochs-problem", "Epochs must be a whole number from 1 to 50.", "1"),
-            ("#epochs", "51", "#epochs-problem", "Epochs must be a whole number from 1 to 50.", "50"),
+    for field, value, problem, words, clamped, moved in (
+            ("#epochs", "0", "#epochs-problem", "Epochs must be a whole number from 1 to 50.", "1",
+             "Epochs go from 1 to 50, so the slider set 1 in place of 0."),
+            ("#epochs", "51", "#epochs-problem", "Epochs must be a whole number from 1 to 50.", "50",
+             "Epochs go from 1 to 50, so the slider set 50 in place of 51."),
             ("#n-images", "500", "#n-images-problem", "Training images must be a whole number from 1,000 to 60,000.",
-             "1000")):
+             "1000", "Training images go from 1,000 to 60,000, so the slider set 1,000 in place of 500.")):
         box = page.locator(f"{field} input[type=number]").first
         box.fill(value)  # still typing: the box keeps its focus
         wait_problem(page, problem, words)
@@ -104,9 +106,11 @@ def test_a_slider_explains_while_typing_and_moves_into_its_range_on_leaving(stud
         box.press("Tab")
         page.wait_for_function(f"document.querySelector('{field} input[type=number]').value === {clamped!r}",
                                timeout=10_000)
-        wait_problem(page, problem, "")  # nothing stale next to a value that is allowed
+        wait_problem(page, problem, moved)
         assert page.locator(".toast-body, .error").count() == 0
         assert "About" in page.locator("#train-estimate").inner_text()  # the cost of the run it would now start
+        set_field(page, field, "2" if field == "#epochs" else "2000")
+        wait_problem(page, problem, "")  # nothing stale next to a value the student chose
 
 
 def wait_problem(page, problem: str, words: str) -> None:
