@@ -84,6 +84,14 @@ def is_number(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def epochs_text(done, planned) -> str:
+    """How long a model trained, in words: "1 epoch", "25 epochs", or "1 of 5 epochs" for a run stopped early."""
+    if is_number(done) and is_number(planned) and done != planned:
+        return f"{done:g} of {planned:g} epochs"
+    n = done if is_number(done) else planned
+    return f"{n:g} epoch" + ("" if n == 1 else "s") if is_number(n) else "? epochs"
+
+
 def model_card(meta: dict) -> str:
     """A short Markdown description of a model: architecture, how it was trained, test accuracy.
     Metadata of a loaded file is not trusted: fields of the wrong type are left out."""
@@ -95,7 +103,7 @@ def model_card(meta: dict) -> str:
     if meta.get("loaded_from"):
         parts.append(f"loaded from {meta['loaded_from']}")
     if cfg:
-        parts.append(f"batch {cfg.get('batch_size')}, {metrics.get('epochs_completed', cfg.get('epochs'))} epochs, "
+        parts.append(f"batch {cfg.get('batch_size')}, {epochs_text(metrics.get('epochs_completed'), cfg.get('epochs'))}, "
                      f"lr {cfg.get('lr')}")
     if is_number(metrics.get("accuracy")):
         parts.append(f"test accuracy **{metrics['accuracy'] * 100:.2f} %**")

@@ -152,6 +152,17 @@ def test_model_card_ignores_metadata_of_the_wrong_type():
     assert card == "**lenet**"
 
 
+@pytest.mark.parametrize("done, planned, words", [
+    (1, 1, "batch 32, 1 epoch, lr"), (25, 25, "batch 32, 25 epochs, lr"),
+    (1, 5, "batch 32, 1 of 5 epochs, lr"),  # stopped early
+    (None, 3, "batch 32, 3 epochs, lr"), ("many", None, "batch 32, ? epochs, lr")])
+def test_model_card_says_how_long_it_trained_in_words(done, planned, words):
+    metrics = {} if done is None else {"epochs_completed": done}
+    card = model_card({"arch": "lenet", "train_config": {"batch_size": 32, "epochs": planned, "lr": 0.001},
+                       "metrics": metrics})
+    assert words in card, card
+
+
 def test_model_card_names_a_wide_or_deep_cnns_shape():
     assert model_card({"arch": "cnn", "arch_options": {"width": 48}}) == "**cnn** (width 48)"
     assert model_card({"arch": "cnn", "arch_options": {"width": 48, "stages": 3}}) == "**cnn** (width 48, 3 stages)"

@@ -1,7 +1,8 @@
 """The student's loop in a real browser: ten garments, one after another on one page, Clear between them
 (the app's button, and the pad's own trash icon every third time), never picking a tool. Checked on the
 pixels: after each Clear the pad has no ink and no answer is shown; after each drawing the 28x28 picture
-the model sees is that drawing alone. Then the same on a phone with a finger."""
+the model sees is that drawing alone. Then the same on a phone with a finger. Then a whole sitting: draw,
+train, train again and stop, draw with one's own model, switch back, open a second tab."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PIL import Image, ImageDraw
 from demo.latency import garment_strokes, stroke_path
 from demo.sketch_canvas import SIDE, decode_drawing, pad_value
 from fmnist.preprocess import preprocess_drawing
+from conftest import real_data
 from test_browser import CHROMIUM, FLAGS, app_url  # noqa: F401  (app_url: the running app, a fixture)
 
 pytestmark = pytest.mark.browser
@@ -117,4 +119,100 @@ def test_ten_garments_in_a_row_on_a_phone_by_touch(app_url):  # noqa: F811
         page.locator("#sketchpad canvas").wait_for(timeout=30_000)
         page.evaluate("document.querySelector('#sketchpad').scrollIntoView()")
         journey(page, app_url, touch=True)
+        browser.close()
+
+
+def answer(page) -> str:
+    """What the page answers for the drawing (the top three, or the sentence in their place when the model does
+    not recognise a garment), once it has stopped changing."""
+    js = ("(document.querySelector('#prediction').innerText + '\\n' + "
+          "document.querySelector('#predict-message').innerText)")
+    page.wait_for_function(f"{js}.includes('%')", timeout=20_000)
+    text, deadline = "", time.time() + 20
+    while time.time() < deadline:
+        now = page.evaluate(js)
+        if now == text:
+            return now
+        text = now
+        page.wait_for_timeout(700)
+    return text
+
+
+def pick_model(page, name: str) -> None:
+    page.locator("#model-pick input").click()
+    page.get_by_role("option", name=name).click()
+    page.wait_for_function(f"document.querySelector('#model-pick input').value === {name!r}", timeout=10_000)
+
+
+@real_data
+def test_a_sitting_draw_train_twice_stop_draw_with_ones_own_model_and_back(app_url, tmp_path):  # noqa: F811
+    """One student, one page: a drawing stays on the pad while they train a run to its end and stop a second
+    one; the second run's model answers for that same drawing, the default's answer comes back unchanged when
+    they switch back, and a second tab is a session of its own (none of their models)."""
+    from playwright.sync_api import sync_playwright
+
+    from test_browser import TROUSERS, draw, shoot
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        page.locator("#sketchpad canvas").wait_for(timeout=30_000)
+        draw(page, TROUSERS)
+        by_default = answer(page)
+        assert by_default.splitlines()[1] == "Trouser", by_default
+        ink = ink_pixels(page)
+
+        page.get_by_role("tab", name="Train").click()
+        page.locator("#batch-preset label").filter(has_text="256").click()
+        for field, value in (("#epochs", "1"), ("#n-images", "2000")):
+            page.locator(f"{field} input[type=number]").fill(value)
+            page.locator(f"{field} input[type=number]").press("Tab")
+        page.locator("#start").click()
+        page.wait_for_function("document.querySelector('#train-status').innerText.includes('Use it for drawing')",
+                               timeout=120_000)
+        first_loss = page.locator("#loss-plot img").first.get_attribute("src")
+        page.locator("#batch-preset label").filter(has_text="32").click()
+        for field, value in (("#epochs", "5"), ("#n-images", "60000")):
+            page.locator(f"{field} input[type=number]").fill(value)
+            page.locator(f"{field} input[type=number]").press("Tab")
+        page.locator("#start").click()
+        page.wait_for_function("document.querySelector('#train-status').innerText.includes('#2 lenet bs32')"
+                               " && document.querySelector('#train-status').innerText.includes('test accuracy')",
+                               timeout=180_000)  # one epoch done: the student stops it there
+        page.locator("#stop").click()
+        page.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped early')",
+                               timeout=30_000)
+        page.wait_for_function("document.querySelector('#train-status').innerText.includes('Use it for drawing')",
+                               timeout=120_000)
+        table = page.locator("#results").inner_text()
+        assert "#1 lenet bs256" in table and "#2 lenet bs32" in table, table
+        assert page.locator("#loss-plot img").first.get_attribute("src") != first_loss  # the second run drawn too
+        shoot(page, "sitting-train", tmp_path)
+
+        page.locator("#use-model").click()
+        page.wait_for_function("document.querySelector('#model-pick input').value.startsWith('#2 lenet bs32')",
+                               timeout=10_000)
+        assert abs(ink_pixels(page) - ink) < 0.02 * ink  # the drawing waited on the pad
+        page.wait_for_function("document.querySelector('#model-card').innerText.includes('lenet')", timeout=10_000)
+        assert "of 5 epochs" in page.locator("#model-card").inner_text()  # stopped early, and it says so
+        own = answer(page)
+        deadline = time.time() + 20
+        while own == by_default and time.time() < deadline:  # the answer for the old model may still be shown
+            page.wait_for_timeout(500)
+            own = answer(page)
+        assert own != by_default, own
+        shoot(page, "sitting-own-model", tmp_path)
+        pick_model(page, "cnn (default)")
+        deadline = time.time() + 20
+        while answer(page) != by_default and time.time() < deadline:
+            page.wait_for_timeout(500)
+        assert answer(page) == by_default  # the same drawing, the same model: the same answer
+
+        other = browser.new_page(viewport={"width": 1400, "height": 1000})
+        other.goto(app_url)
+        other.locator("#sketchpad canvas").wait_for(timeout=30_000)
+        other.locator("#model-pick input").click()
+        names = other.get_by_role("option").all_inner_texts()
+        assert names and not any(n.startswith("#") for n in names), names  # the first tab's runs are its own
         browser.close()
