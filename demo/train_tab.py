@@ -20,7 +20,7 @@ import torch
 
 from demo import serving, stopping, training
 from demo.class_tab import nickname_box, nickname_problem, record_run
-from demo.models import picker_entries
+from demo.models import is_number, picker_entries
 from demo.turns import TrainingQueue
 from fmnist import estimate, report
 from fmnist.augment import dataset_silhouettes, preview
@@ -104,15 +104,14 @@ def settings_problems(values: dict) -> tuple[TrainConfig | None, dict[str, str]]
     def whole(key):
         low, high = LIMITS[key]
         x = values.get(key)
-        ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x == int(x)
-        if not ok or not low <= x <= high:
+        if not (is_number(x) and x == int(x)) or not low <= x <= high:
             problems[key] = f"{FIELD_NAMES[key]} must be a whole number from {low:,} to {high:,}."
             return None
         return int(x)
 
     batch, epochs, images, seed = whole("batch_size"), whole("epochs"), whole("images"), whole("seed")
     lr = values.get("lr")
-    if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and LR_RANGE[0] <= lr <= LR_RANGE[1]):
+    if not (is_number(lr) and LR_RANGE[0] <= lr <= LR_RANGE[1]):
         problems["lr"] = "Learning rate must be between 0.000001 and 1 (the seed used 0.001)."
     if values.get("model") not in MODELS:
         problems["model"] = f"Model must be one of {', '.join(MODELS)}."
@@ -130,8 +129,7 @@ def moved_into_range(key: str, before, now) -> str:
     """The note for a slider that Gradio has just moved into its range (it does so when its box loses focus):
     typed `before`, out of range, and now at the nearest end `now`; else ""."""
     low, high = LIMITS[key]
-    number = isinstance(before, (int, float)) and not isinstance(before, bool) and math.isfinite(before)
-    if not number or low <= before <= high or now != (low if before < low else high):
+    if not is_number(before) or low <= before <= high or now != (low if before < low else high):
         return ""
     typed = f"{int(before):,}" if before == int(before) else f"{before:,}"
     return f"ℹ️ {FIELD_NAMES[key]} go from {low:,} to {high:,}, so the slider set {int(now):,} in place of {typed}."
@@ -548,7 +546,8 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
 
     def check_settings(values: dict):
         _, shown = read_form(values)
-        before, now = values[typed] or {}, {key: values[settings[key]] for key in ("epochs", "images")}
+        before = values[typed] or {}
+        now = {key: values[c] for key, c in settings.items() if isinstance(c, LenientSlider)}
         for key, value in now.items():
             shown[f"problem:{key}"] = shown[f"problem:{key}"] or moved_into_range(key, before.get(key), value)
         return {outputs[k]: v for k, v in shown.items()} | {typed: now}
