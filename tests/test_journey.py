@@ -51,18 +51,24 @@ def stroke(page, points, touch: bool) -> None:
         page.mouse.up()
 
 
+def settled(page, read, seconds: float = 20):
+    """read() once two readings 0.7 s apart agree (or the last one after `seconds`)."""
+    value, deadline = None, time.time() + seconds
+    while time.time() < deadline:
+        now = read()
+        if now == value:
+            break
+        value = now
+        page.wait_for_timeout(700)
+    return value
+
+
 def shown_preview(page, base_url: str) -> np.ndarray:
     """The 28x28 picture the page shows (its 224x224 enlargement read back at one pixel per square), once
     it has stopped changing."""
     img = page.locator("#preview img").first
     img.wait_for(timeout=20_000)
-    src, deadline = None, time.time() + 20
-    while time.time() < deadline:
-        now = img.get_attribute("src")
-        if now == src:
-            break
-        src = now
-        page.wait_for_timeout(700)
+    src = settled(page, lambda: img.get_attribute("src"))
     url = src if src.startswith("http") else base_url.rstrip("/") + "/" + src.lstrip("/")
     big = np.asarray(Image.open(io.BytesIO(urllib.request.urlopen(url).read())).convert("L"))
     return big[4::8, 4::8]
@@ -128,13 +134,16 @@ def answer(page) -> str:
     js = ("(document.querySelector('#prediction').innerText + '\\n' + "
           "document.querySelector('#predict-message').innerText)")
     page.wait_for_function(f"{js}.includes('%')", timeout=20_000)
-    text, deadline = "", time.time() + 20
-    while time.time() < deadline:
-        now = page.evaluate(js)
-        if now == text:
-            return now
-        text = now
-        page.wait_for_timeout(700)
+    return settled(page, lambda: page.evaluate(js))
+
+
+def answer_that(page, ok, seconds: float = 20) -> str:
+    """The settled answer once ok(answer) holds (an answer for the previous model may still be shown), or the
+    last one after `seconds`."""
+    text, deadline = answer(page), time.time() + seconds
+    while not ok(text) and time.time() < deadline:
+        page.wait_for_timeout(500)
+        text = answer(page)
     return text
 
 
@@ -152,6 +161,7 @@ def test_a_sitting_draw_train_twice_stop_draw_with_ones_own_model_and_back(app_u
     from playwright.sync_api import sync_playwright
 
     from test_browser import TROUSERS, draw, shoot
+    from test_lesson import set_field
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
@@ -166,16 +176,14 @@ def test_a_sitting_draw_train_twice_stop_draw_with_ones_own_model_and_back(app_u
         page.get_by_role("tab", name="Train").click()
         page.locator("#batch-preset label").filter(has_text="256").click()
         for field, value in (("#epochs", "1"), ("#n-images", "2000")):
-            page.locator(f"{field} input[type=number]").fill(value)
-            page.locator(f"{field} input[type=number]").press("Tab")
+            set_field(page, field, value)
         page.locator("#start").click()
         page.wait_for_function("document.querySelector('#train-status').innerText.includes('Use it for drawing')",
                                timeout=120_000)
         first_loss = page.locator("#loss-plot img").first.get_attribute("src")
         page.locator("#batch-preset label").filter(has_text="32").click()
         for field, value in (("#epochs", "5"), ("#n-images", "60000")):
-            page.locator(f"{field} input[type=number]").fill(value)
-            page.locator(f"{field} input[type=number]").press("Tab")
+            set_field(page, field, value)
         page.locator("#start").click()
         page.wait_for_function("document.querySelector('#train-status').innerText.includes('#2 lenet bs32')"
                                " && document.querySelector('#train-status').innerText.includes('test accuracy')",
@@ -196,18 +204,12 @@ def test_a_sitting_draw_train_twice_stop_draw_with_ones_own_model_and_back(app_u
         assert abs(ink_pixels(page) - ink) < 0.02 * ink  # the drawing waited on the pad
         page.wait_for_function("document.querySelector('#model-card').innerText.includes('lenet')", timeout=10_000)
         assert "of 5 epochs" in page.locator("#model-card").inner_text()  # stopped early, and it says so
-        own = answer(page)
-        deadline = time.time() + 20
-        while own == by_default and time.time() < deadline:  # the answer for the old model may still be shown
-            page.wait_for_timeout(500)
-            own = answer(page)
+        own = answer_that(page, lambda text: text != by_default)
         assert own != by_default, own
         shoot(page, "sitting-own-model", tmp_path)
         pick_model(page, "cnn (default)")
-        deadline = time.time() + 20
-        while answer(page) != by_default and time.time() < deadline:
-            page.wait_for_timeout(500)
-        assert answer(page) == by_default  # the same drawing, the same model: the same answer
+        back = answer_that(page, lambda text: text == by_default)
+        assert back == by_default, back  # the same drawing, the same model: the same answer
 
         other = browser.new_page(viewport={"width": 1400, "height": 1000})
         other.goto(app_url)
