@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from demo.loadtest import start_app
+from demo.sketch_canvas import READY
 from fmnist.sketches import DRAWINGS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -80,7 +81,7 @@ def measure_browser(url: str, n: int, reload: bool = False, timeout_s: float = 3
         for i in range(n + 1):  # the first drawing warms up the page and the server; not counted
             if reload and i:
                 page.reload()
-            canvas = page.locator("#sketchpad canvas").first
+            canvas = page.locator(f"#sketchpad {READY}").first
             canvas.wait_for(timeout=60_000)
             if reload:
                 page.wait_for_timeout(1500)  # the old Sketchpad picks its brush after loading

@@ -17,11 +17,14 @@ from fmnist.preprocess import ImageError, open_image
 
 SIDE = 448  # drawing pixels (shown at up to 1:1); the sketch evaluation set is drawn at this size too
 SENT = 224  # the side of the picture sent to the server: a quarter of the pixels, still 8x the model's 28
+# The pad's canvas once its script listens to strokes (f"#sketchpad {READY}"); a pad without the busy mark (an older
+# app's) counts as ready too.
+READY = "canvas:not([aria-busy])"
 PEN_SIZES = {"Thin": 8, "Medium": 16, "Thick": 28}  # pen widths in drawing pixels; Medium is the default
 
 TEMPLATE = """
 <div class="pad-tools" role="toolbar" aria-label="Drawing tools">
-  <span class="pad-title" id="pad-title">Draw a garment</span>
+  <span class="pad-title" id="pad-title">Getting the pad ready…</span>
   <span class="pad-group" role="group" aria-label="Pen size">
     <button type="button" class="pad-size" data-size="8" aria-pressed="false">Thin</button>
     <button type="button" class="pad-size" data-size="16" aria-pressed="true">Medium</button>
@@ -32,7 +35,7 @@ TEMPLATE = """
   <button type="button" class="pad-redo" disabled>Redo</button>
   <button type="button" class="pad-clear" aria-label="Clear the drawing" title="Clear the drawing"><svg viewBox="0 0 24 24" width="14" height="14" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2"><path d="M3 6h18M8 6V4h8v2M6 6l1 14h10l1-14"/></svg> Clear</button>
 </div>
-<canvas class="pad-canvas" width="448" height="448" role="img"
+<canvas class="pad-canvas" width="448" height="448" role="img" aria-busy="true"
         aria-label="Drawing area: draw a garment with the mouse, a pen or a finger"></canvas>
 """
 
@@ -47,9 +50,12 @@ CSS = """
 .pad-tools button:focus-visible { outline: 3px solid #2563eb; outline-offset: 2px; }
 .pad-canvas { display: block; width: 100%; max-width: 448px; aspect-ratio: 1 / 1; background: #fff;
               border: 1px solid #9ca3af; border-radius: 6px; touch-action: none; cursor: crosshair; }
+.pad-canvas[aria-busy="true"] { cursor: progress; background: #f3f4f6; }
 """
 
-# Runs once when the pad is mounted. `props.value` is what the server receives; setting it and calling
+# Runs once when the pad is mounted, a moment after the canvas shows, and while Gradio's loading veil still lies over
+# the page (a stroke begun then reaches nothing): until both are past, the pad says "Getting the pad ready…" and
+# looks busy; then it says "Draw a garment" and the canvas is no longer aria-busy (READY). `props.value` is what the server receives; setting it and calling
 # trigger('input') sends it. A value set by the server to "" (the app's Clear, an upload) empties the pad.
 JS = """
 const cv = element.querySelector('.pad-canvas');
@@ -126,6 +132,17 @@ q('.pad-clear').addEventListener('click', () => { strokes = []; undone = []; red
 watch('value', () => {
   if (!props.value && strokes.length) { strokes = []; undone = []; current = null; redraw(); buttons(); }
 });
+// Ready when nothing lies over the canvas any more: Gradio's veil over the page while it loads goes a moment
+// after this script has run, and a stroke begun under it never reaches the pad. 10 s at most in any case.
+const since = performance.now();
+(function settle() {
+  const r = cv.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+  const seen = r.width > 0 && x >= 0 && y >= 0 && x < innerWidth && y < innerHeight;
+  if (!seen || document.elementFromPoint(x, y) === cv || performance.now() - since > 10000) {
+    q('.pad-title').textContent = 'Draw a garment';
+    cv.removeAttribute('aria-busy');
+  } else requestAnimationFrame(settle);
+})();
 """
 
 

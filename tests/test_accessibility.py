@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from demo.predict_tab import EXAMPLES, example_label
+from demo.sketch_canvas import READY
 from test_browser import CHROMIUM, FLAGS, ROOT, app_url  # noqa: F401  (app_url: the running app, a fixture)
 
 AXE = ROOT / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"
@@ -38,7 +39,7 @@ def browser():
 def open_app(browser, url: str, scheme: str = "light"):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, color_scheme=scheme)
     page.goto(url)
-    page.locator("#sketchpad canvas").first.wait_for(timeout=30_000)
+    page.locator(f"#sketchpad {READY}").wait_for(timeout=30_000)
     page.wait_for_function("document.querySelector('#model-card').innerText.includes('test accuracy')",
                            timeout=20_000)  # the page has settled: the model card came with the first call
     return page

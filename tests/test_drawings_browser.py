@@ -11,6 +11,7 @@ import re
 import pytest
 
 from demo.latency import stroke_path
+from demo.sketch_canvas import READY
 from fmnist.data import CLASS_NAMES
 from fmnist.sketches import DESIGNS, Design
 from test_browser import CHROMIUM, FLAGS, app_url  # noqa: F401  (app_url: the running app, a fixture)
@@ -52,7 +53,7 @@ def test_top_answer_is_right_for_most_garments_drawn_the_way_people_draw(app_url
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(app_url)
-        canvas = page.locator("#sketchpad canvas")
+        canvas = page.locator(f"#sketchpad {READY}")
         canvas.wait_for(timeout=30_000)
         status = page.locator("#predict-message [role=status]")
         for label, designs in DESIGNS.items():

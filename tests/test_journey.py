@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from demo.latency import garment_strokes, stroke_path
-from demo.sketch_canvas import SIDE, decode_drawing, pad_value
+from demo.sketch_canvas import READY, SIDE, decode_drawing, pad_value
 from fmnist.preprocess import preprocess_drawing
 from conftest import real_data
 from test_browser import CHROMIUM, FLAGS, app_url  # noqa: F401  (app_url: the running app, a fixture)
@@ -110,7 +110,7 @@ def test_ten_garments_in_a_row_with_clear_between(app_url):  # noqa: F811
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(app_url)
-        page.locator("#sketchpad canvas").wait_for(timeout=30_000)
+        page.locator(f"#sketchpad {READY}").wait_for(timeout=30_000)
         journey(page, app_url, touch=False)
         browser.close()
 
@@ -122,7 +122,7 @@ def test_ten_garments_in_a_row_on_a_phone_by_touch(app_url):  # noqa: F811
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
         page.goto(app_url)
-        page.locator("#sketchpad canvas").wait_for(timeout=30_000)
+        page.locator(f"#sketchpad {READY}").wait_for(timeout=30_000)
         page.evaluate("document.querySelector('#sketchpad').scrollIntoView()")
         journey(page, app_url, touch=True)
         browser.close()
@@ -167,7 +167,7 @@ def test_a_sitting_draw_train_twice_stop_draw_with_ones_own_model_and_back(app_u
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(app_url)
-        page.locator("#sketchpad canvas").wait_for(timeout=30_000)
+        page.locator(f"#sketchpad {READY}").wait_for(timeout=30_000)
         draw(page, TROUSERS)
         by_default = answer(page)
         assert by_default.splitlines()[1] == "Trouser", by_default
@@ -213,7 +213,7 @@ def test_a_sitting_draw_train_twice_stop_draw_with_ones_own_model_and_back(app_u
 
         other = browser.new_page(viewport={"width": 1400, "height": 1000})
         other.goto(app_url)
-        other.locator("#sketchpad canvas").wait_for(timeout=30_000)
+        other.locator(f"#sketchpad {READY}").wait_for(timeout=30_000)
         other.locator("#model-pick input").click()
         names = other.get_by_role("option").all_inner_texts()
         assert names and not any(n.startswith("#") for n in names), names  # the first tab's runs are its own
