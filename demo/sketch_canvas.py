@@ -55,8 +55,9 @@ CSS = """
 
 # Runs once when the pad is mounted, a moment after the canvas shows, and while Gradio's loading veil still lies over
 # the page (a stroke begun then reaches nothing): until both are past, the pad says "Getting the pad ready…" and
-# looks busy; then it says "Draw a garment" and the canvas is no longer aria-busy (READY). `props.value` is what the server receives; setting it and calling
-# trigger('input') sends it. A value set by the server to "" (the app's Clear, an upload) empties the pad.
+# looks busy; then it says "Draw a garment" and the canvas is no longer aria-busy (READY). `props.value` is what the
+# server receives; setting it and calling trigger('input') sends it. A value set by the server to "" (the app's
+# Clear, an upload) empties the pad.
 JS = """
 const cv = element.querySelector('.pad-canvas');
 const ctx = cv.getContext('2d');

@@ -18,7 +18,7 @@ from demo.latency import garment_strokes, stroke_path
 from demo.sketch_canvas import READY, SIDE, decode_drawing, pad_value
 from fmnist.preprocess import preprocess_drawing
 from conftest import real_data
-from test_browser import CHROMIUM, FLAGS, app_url  # noqa: F401  (app_url: the running app, a fixture)
+from test_browser import CHROMIUM, FLAGS, app_url, ink_pixels  # noqa: F401  (app_url: the running app, a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -72,12 +72,6 @@ def shown_preview(page, base_url: str) -> np.ndarray:
     url = src if src.startswith("http") else base_url.rstrip("/") + "/" + src.lstrip("/")
     big = np.asarray(Image.open(io.BytesIO(urllib.request.urlopen(url).read())).convert("L"))
     return big[4::8, 4::8]
-
-
-def ink_pixels(page) -> int:
-    """Dark pixels on the pad as a screenshot shows it (ink is black on white; the frame is light grey)."""
-    shot = np.asarray(Image.open(io.BytesIO(page.locator("#sketchpad canvas").screenshot())).convert("L"))
-    return int((shot < 100).sum())
 
 
 def journey(page, base_url: str, touch: bool) -> None:
