@@ -37,7 +37,7 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
                            seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
                            cosine=args.cosine, label_smoothing=args.label_smoothing, drawings=args.drawings,
                            erase=args.erase, shapes=args.shapes, garments=args.garments, doodles=args.doodles,
-                           ema=args.ema, width=args.width, stages=args.stages, bf16=args.bf16)
+                           pen_shapes=args.pen_shapes, init=args.init, ema=args.ema, width=args.width, stages=args.stages, bf16=args.bf16)
     except ValueError as err:
         raise UserError(str(err)) from None
 
@@ -72,6 +72,11 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     if config.garments:
         print(f"garments: drawing {10 * PER_CLASS:,} procedural garments first (about 1 ms each on one core)",
               flush=True)
+    if config.pen_shapes:
+        print(f"pen shapes: drawing each training image's silhouette, filled and traced, first (about 1 ms each on "
+              f"one core: a minute)", flush=True)
+    if config.init:
+        print(f"init: starting from the weights of {config.init}", flush=True)
     if config.doodles:
         print(f"doodles: drawing {DOODLES:,} doodles of no garment first (about 1 ms each on one core)", flush=True)
     curve_x: list[float] = []
@@ -346,6 +351,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="share of each batch swapped for procedural garment drawings (fmnist.garments), 0 to <1")
         p.add_argument("--doodles", type=float, default=d.doodles,
                        help="share of each batch swapped for doodles of no garment, taught as no class, 0 to <1")
+        p.add_argument("--pen-shapes", type=float, default=d.pen_shapes,
+                       help="share of each batch swapped for the image's own silhouette, filled or traced, drawn at the "
+                            "sketchpad's scale (fmnist.augment.pen_shape), 0 to <1")
+        p.add_argument("--init", default=None,
+                       help="start from this checkpoint's weights (a path or a shipped name: same --model, --width and "
+                            "--stages) instead of a random init")
         p.add_argument("--ema", type=float, default=d.ema,
                        help="average the weights with this decay (e.g. 0.999; 0 = off); the run keeps the average")
         p.add_argument("--width", type=int, default=None,

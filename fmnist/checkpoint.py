@@ -3,6 +3,7 @@ and read back with `weights_only=True`, so loading a file can never run code."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import time
@@ -141,6 +142,20 @@ def _unreadable_reason(path: Path, err: Exception) -> tuple[str, str]:
     if head in (b"PK", b"\x80\x02"):
         return "the file is cut short or damaged: an incomplete download or copy?", ""
     return "not a PyTorch file at all: it does not begin like one", ""
+
+
+def lineage(name_or_path: str | os.PathLike) -> dict:
+    """What a run that starts from this checkpoint records of it: the file's name and sha256, its training config,
+    test accuracy, epochs and seconds, and what it started from in turn (so a chain of runs stays reproducible)."""
+    path = resolve_checkpoint(name_or_path)
+    meta = load_checkpoint(path)[1]
+    metrics = meta.get("metrics", {})
+    record = {"file": str(name_or_path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+              "train_config": meta.get("train_config", {}),
+              **{k: metrics[k] for k in ("accuracy", "epochs_completed", "train_seconds") if k in metrics}}
+    if "started_from" in meta:
+        record["started_from"] = meta["started_from"]
+    return record
 
 
 def load_checkpoint(name_or_path: str | os.PathLike) -> tuple[nn.Module, dict]:

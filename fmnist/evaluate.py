@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from fmnist.checkpoint import make_checkpoint, ready_for_inference
+from fmnist.checkpoint import lineage, make_checkpoint, ready_for_inference
 from fmnist.data import CLASS_NAMES, MEAN, STD, FashionMNIST, to_float
 from fmnist.sketches import sketch_accuracy, sketch_set
 
@@ -127,6 +127,9 @@ def report_run(model: nn.Module, data: FashionMNIST, config, history: list, trai
                "sketch_balanced_accuracy": {k: r["balanced_accuracy"] for k, r in assessment.sketch.items()},
                "sketch_per_class_accuracy": {k: r["per_class_accuracy"] for k, r in assessment.sketch.items()},
                "sketch_drawn_accuracy": {k: r["drawn_accuracy"] for k, r in assessment.sketch.items() if r["drawn_n"]}}
+    extra = {"trained_on": data.source, "device": device}
+    if config.init:  # a run that went on from a checkpoint records that checkpoint's own recipe
+        extra["started_from"] = lineage(config.init)
     checkpoint = make_checkpoint(model, config.model, config, metrics={k: metrics[k] for k in CHECKPOINT_METRICS},
-                                 extra={"trained_on": data.source, "device": device})
+                                 extra=extra)
     return RunReport(assessment, metrics, checkpoint)

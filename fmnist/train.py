@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fmnist.augment import FILLED, HAND_VARIANTS, OUTLINED, SHAPES_ONLY, dataset_hand_drawn, dataset_silhouettes, \
+from fmnist.augment import FILLED, HAND_VARIANTS, OUTLINED, PEN_VARIANTS, SHAPES_ONLY, dataset_hand_drawn, \
+    dataset_pen_shapes, dataset_silhouettes, \
     sketch_augment
 from fmnist.garments import doodle_bank, garment_bank
 from fmnist.data import MEAN, STD, FashionMNIST, normalize, stratified_subset, to_float
@@ -44,6 +45,8 @@ class TrainConfig:
     # each, squashed, mirrored, shifted), never the photo; what shape alone can tell (README, "How far shape goes")
     garments: float = 0.0  # share of each batch swapped for fmnist.garments drawings (with their labels), in [0, 1)
     doodles: float = 0.0  # share of each batch swapped for fmnist.garments doodles taught as no class, in [0, 1)
+    pen_shapes: float = 0.0  # share of each batch swapped for the image's own fmnist.augment.pen_shape, in [0, 1)
+    init: str | None = None  # start from this checkpoint's weights (a path or shipped name); None = a random init
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
     width: int | None = None  # cnn only: channels of its first conv pair (each next pair has twice as many); None = 24
     stages: int | None = None  # cnn only: conv pairs, each followed by max-pooling, 2 or 3; None = 2
@@ -78,7 +81,8 @@ class TrainConfig:
         if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {ls!r}")
         for name, value, closed in (("erase", self.erase, True), ("garments", self.garments, False),
-                                    ("doodles", self.doodles, False), ("ema", self.ema, False)):
+                                    ("doodles", self.doodles, False), ("pen_shapes", self.pen_shapes, False),
+                                    ("ema", self.ema, False)):
             if (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
                     or (value == 1 and not closed)):
                 raise ValueError(f"{name} must be a number in [0, 1{']' if closed else ')'}, got {value!r}")
@@ -91,6 +95,8 @@ class TrainConfig:
             if mixed:
                 raise ValueError(f"shapes trains on silhouettes and outlines only, so it cannot be combined with "
                                  f"{', '.join(mixed)}")
+        if self.init is not None and (not isinstance(self.init, str) or not self.init.strip()):
+            raise ValueError(f"init must name a checkpoint (a path or a shipped name), got {self.init!r}")
         if self.device.split(":")[0] not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)} (or cuda:N), got {self.device!r}")
 
@@ -235,13 +241,30 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the model was put back to its last good state."""
 
 
+def initial_model(config: TrainConfig) -> nn.Module:
+    """The model a run starts from: config.init's weights (a ValueError in words if that checkpoint cannot be read or
+    is another architecture or shape), else a fresh init from config.seed."""
+    from fmnist.checkpoint import load_checkpoint
+    from fmnist.models import build_model, describe_options, model_options
+
+    fresh = build_model(config.model, seed=config.seed, **config.model_options())
+    if config.init is None:
+        return fresh
+    model, meta = load_checkpoint(config.init)
+    want, got = (config.model, model_options(fresh)), (meta["arch"], model_options(model))
+    if want != got:
+        def say(arch: str, options: dict) -> str:
+            return f"{arch} ({describe_options(options)})" if options else arch
+        raise ValueError(f"--init {config.init}: that checkpoint is a {say(*got)}, but this run trains a {say(*want)}; "
+                         f"give the same --model, --width and --stages")
+    return model.train()
+
+
 def prepare_run(config: TrainConfig, model: nn.Module | None = None) -> TrainRun:
     """Build (or take) the model and pick the device for a run."""
-    from fmnist.models import build_model
-
     device = pick_device(config.device)
     # channels-last halves the CPU time of LeNet's small convolutions (measured by `fmnist bench`).
-    model = (model or build_model(config.model, seed=config.seed, **config.model_options())).to(
+    model = (model or initial_model(config)).to(
         device, memory_format=torch.channels_last)
     if config.bf16 and device.type not in ("cpu", "cuda"):
         raise ValueError(f"bf16 runs on cpu or cuda, not {device.type}")
@@ -283,6 +306,9 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     if cfg.drawings:  # uint8 (N, HAND_VARIANTS, 28, 28), also once per dataset
         drawn = dataset_hand_drawn(data)
         drawn = (drawn if cfg.subset is None else drawn[keep]).to(device)
+    if cfg.pen_shapes:  # uint8 (N, PEN_VARIANTS, 28, 28), once per dataset
+        pens = dataset_pen_shapes(data)
+        pens = (pens if cfg.subset is None else pens[keep]).to(device)
     if cfg.garments:  # uint8 (G, 28, 28) drawings and their labels, made once per process
         garment_images, garment_labels = (t.to(device) for t in garment_bank())
     if cfg.doodles:  # uint8 (D, 28, 28), no garment: trained towards equal probabilities for every class
@@ -322,6 +348,13 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
             elif cfg.augment or cfg.shapes:
                 xb = sketch_augment(xb, masks[idx].float(), g, erase=cfg.erase, shares=shares)
             yb = y_train[idx]
+            if cfg.pen_shapes:  # the image's own silhouette as drawn on the pad, mirrored half the time
+                which = (torch.rand(len(idx), generator=g) < cfg.pen_shapes).to(device).view(-1, 1, 1, 1)
+                variant = torch.randint(PEN_VARIANTS, (len(idx),), generator=g).to(device)
+                mirror = (torch.rand(len(idx), generator=g) < 0.5).to(device).view(-1, 1, 1, 1)
+                pen = pens[idx, variant].unsqueeze(1).float() / 255
+                xb = torch.where(which, torch.where(mirror, pen.flip(-1), pen), xb).contiguous(
+                    memory_format=torch.channels_last)
             if cfg.garments:
                 xb, swapped, pick = swap_in(xb, garment_images, cfg.garments, g)
                 yb = torch.where(swapped, garment_labels[pick], yb)

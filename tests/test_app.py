@@ -495,3 +495,11 @@ def test_an_unsure_answer_says_so_in_words_instead_of_one_confident_label(probs,
     out = predict_drawing(pad_value(stroke_layer()), "fixed", session, False)
     assert status in out[-1]
     assert (out[0] is None) == status.startswith("The network does not")  # no bars for "like no garment"
+
+
+def test_model_card_counts_the_epochs_of_the_model_a_run_started_from():
+    meta = {"arch": "cnn", "train_config": {"batch_size": 128, "epochs": 10, "lr": 0.0005},
+            "metrics": {"epochs_completed": 10}, "started_from": {"epochs_completed": 100}}
+    assert "batch 128, 10 epochs more after the 100 of the model it started from, lr 0.0005" in model_card(meta)
+    for odd in ({"epochs_completed": "100"}, "cnn.pt", None):  # a loaded file's metadata is not trusted
+        assert "more after" not in model_card({**meta, "started_from": odd})

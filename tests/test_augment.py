@@ -161,3 +161,40 @@ def test_edge_drawings_add_the_lines_inside_a_garment_to_its_outline():
     zip_column = drawn[0, 0, 10:24, 12:16]
     assert zip_column.sum() >= 14 and outline[0, 0, 10:24, 12:16].sum() == 0  # the zip is drawn as lines
     assert set(drawn.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_pen_shapes_are_the_garments_silhouette_filled_and_traced_as_the_app_sees_a_drawing():
+    from fmnist.augment import PEN_VARIANTS, pen_shape
+
+    top, rng = garment("top"), np.random.default_rng(0)
+    filled = [pen_shape(top, False, rng) for _ in range(30)]
+    traced = [pen_shape(top, True, rng) for _ in range(30)]
+    for d in filled + traced:
+        assert d.dtype == np.uint8 and d.shape == (28, 28) and d.max() == 255
+        rows, cols = np.nonzero(d > 25)
+        assert max(np.ptp(rows), np.ptp(cols)) >= 26  # cropped and scaled to the picture, as the app does
+    solid = (top > 25).mean()
+    ink_filled = np.array([(d > 64).mean() for d in filled])
+    ink_traced = np.array([(d > 64).mean() for d in traced])
+    assert (ink_filled > 0.7 * solid).all()
+    holed = np.zeros((28, 28), np.uint8)
+    holed[4:24, 4:24] = 200
+    holed[10:18, 10:18] = 5  # a dark patch inside: a drawer fills the outer contour, hole and all
+    assert all(pen_shape(holed, False, rng)[9:19, 9:19].min() == 255 for _ in range(10))
+    assert (ink_traced < 0.8 * ink_filled.mean()).all()  # traced: a line along the edge, the middle left empty
+    assert all(pen_shape(holed, True, rng)[12:16, 12:16].max() < 64 for _ in range(10))
+    # the pen is so many pad pixels wide: on small drawings it takes more of the picture than on big ones
+    assert ink_traced.max() > 2 * ink_traced.min()
+    assert PEN_VARIANTS == 2 and np.array_equal(pen_shape(np.zeros((28, 28), np.uint8), True, rng), np.zeros((28, 28)))
+
+
+def test_the_pen_shape_bank_is_filled_then_traced_and_the_same_whatever_the_workers():
+    from fmnist.augment import pen_shape_bank
+
+    images = torch.from_numpy(np.stack([garment("top"), garment("shoe")] * 60))
+    one = pen_shape_bank(images, seed=1, workers=1, chunk=40)
+    assert one.shape == (120, 2, 28, 28) and one.dtype == torch.uint8
+    assert torch.equal(one, pen_shape_bank(images, seed=1, workers=2, chunk=40))
+    assert ((one[:, 0] > 64).float().mean() > 1.3 * (one[:, 1] > 64).float().mean())  # variant 0 filled, 1 traced
+    assert not torch.equal(one[:40], one[40:80])  # each chunk its own random stream
+    assert not torch.equal(one, pen_shape_bank(images, seed=2, workers=1, chunk=40))

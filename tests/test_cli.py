@@ -147,3 +147,26 @@ def test_no_data_is_a_clear_message(isolated, capsys):
     assert main(["train", "--data-dir", str(isolated / "none"), "--epochs", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: Fashion-MNIST not found") and "apt-get install dataset-fashion-mnist" in err
+
+
+def test_a_run_started_from_a_checkpoint_says_so_records_it_and_refuses_another_shape(tmp_path, capsys):
+    from fmnist.__main__ import main
+
+    data = write_idx_dataset(tmp_path / "fm", n_train=300, n_test=100)
+    common = ["train", "--data-dir", str(data), "--epochs", "1", "--quiet", "--subset", "100"]
+    assert main([*common, "--model", "cnn", "--width", "8", "--out", str(tmp_path / "a")]) == 0
+    first = str(tmp_path / "a" / "model.pt")
+    assert main([*common, "--model", "cnn", "--width", "8", "--init", first, "--pen-shapes", "0.3",
+                 "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert f"init: starting from the weights of {first}" in out and "pen shapes: drawing each" in out
+    _, meta = load_checkpoint(tmp_path / "b" / "model.pt")
+    assert meta["train_config"]["init"] == first and meta["train_config"]["pen_shapes"] == 0.3
+    import hashlib
+    before = meta["started_from"]  # the recipe of what it started from travels with it
+    assert before["file"] == first and before["sha256"] == hashlib.sha256(Path(first).read_bytes()).hexdigest()
+    assert before["epochs_completed"] == 1 and before["train_config"]["width"] == 8 and "started_from" not in before
+    assert main([*common, "--model", "cnn", "--width", "16", "--init", first, "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --init ") and "is a cnn (width 8), but this run trains a cnn (width 16)" in err
+    assert "\n" not in err.strip() and not (tmp_path / "c").exists()

@@ -289,3 +289,55 @@ def test_bf16_warns_where_the_cpu_would_emulate_it(monkeypatch, bf16, amx, warne
         assert "no AVX-512 BF16 or AMX" in warning and "leave out --bf16" in warning
     monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")  # a torch without the check: no guess
     assert bf16_warning(torch.device("cpu")) is None
+
+
+@pytest.mark.parametrize("field,value", [("pen_shapes", 1.0), ("pen_shapes", -0.2), ("pen_shapes", "0.3"),
+                                         ("init", ""), ("init", 3)])
+def test_impossible_pen_shapes_and_init_are_refused(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+def test_pen_shapes_swap_in_the_images_own_silhouette_with_its_own_label(data, monkeypatch):
+    import fmnist.train
+    from fmnist import augment
+
+    # a bank whose drawings say which training image they belong to: image i's are all (i % 250) + 1
+    n = len(data.train_labels)
+    tag = (torch.arange(n) % 250 + 1).to(torch.uint8)
+    monkeypatch.setattr(fmnist.train, "dataset_pen_shapes",
+                        lambda d: tag.view(n, 1, 1, 1).expand(n, augment.PEN_VARIANTS, 28, 28).contiguous())
+    cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", pen_shapes=0.4)
+    first, flat, y = watched_training(cfg, data, monkeypatch)
+    from fmnist.data import MEAN, STD
+
+    raw = flat * STD + MEAN
+    swapped = raw.std(1) < 1e-6  # a uniform picture: a pen shape from the bank (the photos are noisy)
+    assert 0.3 < swapped.float().mean() < 0.5
+    index = (raw[swapped, 0] * 255).round().long() - 1  # which image's pen shape (mod 250)
+    labels_by_tag = {int(t): {int(l) for l in data.train_labels[torch.arange(n) % 250 == t]} for t in range(250)}
+    assert all(int(lab) in labels_by_tag[int(i)] for i, lab in zip(index, y[swapped]))  # trained with its own label
+    assert losses(cfg, data) == first
+    assert losses(TrainConfig(**{**cfg.__dict__, "pen_shapes": 0.0}), data) != first
+
+
+def test_a_run_can_start_from_a_checkpoint_of_the_same_shape_and_only_that(data, tmp_path):
+    from fmnist.checkpoint import make_checkpoint, save_checkpoint
+    from fmnist.models import build_model
+
+    start = build_model("cnn", seed=11, width=8)
+    save_checkpoint(make_checkpoint(start, "cnn"), tmp_path / "start.pt")
+    cfg = TrainConfig(model="cnn", width=8, batch_size=100, epochs=1, seed=0, device="cpu", subset=200,
+                      init=str(tmp_path / "start.pt"), lr=1e-3)
+    run = prepare_run(cfg)
+    assert all(torch.equal(a, b) for a, b in zip(run.model.state_dict().values(), start.state_dict().values()))
+    assert run.model.training
+    fresh = prepare_run(TrainConfig(**{**cfg.__dict__, "init": None})).model
+    assert not torch.equal(fresh.features[0].weight, start.features[0].weight)
+    assert losses(cfg, data) == losses(cfg, data)
+    for wrong, words in ((dict(width=16), r"is a cnn \(width 8\), but this run trains a cnn \(width 16\)"),
+                         (dict(model="lenet", width=None), r"is a cnn \(width 8\), but this run trains a lenet")):
+        with pytest.raises(ValueError, match=words):
+            prepare_run(TrainConfig(**{**cfg.__dict__, **wrong}))
+    with pytest.raises(ValueError, match="no such file"):
+        prepare_run(TrainConfig(**{**cfg.__dict__, "init": str(tmp_path / "missing.pt")}))
