@@ -37,7 +37,8 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
                            seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
                            cosine=args.cosine, label_smoothing=args.label_smoothing, drawings=args.drawings,
                            erase=args.erase, shapes=args.shapes, garments=args.garments, doodles=args.doodles,
-                           pen_shapes=args.pen_shapes, init=args.init, ema=args.ema, width=args.width, stages=args.stages, bf16=args.bf16)
+                           pen_shapes=args.pen_shapes, init=args.init, ema=args.ema, width=args.width,
+                           stages=args.stages, bf16=args.bf16)
     except ValueError as err:
         raise UserError(str(err)) from None
 
@@ -352,8 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--doodles", type=float, default=d.doodles,
                        help="share of each batch swapped for doodles of no garment, taught as no class, 0 to <1")
         p.add_argument("--pen-shapes", type=float, default=d.pen_shapes,
-                       help="share of each batch swapped for the image's own silhouette, filled or traced, drawn at the "
-                            "sketchpad's scale (fmnist.augment.pen_shape), 0 to <1")
+                       help="share of each batch swapped for the image's own silhouette, filled or traced, drawn at "
+                            "the sketchpad's scale (fmnist.augment.pen_shape), 0 to <1")
         p.add_argument("--init", default=None,
                        help="start from this checkpoint's weights (a path or a shipped name: same --model, --width and "
                             "--stages) instead of a random init")

@@ -14,8 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fmnist.augment import FILLED, HAND_VARIANTS, OUTLINED, PEN_VARIANTS, SHAPES_ONLY, dataset_hand_drawn, \
-    dataset_pen_shapes, dataset_silhouettes, \
-    sketch_augment
+    dataset_pen_shapes, dataset_silhouettes, sketch_augment
 from fmnist.garments import doodle_bank, garment_bank
 from fmnist.data import MEAN, STD, FashionMNIST, normalize, stratified_subset, to_float
 from fmnist.evaluate import predict_labels
@@ -264,8 +263,7 @@ def prepare_run(config: TrainConfig, model: nn.Module | None = None) -> TrainRun
     """Build (or take) the model and pick the device for a run."""
     device = pick_device(config.device)
     # channels-last halves the CPU time of LeNet's small convolutions (measured by `fmnist bench`).
-    model = (model or initial_model(config)).to(
-        device, memory_format=torch.channels_last)
+    model = (model or initial_model(config)).to(device, memory_format=torch.channels_last)
     if config.bf16 and device.type not in ("cpu", "cuda"):
         raise ValueError(f"bf16 runs on cpu or cuda, not {device.type}")
     return TrainRun(config, model, device)
