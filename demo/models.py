@@ -103,8 +103,8 @@ def model_card(meta: dict) -> str:
     if meta.get("loaded_from"):
         parts.append(f"loaded from {meta['loaded_from']}")
     if cfg:
-        before = meta.get("started_from")
-        before = before.get("epochs_completed") if isinstance(before, dict) else None
+        start = meta.get("started_from")
+        before = start.get("epochs_completed") if isinstance(start, dict) else None
         after = f" more after the {before:g} of the model it started from" if is_number(before) else ""
         parts.append(f"batch {cfg.get('batch_size')}, {epochs_text(metrics.get('epochs_completed'), cfg.get('epochs'))}"
                      f"{after}, lr {cfg.get('lr')}")

@@ -108,7 +108,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     if stopped:
         print(f"stopped early: {stopped}; reporting the model as it is")
 
-    result = report_run(run.model, data, config, run.history, seconds, device, stopped)
+    result = report_run(run.model, data, config, run.history, seconds, device, stopped, run.started_from)
     evaluation, preds, mistakes, metrics = (result.assessment.evaluation, result.assessment.preds,
                                             result.assessment.mistakes, result.metrics)
     sample_ids = run.sample_indices[:10]

@@ -144,13 +144,12 @@ def _unreadable_reason(path: Path, err: Exception) -> tuple[str, str]:
     return "not a PyTorch file at all: it does not begin like one", ""
 
 
-def lineage(name_or_path: str | os.PathLike) -> dict:
-    """What a run that starts from this checkpoint records of it: the file's name and sha256, its training config,
-    test accuracy, epochs and seconds, and what it started from in turn (so a chain of runs stays reproducible)."""
-    path = resolve_checkpoint(name_or_path)
-    meta = load_checkpoint(path)[1]
+def lineage(name: str, meta: dict) -> dict:
+    """What a run that starts from a checkpoint (as named, and its metadata from load_checkpoint) records of it: the
+    name and the file's sha256, its training config, test accuracy, epochs and seconds, and what it started from in
+    turn (so a chain of runs stays reproducible)."""
     metrics = meta.get("metrics", {})
-    record = {"file": str(name_or_path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    record = {"file": name, "sha256": hashlib.sha256(Path(meta["path"]).read_bytes()).hexdigest(),
               "train_config": meta.get("train_config", {}),
               **{k: metrics[k] for k in ("accuracy", "epochs_completed", "train_seconds") if k in metrics}}
     if "started_from" in meta:

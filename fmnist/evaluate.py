@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from fmnist.checkpoint import lineage, make_checkpoint, ready_for_inference
+from fmnist.checkpoint import make_checkpoint, ready_for_inference
 from fmnist.data import CLASS_NAMES, MEAN, STD, FashionMNIST, to_float
 from fmnist.sketches import sketch_accuracy, sketch_set
 
@@ -116,9 +116,10 @@ class RunReport:
 
 
 def report_run(model: nn.Module, data: FashionMNIST, config, history: list, train_seconds: float, device: str,
-               stopped: str | None = None) -> RunReport:
+               stopped: str | None = None, started_from: dict | None = None) -> RunReport:
     """Assess a trained model and build its metrics and checkpoint, the same for every caller.
-    history: the run's EpochRecords; stopped: why it ended early, or None. Leaves the model ready for inference."""
+    history: the run's EpochRecords; stopped: why it ended early, or None; started_from: the run's TrainRun.started_from.
+    Leaves the model ready for inference."""
     assessment = assess(model, data)
     metrics = {**assessment.evaluation.as_dict(), "epochs_completed": len(history),
                "train_seconds": round(train_seconds, 2), "epoch_test_acc": [r.test_acc for r in history],
@@ -128,8 +129,8 @@ def report_run(model: nn.Module, data: FashionMNIST, config, history: list, trai
                "sketch_per_class_accuracy": {k: r["per_class_accuracy"] for k, r in assessment.sketch.items()},
                "sketch_drawn_accuracy": {k: r["drawn_accuracy"] for k, r in assessment.sketch.items() if r["drawn_n"]}}
     extra = {"trained_on": data.source, "device": device}
-    if config.init:  # a run that went on from a checkpoint records that checkpoint's own recipe
-        extra["started_from"] = lineage(config.init)
+    if started_from is not None:  # a run that went on from a checkpoint records that checkpoint's own recipe
+        extra["started_from"] = started_from
     checkpoint = make_checkpoint(model, config.model, config, metrics={k: metrics[k] for k in CHECKPOINT_METRICS},
                                  extra=extra)
     return RunReport(assessment, metrics, checkpoint)

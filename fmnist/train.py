@@ -200,6 +200,7 @@ class TrainRun:
     device: torch.device
     sample_indices: list[int] = field(default_factory=list)  # test images whose predictions epochs carry
     history: list[EpochRecord] = field(default_factory=list)
+    started_from: dict | None = None  # fmnist.checkpoint.lineage of config.init, taken when its weights were loaded
 
 
 class WeightAverage:
@@ -240,15 +241,16 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the model was put back to its last good state."""
 
 
-def initial_model(config: TrainConfig) -> nn.Module:
-    """The model a run starts from: config.init's weights (a ValueError in words if that checkpoint cannot be read or
-    is another architecture or shape), else a fresh init from config.seed."""
-    from fmnist.checkpoint import load_checkpoint
+def initial_model(config: TrainConfig) -> tuple[nn.Module, dict | None]:
+    """The model a run starts from and the `lineage` of what it was loaded from: config.init's weights (a ValueError in
+    words if that checkpoint cannot be read or is another architecture or shape), else a fresh init from config.seed
+    (and None)."""
+    from fmnist.checkpoint import lineage, load_checkpoint
     from fmnist.models import build_model, describe_options, model_options
 
     fresh = build_model(config.model, seed=config.seed, **config.model_options())
     if config.init is None:
-        return fresh
+        return fresh, None
     model, meta = load_checkpoint(config.init)
     want, got = (config.model, model_options(fresh)), (meta["arch"], model_options(model))
     if want != got:
@@ -256,17 +258,18 @@ def initial_model(config: TrainConfig) -> nn.Module:
             return f"{arch} ({describe_options(options)})" if options else arch
         raise ValueError(f"--init {config.init}: that checkpoint is a {say(*got)}, but this run trains a {say(*want)}; "
                          f"give the same --model, --width and --stages")
-    return model.train()
+    return model.train(), lineage(config.init, meta)
 
 
 def prepare_run(config: TrainConfig, model: nn.Module | None = None) -> TrainRun:
     """Build (or take) the model and pick the device for a run."""
     device = pick_device(config.device)
     # channels-last halves the CPU time of LeNet's small convolutions (measured by `fmnist bench`).
-    model = (model or initial_model(config)).to(device, memory_format=torch.channels_last)
+    model, started_from = (model, None) if model is not None else initial_model(config)
+    model = model.to(device, memory_format=torch.channels_last)
     if config.bf16 and device.type not in ("cpu", "cuda"):
         raise ValueError(f"bf16 runs on cpu or cuda, not {device.type}")
-    return TrainRun(config, model, device)
+    return TrainRun(config, model, device, started_from=started_from)
 
 
 def lower_precision(config: TrainConfig, device: torch.device, on: bool = True):

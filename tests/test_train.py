@@ -331,9 +331,9 @@ def test_a_run_can_start_from_a_checkpoint_of_the_same_shape_and_only_that(data,
                       init=str(tmp_path / "start.pt"), lr=1e-3)
     run = prepare_run(cfg)
     assert all(torch.equal(a, b) for a, b in zip(run.model.state_dict().values(), start.state_dict().values()))
-    assert run.model.training
-    fresh = prepare_run(TrainConfig(**{**cfg.__dict__, "init": None})).model
-    assert not torch.equal(fresh.features[0].weight, start.features[0].weight)
+    assert run.model.training and run.started_from["file"] == cfg.init and len(run.started_from["sha256"]) == 64
+    fresh = prepare_run(TrainConfig(**{**cfg.__dict__, "init": None}))
+    assert not torch.equal(fresh.model.features[0].weight, start.features[0].weight) and fresh.started_from is None
     assert losses(cfg, data) == losses(cfg, data)
     for wrong, words in ((dict(width=16), r"is a cnn \(width 8\), but this run trains a cnn \(width 16\)"),
                          (dict(model="lenet", width=None), r"is a cnn \(width 8\), but this run trains a lenet")):
