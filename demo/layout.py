@@ -6,7 +6,7 @@ import gradio as gr
 
 from demo.class_tab import build_class_tab
 from demo.models import picker_entries
-from demo.predict_tab import build_predict_tab, describe_model
+from demo.predict_tab import build_predict_tab
 from demo.serving import configure_queue, configure_torch, release_session
 from demo.train_tab import build_train_tab, forget_on_unload
 from fmnist.checkpoint import CHECKPOINT_DIR, clean_stale_temp_files
@@ -43,12 +43,11 @@ def build_demo() -> gr.Blocks:
         session_models = gr.State({})
         with gr.Tabs() as tabs:
             with gr.Tab("Predict", id="predict"):
-                picker, card = build_predict_tab(picker_entries({}), session_models)
+                picker, _ = build_predict_tab(picker_entries({}), session_models)
             with gr.Tab("Train", id="train"):
                 build_train_tab(session_models, picker, tabs)
             with gr.Tab("Class", id="class"):
                 build_class_tab(tabs)
-        demo.load(describe_model, [picker, session_models], card, api_visibility="private")
         demo.unload(forget_on_unload)
         demo.unload(release_on_unload)
     return configure_queue(demo)

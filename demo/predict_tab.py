@@ -319,7 +319,9 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
                         label="Examples: Fashion-MNIST test images and drawings", examples_per_page=12)
         with gr.Column(scale=2):
             model_pick = gr.Dropdown(model_choices, value=model_choices[0][1], label="Model", elem_id="model-pick")
-            card = gr.Markdown(elem_id="model-card")
+            # the card is written with the page, not filled in after it: filled in on load, it arrived after the
+            # pad was ready and moved everything below it down by its height (a layout shift under the student's eyes)
+            card = gr.Markdown(describe_model(model_choices[0][1], {}), elem_id="model-card")
             load_button = gr.UploadButton("Load a checkpoint (.pt) from the Train tab or the command line",
                                           type="filepath", size="sm", elem_id="load-checkpoint")
             load_message = gr.Markdown(elem_id="load-message")

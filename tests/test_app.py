@@ -503,3 +503,15 @@ def test_model_card_counts_the_epochs_of_the_model_a_run_started_from():
     assert "batch 128, 10 epochs more after the 100 of the model it started from, lr 0.0005" in model_card(meta)
     for odd in ({"epochs_completed": "100"}, "cnn.pt", None):  # a loaded file's metadata is not trusted
         assert "more after" not in model_card({**meta, "started_from": odd})
+
+
+def test_the_model_card_is_written_with_the_page_not_after_it():
+    """The default's card is part of the page Gradio sends (filled in by a load event, it arrived after the pad was
+    ready and moved the answer area down; `test_browser` watches for that), and says the same as the picker's."""
+    from demo.layout import build_demo
+    from demo.predict_tab import describe_model
+
+    demo = build_demo()
+    card = next(c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "model-card")
+    assert card["props"]["value"] == describe_model("default", {})
+    assert card["props"]["value"].startswith("**cnn** (")

@@ -184,6 +184,39 @@ def test_the_pad_looks_busy_until_it_listens_and_a_stroke_drawn_then_is_answered
         browser.close()
 
 
+# Records every layout shift from the page's first moment.
+WATCH_LAYOUT = """window.__shifts = [];
+new PerformanceObserver(list => { for (const e of list.getEntries()) window.__shifts.push({t: e.startTime, v: e.value}); })
+  .observe({type: 'layout-shift', buffered: true});"""
+WATCHED = ("model-card", "predict-message", "prediction", "preview", "sketchpad", "upload")
+
+
+def test_once_the_pad_is_ready_nothing_on_the_page_moves(app_url):  # noqa: F811
+    """A student starts drawing as soon as the pad says it is ready, and looks at the answer area: from then on
+    nothing on the Predict tab may move. The model card is written with the page (it used to be filled in on load,
+    up to a fraction of a second after the pad was ready, and pushed the answer, the 28x28 picture and the
+    Load button down by its height, about 70 px, on one fresh tab in two; `test_app` checks that the card is in the
+    page), so no part of the page shifts after the pad is ready, on three freshly opened tabs in a row."""
+    from playwright.sync_api import sync_playwright
+
+    places = ("(" + repr(list(WATCHED)) + ")"
+              ".map(i => Math.round(document.getElementById(i).getBoundingClientRect().y))")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        for tab in range(3):
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.add_init_script(WATCH_LAYOUT)
+            page.goto(app_url)
+            page.locator(f"#sketchpad {READY}").wait_for(timeout=30_000)
+            ready, at_ready = page.evaluate("performance.now()"), page.evaluate(places)
+            page.wait_for_timeout(2500)
+            assert page.evaluate(places) == at_ready, f"tab {tab}: {WATCHED} moved after the pad was ready"
+            late = [s for s in page.evaluate("window.__shifts") if s["t"] > ready]
+            assert sum(s["v"] for s in late) < 0.001, f"tab {tab}: layout shifts after the pad was ready: {late}"
+            page.close()
+        browser.close()
+
+
 def test_on_a_phone_a_finger_draws_and_the_answer_is_right_below(app_url, tmp_path):
     """On a narrow screen the columns stack; the prediction must not end up below the upload box and the
     examples, a long scroll away from where the student draws. A finger on the canvas draws (it does not
