@@ -43,7 +43,7 @@ def build_demo() -> gr.Blocks:
         session_models = gr.State({})
         with gr.Tabs() as tabs:
             with gr.Tab("Predict", id="predict"):
-                picker, _ = build_predict_tab(picker_entries({}), session_models)
+                picker = build_predict_tab(picker_entries({}), session_models)
             with gr.Tab("Train", id="train"):
                 build_train_tab(session_models, picker, tabs)
             with gr.Tab("Class", id="class"):

@@ -304,7 +304,7 @@ PHONE_CSS = """
 STATUS_TEMPLATE = '<p role="status" aria-live="polite" aria-atomic="true">${value}</p>'
 
 
-def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.State) -> tuple[gr.Dropdown, gr.Markdown]:
+def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.State) -> gr.Dropdown:
     """Lay out the Predict tab inside the current Blocks; returns the model picker."""
     with gr.Row(elem_id="predict-row"):
         with gr.Column(scale=3):
@@ -318,10 +318,11 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
             gr.Examples([str(p) for p in EXAMPLES], inputs=upload, elem_id="examples",
                         label="Examples: Fashion-MNIST test images and drawings", examples_per_page=12)
         with gr.Column(scale=2):
-            model_pick = gr.Dropdown(model_choices, value=model_choices[0][1], label="Model", elem_id="model-pick")
+            first = model_choices[0][1]
+            model_pick = gr.Dropdown(model_choices, value=first, label="Model", elem_id="model-pick")
             # the card is written with the page, not filled in after it: filled in on load, it arrived after the
             # pad was ready and moved everything below it down by its height (a layout shift under the student's eyes)
-            card = gr.Markdown(describe_model(model_choices[0][1], {}), elem_id="model-card")
+            card = gr.Markdown(describe_model(first, {}), elem_id="model-card")
             load_button = gr.UploadButton("Load a checkpoint (.pt) from the Train tab or the command line",
                                           type="filepath", size="sm", elem_id="load-checkpoint")
             load_message = gr.Markdown(elem_id="load-message")
@@ -358,5 +359,5 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
     load_button.upload(load_own_checkpoint,
                        [load_button, session_models], [session_models, model_pick, load_message],
                        api_visibility="private", show_progress="hidden", concurrency_id="predict")
-    return model_pick, card
+    return model_pick
 

@@ -191,7 +191,7 @@ new PerformanceObserver(list => { for (const e of list.getEntries()) window.__sh
 WATCHED = ("model-card", "predict-message", "prediction", "preview", "sketchpad", "upload")
 
 
-def test_once_the_pad_is_ready_nothing_on_the_page_moves(app_url):  # noqa: F811
+def test_once_the_pad_is_ready_nothing_on_the_page_moves(app_url):
     """A student starts drawing as soon as the pad says it is ready, and looks at the answer area: from then on
     nothing on the Predict tab may move. The model card is written with the page (it used to be filled in on load,
     up to a fraction of a second after the pad was ready, and pushed the answer, the 28x28 picture and the
