@@ -68,6 +68,9 @@ def test_axe_finds_nothing_serious_on_either_tab(browser, app_url, scheme):
     assert_nothing_serious(page)
     # With an answer on screen: the status line, the bars, the 28x28 picture, the evidence and the maps.
     page.locator("#show-maps input[type=checkbox]").check()
+    # the box's own answer first (the evidence panel shows, empty): on a cold first page the example's click could
+    # otherwise be sent before the ticked box reached the app's state, and be answered with the maps hidden
+    page.locator("#evidence").wait_for(state="visible", timeout=20_000)
     page.locator("#examples .gallery-item").first.click()
     page.locator("#evidence img").first.wait_for(timeout=20_000)
     page.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
