@@ -41,7 +41,7 @@ def open_app(browser, url: str, scheme: str = "light"):
     page.goto(url)
     page.locator(f"#sketchpad {READY}").wait_for(timeout=30_000)
     page.wait_for_function("document.querySelector('#model-card').innerText.includes('test accuracy')",
-                           timeout=20_000)  # the page has settled: the model card came with the first call
+                           timeout=20_000)  # the card is written with the page: no call answered yet
     return page
 
 
