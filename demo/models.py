@@ -115,7 +115,8 @@ def model_card(meta: dict) -> str:
     balanced = metrics.get("sketch_balanced_accuracy")
     if isinstance(balanced, dict) and "designs" in sketch and is_number(balanced.get("designs")):
         sketch["designs"] = balanced["designs"]  # the designs' headline is the mean over classes
-    sketch = [f"{k} {v * 100:.0f} %" for k, v in sketch.items() if is_number(v)]
+    # one decimal, as the README and `evaluate` print them: a whole percent would show 87.5 % as "88 %"
+    sketch = [f"{k} {v * 100:.1f} %" for k, v in sketch.items() if is_number(v)]
     if sketch:
         parts.append("drawings: " + ", ".join(sketch))
     return " · ".join(parts)

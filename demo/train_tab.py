@@ -407,8 +407,8 @@ def _finish(cfg: TrainConfig, data: FashionMNIST, trained, summary: RunSummary, 
                               "accuracy %": [a * 100 for a in evaluation.per_class_accuracy.values()]})
     yield {
         "status": f"{headline}: **{name}** after {summary.epochs_done} epoch(s), {summary.seconds:.0f} s on "
-                  f"{trained.device}; drawings: outlines {sketch['outline'] * 100:.0f} %, filled "
-                  f"{sketch['filled'] * 100:.0f} %. Press **Use it for drawing** to try it in the Predict tab "
+                  f"{trained.device}; drawings: outlines {sketch['outline'] * 100:.1f} %, filled "
+                  f"{sketch['filled'] * 100:.1f} %. Press **Use it for drawing** to try it in the Predict tab "
                   f"(for you only). {board_note}".rstrip(),
         "loss_plot": curves_plot(runs, "loss"),
         "acc_plot": curves_plot(runs, "acc"),

@@ -170,11 +170,17 @@ def test_model_card_names_a_wide_or_deep_cnns_shape():
     assert model_card({"arch": "cnn", "arch_options": {}}) == "**cnn**"
 
 
+def test_model_card_gives_drawing_figures_to_one_decimal_as_the_readme_does():
+    """A target of 88 % must not look met by 87.5 %: the card shows the figure `evaluate` prints."""
+    card = model_card({"arch": "cnn", "metrics": {"sketch_accuracy": {"outline": 0.875, "filled": 0.8795}}})
+    assert card == "**cnn** · drawings: outline 87.5 %, filled 87.9 %"
+
+
 def test_model_card_shows_the_designs_class_balanced():
     card = model_card({"arch": "cnn", "metrics": {"sketch_accuracy": {"outline": 0.81, "designs": 0.70},
                                                   "sketch_balanced_accuracy": {"outline": 0.80, "designs": 0.64}}})
-    assert card == "**cnn** · drawings: outline 81 %, designs 64 %"
-    assert "designs 70 %" in model_card({"arch": "cnn", "metrics": {"sketch_accuracy": {"designs": 0.70},
+    assert card == "**cnn** · drawings: outline 81.0 %, designs 64.0 %"
+    assert "designs 70.0 %" in model_card({"arch": "cnn", "metrics": {"sketch_accuracy": {"designs": 0.70},
                                                                     "sketch_balanced_accuracy": "bad"}})
 
 
@@ -275,7 +281,7 @@ def test_training_streams_and_registers_a_session_model():
     sketch = meta["metrics"]["sketch_accuracy"]  # measured on the sketch set, shown in the card and the table
     assert set(sketch) == {"outline", "outline+fill", "filled", "designs"} and "drawings: outline" in model_card(meta)
     assert final["results"]["filled %"].iloc[0] == round(sketch["filled"] * 100, 1)
-    assert "drawings: outlines" in final["status"]
+    assert f"drawings: outlines {sketch['outline'] * 100:.1f} %, filled {sketch['filled'] * 100:.1f} %" in final["status"]
     titles = [ax.get_title() for ax in final["mistakes"].axes]  # the surest mistakes, with their probability
     assert len(titles) == 8 and all("\ntrue: " in t and " %)" in t for t in titles)
     # The first layer's filters: random at the start, then after each epoch and at the end; they change.
