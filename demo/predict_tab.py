@@ -284,10 +284,10 @@ NAMES_JS = """() => {
 ACCESSIBLE_TEXTS = gr.I18n(en={"image.drop_to_upload": "Drop Image Here - or - Click to Upload"})
 
 
-# On a phone the two columns stack, which would put the prediction below the upload box, the examples
+# The Predict tab's CSS. On a phone the two columns stack, which would put the prediction below the upload box, the examples
 # and the model picker, a long scroll away from the drawing. There, the columns' contents are laid out
 # as one list instead: the pad, its controls, then what the model answers and sees, then the rest.
-PHONE_CSS = """
+PREDICT_CSS = """
 @media (max-width: 640px) {
   #predict-row { flex-direction: column; }
   #predict-row > .column { display: contents; }
@@ -300,6 +300,14 @@ PHONE_CSS = """
   #predict-row > .column > #preview { order: 4; }
 }
 #predict-message p { margin: 4px 0; font-size: 1.05em; min-height: 1.5em; }
+/* Gradio 6.31 floats a picture's label (and its icon buttons) over the picture's top rows: the waistband of a drawn
+   pair of trousers was hidden under "What the model sees". The label gets a row of its own above the picture, the
+   icons beside it; the enlarged 28x28 pixels stay sharp squares at any size. */
+#preview, #evidence, #feature-maps { display: flex; flex-direction: column; }
+#preview img, #evidence img, #feature-maps img { image-rendering: pixelated; }
+#preview > [data-testid="block-label"], #evidence > [data-testid="block-label"],
+#feature-maps > [data-testid="block-label"] { position: static; align-self: flex-start; margin: 0 6.5em 6px 0; }
+#preview .image-container, #evidence .image-container, #feature-maps .image-container { position: static; }
 """
 STATUS_TEMPLATE = '<p role="status" aria-live="polite" aria-atomic="true">${value}</p>'
 

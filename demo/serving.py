@@ -72,13 +72,13 @@ QUEUE_SIZE = _setting("FMNIST_QUEUE_SIZE", 64, 1)
 
 def launch_kwargs() -> dict:
     """Arguments for Blocks.launch(): host/port from GRADIO_SERVER_NAME/PORT, upload limit, the theme,
-    the phone layout's CSS and the accessibility fixes of the Predict tab, no extras."""
+    the Predict tab's CSS (phone layout, pictures) and the accessibility fixes of the Predict tab, no extras."""
     from demo.layout import THEME
-    from demo.predict_tab import ACCESSIBLE_TEXTS, NAMES_JS, PHONE_CSS
+    from demo.predict_tab import ACCESSIBLE_TEXTS, NAMES_JS, PREDICT_CSS
 
     return {
         "theme": THEME,
-        "css": PHONE_CSS,
+        "css": PREDICT_CSS,
         "js": NAMES_JS,
         "i18n": ACCESSIBLE_TEXTS,
         "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),

@@ -89,6 +89,26 @@ def ink_pixels(page) -> int:
     return int((shot < 100).sum())
 
 
+# What lies over a picture: its label and its icon buttons, where their boxes overlap the image's (the label
+# lets the pointer through, so elementFromPoint would not see it).
+COVERED = """sel => { const box = e => e.getBoundingClientRect(); const img = box(document.querySelector(sel + ' img'));
+  return [...document.querySelectorAll(sel + ' [data-testid="block-label"], ' + sel + ' .icon-button-wrapper')]
+    .filter(e => { const r = box(e); return r.width > 0 && Math.min(r.right, img.right) - Math.max(r.left, img.left) > 1
+                                            && Math.min(r.bottom, img.bottom) - Math.max(r.top, img.top) > 1; })
+    .map(e => e.dataset.testid || e.className.split(' ')[0]); }"""
+
+
+def pictures_covered(page, pictures=("#preview", "#evidence", "#feature-maps")) -> dict:
+    """{picture: what covers its top rows} for the output pictures on show: what the model sees must be seen
+    whole (Gradio 6.31 floats a picture's label over its top rows: the waistband of a drawn pair of trousers
+    was hidden under "What the model sees")."""
+    out = {}
+    for sel in pictures:
+        page.locator(f"{sel} img").first.scroll_into_view_if_needed()
+        out[sel] = page.evaluate(COVERED, sel)
+    return {sel: what for sel, what in out.items() if what}
+
+
 def draw_by_touch(page, points: list[tuple[float, float]]) -> None:
     """Draw with a finger: touch events through the DevTools protocol (Playwright itself only taps)."""
     cdp = page.context.new_cdp_session(page)
@@ -112,6 +132,7 @@ def test_draw_and_see_a_prediction(page, tmp_path):
     page.locator("#evidence img").first.wait_for(timeout=20_000)
     page.locator("#feature-maps img").first.wait_for(timeout=20_000)
     shoot(page, "predict", tmp_path)
+    assert pictures_covered(page) == {}
     # The default's card names its shape, and its maps come in at most four rows a layer, drawing after drawing.
     default = load_checkpoint("default")[0]
     width, stages = default.width, default.stages
@@ -239,8 +260,10 @@ def test_on_a_phone_a_finger_draws_and_the_answer_is_right_below(app_url, tmp_pa
         assert phone.evaluate("window.scrollY") == scrolled  # the stroke drew; the page did not move
         answer = phone.locator("#prediction h2, #prediction .output-class").first.inner_text().strip()
         shoot(phone, "phone", tmp_path, full_page=False)
+        covered = pictures_covered(phone, ("#preview",))
         browser.close()
     assert answer == "Trouser"
+    assert covered == {}
     assert y["#sketchpad"] < y["#clear"] < y["#prediction"] < y["#preview"] < y["#upload"] < y["#model-pick"], y
     assert y["#prediction"] - y["#sketchpad"] < 700, y  # sketchpad and answer fit on one 844-pixel screen
 
