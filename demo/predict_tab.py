@@ -301,13 +301,17 @@ PREDICT_CSS = """
 }
 #predict-message p { margin: 4px 0; font-size: 1.05em; min-height: 1.5em; }
 /* Gradio 6.31 floats a picture's label (and its icon buttons) over the picture's top rows: the waistband of a drawn
-   pair of trousers was hidden under "What the model sees". The label gets a row of its own above the picture, the
+   pair of trousers was hidden under "What the model sees", and a photo's corner under the upload box's. The label gets a row of its own above the picture, the
    icons beside it; the enlarged 28x28 pixels stay sharp squares at any size. */
-#preview, #evidence, #feature-maps { display: flex; flex-direction: column; }
+#upload, #preview, #evidence, #feature-maps { display: flex; flex-direction: column; }
 #preview img, #evidence img, #feature-maps img { image-rendering: pixelated; }
-#preview > [data-testid="block-label"], #evidence > [data-testid="block-label"],
-#feature-maps > [data-testid="block-label"] { position: static; align-self: flex-start; margin: 0 6.5em 6px 0; }
-#preview .image-container, #evidence .image-container, #feature-maps .image-container { position: static; }
+#upload > [data-testid="block-label"], #preview > [data-testid="block-label"],
+#evidence > [data-testid="block-label"], #feature-maps > [data-testid="block-label"] {
+  position: static; align-self: flex-start; margin: 0 6.5em 6px 0; }
+#upload .image-container, #preview .image-container, #evidence .image-container,
+#feature-maps .image-container { position: static; min-height: 0; }
+/* an uploaded photo fills its frame: a 28x28 Fashion-MNIST image (the examples) was shown 28 pixels wide */
+#upload .image-frame img { object-fit: contain; }
 """
 STATUS_TEMPLATE = '<p role="status" aria-live="polite" aria-atomic="true">${value}</p>'
 

@@ -274,6 +274,17 @@ def test_upload_a_fashion_mnist_image(page):
     page.wait_for_function("document.querySelector('#prediction')?.innerText.includes('%')", timeout=20_000)
     assert "Prediction for the photo: Ankle boot" in page.locator("#predict-message").inner_text()
     assert page.locator("#prediction h2, #prediction .output-class").first.inner_text().strip() == "Ankle boot"
+    # The 28x28 photo is shown as big as its box lets it (it was shown 28 pixels wide), nothing lying over it.
+    photo = page.locator("#upload img").first
+    photo.wait_for(timeout=10_000)
+    shown = photo.evaluate("i => { const r = i.getBoundingClientRect(), fit = getComputedStyle(i).objectFit;"
+                           " let s = Math.min(r.width / i.naturalWidth, r.height / i.naturalHeight);"
+                           " if (fit === 'scale-down') s = Math.min(s, 1); if (fit === 'none') s = 1;"
+                           " return [i.naturalWidth * s, i.naturalHeight * s]; }")
+    assert min(shown) >= 140, shown
+    assert pictures_covered(page, ("#upload",)) == {}
+    page.set_viewport_size({"width": 390, "height": 844})  # and on a phone
+    assert pictures_covered(page, ("#upload",)) == {}
 
 
 def white_png(path: Path, side: int) -> Path:
