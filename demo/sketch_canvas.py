@@ -45,6 +45,8 @@ CSS = """
 .pad-group { display: inline-flex; gap: 2px; }
 .pad-tools button { padding: 4px 10px; border: 1px solid #6b7280; border-radius: 6px; background: #fff;
                     color: #111827; font-size: 14px; cursor: pointer; }
+.pad-tools button svg { display: inline; vertical-align: -2px; }  /* Gradio's page shows an svg as a block: the bin
+                                                                     stood over "Clear", a button twice as tall */
 .pad-tools button[aria-pressed="true"] { background: #1e3a8a; color: #fff; border-color: #1e3a8a; }
 .pad-tools button:disabled { color: #4b5563; border-color: #9ca3af; cursor: default; }
 .pad-tools button:focus-visible { outline: 3px solid #2563eb; outline-offset: 2px; }

@@ -122,6 +122,9 @@ def draw_by_touch(page, points: list[tuple[float, float]]) -> None:
 def test_draw_and_see_a_prediction(page, tmp_path):
     label = page.locator("#prediction")
     assert "%" not in label.inner_text()
+    # The pad's tool buttons are one row of buttons of one height (the bin icon once stood over "Clear").
+    heights = page.eval_on_selector_all("#sketchpad .pad-tools button", "bs => bs.map(b => b.offsetHeight)")
+    assert len(heights) == 7 and len(set(heights)) == 1, heights
     # A pair of trousers, drawn with the mouse: no tool needs to be picked first.
     draw(page, TROUSERS)
     page.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
