@@ -121,7 +121,7 @@ def settings_problems(values: dict) -> tuple[TrainConfig | None, dict[str, str]]
     if problems:
         return None, problems
     return TrainConfig(model=values["model"], batch_size=batch, epochs=epochs, lr=float(lr), seed=seed,
-                       subset=None if images >= 60000 else images, log_every=log_every(batch),
+                       subset=None if images >= 60000 else images, log_every=log_every(batch, images),
                        augment=bool(values.get("augment"))), {}
 
 
@@ -135,9 +135,12 @@ def moved_into_range(key: str, before, now) -> str:
     return f"ℹ️ {FIELD_NAMES[key]} go from {low:,} to {high:,}, so the slider set {int(now):,} in place of {typed}."
 
 
-def log_every(batch_size: int) -> int:
-    """Steps between records: a few tenths of a second of work, so Stop is felt within a second."""
-    return max(1, min(20, 3000 // max(batch_size, 1)))
+def log_every(batch_size: int, images: int = 60000) -> int:
+    """Steps between records: a few tenths of a second of work, so Stop is felt within a second, and at least
+    8 records an epoch, so a short run's loss curve is a curve (2,000 images in batches of 100 gave one dot an
+    epoch)."""
+    steps = -(-images // max(batch_size, 1))
+    return max(1, min(20, 3000 // max(batch_size, 1), steps // 8))
 
 
 def training_device() -> str:
@@ -207,9 +210,10 @@ def curves_plot(runs, key: str):
     """Every run of the session on one figure: the loss ("loss") or test accuracy ("acc") curves.
     (matplotlib, not gr.LinePlot: Gradio 6.31's LinePlot draws only the runs present at its first value.)"""
     curves = {run.name: tuple(zip(*getattr(run, key))) for run in runs if getattr(run, key)}
+    epochs = max((run.config.epochs for run in runs), default=None)  # the longest run planned: the axis's length
     if key == "loss":
-        return report.curves_figure(curves, "loss (running mean)", "Training loss")
-    return report.curves_figure(curves, "test accuracy %", "Test accuracy")
+        return report.curves_figure(curves, "loss (running mean)", "Training loss", epochs=epochs)
+    return report.curves_figure(curves, "test accuracy %", "Test accuracy", epochs=epochs)
 
 
 def results_frame(runs) -> pd.DataFrame:
@@ -432,7 +436,7 @@ def sweep_session(cfg: TrainConfig, session: Session, token: stopping.StopToken)
     """The seed's experiment in the browser: one run per batch size of SEED_BATCH_SIZES, in turn, with the
     other settings of cfg shared. Stop (or a run that fails, is refused or diverges) ends the whole sweep."""
     for batch_size, next_size in zip(SEED_BATCH_SIZES, [*SEED_BATCH_SIZES[1:], None]):
-        run_cfg = replace(cfg, batch_size=batch_size, log_every=log_every(batch_size))
+        run_cfg = replace(cfg, batch_size=batch_size, log_every=log_every(batch_size, cfg.subset or 60000))
         outcome = yield from train_session(run_cfg, session, token)
         session = outcome.session
         if outcome.ending != training.FINISHED:

@@ -57,10 +57,13 @@ def smallest_text_px(fig: Figure) -> float:
 
 
 def curves_figure(curves: dict[str, tuple[list[float], list[float]]], ylabel: str, title: str,
-                  max_points: int = 300) -> Figure:
+                  max_points: int = 300, epochs: int | None = None) -> Figure:
     """One line per run against epoch (fractional): {label: (epochs, values)}. Long curves are thinned
     to max_points (the app redraws this while training); short ones get a dot per point, so a
-    one-epoch run still shows. Fixed margins: matplotlib's automatic layout costs more than the drawing."""
+    one-epoch run still shows. With `epochs` (the runs' planned length) the axis runs from 0 to it from the
+    first point on, so a curve grows into a frame that shows how far the run has come (a lone first point
+    had an axis of its own, "0.945 … 1.050"). Fixed margins: matplotlib's automatic layout costs more than
+    the drawing."""
     fig = _figure(440, 300)
     fig.subplots_adjust(left=0.16, right=0.97, top=0.89, bottom=0.17)
     ax = fig.add_subplot()
@@ -75,6 +78,10 @@ def curves_figure(curves: dict[str, tuple[list[float], list[float]]], ylabel: st
     ax.set_title(title, fontsize=pt(TITLE_PX))
     ax.tick_params(labelsize=pt(TEXT_PX))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are counted, not measured: no "epoch 1.2"
+    if epochs:
+        last = max((max(xs) for xs, _ in curves.values() if len(xs)), default=0)
+        span = max(epochs, last)
+        ax.set_xlim(0, span * 1.03)  # the last epoch's dot whole, not cut by the frame
     ax.grid(alpha=0.3)
     if len(curves) > 1:
         ax.legend(fontsize=pt(TEXT_PX), framealpha=0.8)

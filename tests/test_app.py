@@ -242,6 +242,18 @@ def test_a_slider_moved_into_its_range_says_so(key, before, now, words):
     assert moved_into_range(key, before, now) == words
 
 
+@pytest.mark.parametrize("batch, images", [(100, 2000), (256, 1000), (32, 60000), (60000, 60000), (1, 1000)])
+def test_a_short_run_s_loss_is_a_curve_not_a_dot(batch, images):
+    """At least 8 loss points an epoch where the epoch has 8 steps (2,000 images in batches of 100 gave one dot),
+    and never more than 20 steps between two (Stop is felt within a second)."""
+    from demo.train_tab import settings_problems
+
+    cfg, problems = settings_problems({**FORM, "batch_size": float(batch), "images": images})
+    steps = -(-images // batch)
+    assert problems == {} and 1 <= cfg.log_every <= 20
+    assert steps // cfg.log_every >= min(8, steps)
+
+
 def test_good_settings_make_the_config_and_say_what_the_run_costs():
     from demo.train_tab import cost_text, settings_problems
 

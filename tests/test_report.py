@@ -16,6 +16,22 @@ def test_epochs_are_counted_in_whole_numbers():
     assert ticks and all(float(t).is_integer() for t in ticks)  # no "epoch 1.2" between two epochs
 
 
+@pytest.mark.parametrize("planned", [1, 5, 50])
+def test_a_first_point_sits_in_the_whole_run_s_frame(planned):
+    """After the first epoch of a planned run the axis already spans the run, in whole epochs, and the dot is
+    inside the frame (a lone point had an axis of its own, "0.945 … 1.050")."""
+    fig = curves_figure({"#1 lenet bs100": ([1], [45.0])}, "test accuracy %", "Test accuracy", epochs=planned)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert low == 0 and planned < high <= planned * 1.05
+    assert ticks[0] == 0 and ticks[-1] >= 0.75 * planned and all(float(t).is_integer() for t in ticks)
+    # a run that went on past the planned length (one loaded from elsewhere) still fits
+    fig = curves_figure({"#1": ([1, 2, 3], [1.0, 0.8, 0.7])}, "loss", "Training loss", epochs=2)
+    assert fig.axes[0].get_xlim()[1] >= 3
+
+
 def test_long_curves_are_thinned_and_keep_the_latest_point():
     xs = [0.1 * i for i in range(1, 1002)]
     fig = curves_figure({"#1": (xs, list(range(len(xs))))}, "loss", "Training loss", max_points=300)
