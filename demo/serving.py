@@ -90,12 +90,16 @@ def launch_kwargs() -> dict:
 
 
 def configure_torch() -> None:
-    """Thread settings for serving (see TRAIN_THREADS); glibc's allocator tuned for CPU training."""
+    """Thread settings for serving (see TRAIN_THREADS); glibc's allocator tuned for CPU training; what a run's
+    first optimizer imports, imported now."""
     import torch
 
     from fmnist.train import tune_allocator
 
     tune_allocator()
+    # A process's first Adam() imports torch._dynamo (1.7 s on a 2-core EPYC): done once here, at start, so the
+    # first student's run does not wait for it, nor does any run in a ZeroGPU worker forked from this process.
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
     if not torch.cuda.is_available():
         torch.set_num_threads(max(1, TRAIN_THREADS))

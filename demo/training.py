@@ -67,7 +67,8 @@ class Trained:
     state_dict: dict  # CPU tensors, loadable into fmnist.models.build_model(config.model, **config.model_options())
     history: list  # the EpochRecords
     seconds: float  # training time
-    seconds_per_step: float  # measured, for fmnist.estimate.observe
+    seconds_per_step: float  # the steps' own time (not the test passes, nor the app drawing its figures meanwhile),
+    # for fmnist.estimate.observe
     device: str
 
 
@@ -88,10 +89,12 @@ def train_stream(request: TrainRequest):
     device = describe_device(run.device)
     yield Started(device, first_filters(run.model))
     ending, detail = FINISHED, ""
-    start, last = time.monotonic(), None
+    start, last, steps_s = time.monotonic(), None, 0.0
     try:
         for rec in train_epochs(run, data):
             last = rec
+            if isinstance(rec, StepRecord):
+                steps_s += rec.steps_s
             if isinstance(rec, EpochRecord):
                 yield Progress(rec, first_filters(run.model), run.sample_indices)
             else:
@@ -109,7 +112,7 @@ def train_stream(request: TrainRequest):
     steps = last.step if last is not None else 0
     state = {k: v.detach().to("cpu", memory_format=torch.contiguous_format).clone()
              for k, v in run.model.state_dict().items()}
-    yield Trained(ending, detail, state, list(run.history), seconds, seconds / steps if steps else float("nan"),
+    yield Trained(ending, detail, state, list(run.history), seconds, steps_s / steps if steps else float("nan"),
                   device)
 
 

@@ -175,6 +175,7 @@ class StepRecord:
     loss: float  # mean training loss over the steps since the previous record
     images_per_s: float  # training throughput over those steps
     elapsed_s: float  # seconds since the run started
+    steps_s: float = 0.0  # seconds those steps took, not counting what the consumer did between two records
 
 
 @dataclass(frozen=True)
@@ -390,7 +391,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
                     )
                 now = time.perf_counter()
                 yield StepRecord(epoch, step, total, mean_loss, window_images / max(now - window_start, 1e-9),
-                                 now - start)
+                                 now - start, now - window_start)
                 window_loss, window_steps, window_images, window_start = (
                     torch.zeros((), device=device), 0, 0, time.perf_counter())
         epoch_s = time.perf_counter() - epoch_start

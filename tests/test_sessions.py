@@ -329,3 +329,29 @@ def test_a_class_that_trains_and_leaves_gives_its_memory_back(tmp_path):
     result = run_class(12, 4, 600, {"FMNIST_DATA": str(data), "FMNIST_DB": str(tmp_path / "class.sqlite")})
     assert result["failed"] == 0, result
     assert result["after_over_start"] <= 1.2, result
+
+
+def test_a_run_s_step_time_leaves_out_what_the_app_does_between_records(small_data, tmp_path):
+    """The app draws figures and sends them between two progress records; that time is not the steps' own. It
+    was counted as step time, so after a short run the next run's estimate (and a queued student's wait) came out
+    up to seven times too long: "About 2.1 min" for a run of 18 s."""
+    from fmnist import estimate
+
+    cfg = config(model="lenet", batch_size=50, epochs=1, subset=2000, log_every=1)  # 40 steps, 40 records
+    token = stopping.StopToken(str(tmp_path / "stop"))
+    items = []
+    for item in training.train_stream(training.TrainRequest(cfg, token, 600.0)):
+        if isinstance(item, training.Progress):
+            time.sleep(0.05)  # the app, drawing the curves
+        items.append(item)
+    trained = items[-1]
+    assert trained.ending == training.FINISHED and trained.seconds > 40 * 0.05
+    assert trained.seconds_per_step < 0.03, trained.seconds_per_step
+    estimate.forget_observations()
+    try:
+        before = estimate.estimate_seconds(replace(cfg, subset=None, epochs=3), "cpu")
+        estimate.observe(cfg, "cpu", trained.seconds_per_step)
+        after = estimate.estimate_seconds(replace(cfg, subset=None, epochs=3), "cpu")
+    finally:
+        estimate.forget_observations()
+    assert before / 3 < after < before * 3, (before, after)

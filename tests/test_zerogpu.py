@@ -5,9 +5,11 @@ from its settings, Stop and a closed tab reaching the worker. All on the CPU, of
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +145,13 @@ def test_on_zerogpu_trainings_do_not_wait_for_each_other(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(serving)
+
+
+def test_what_a_run_s_first_optimizer_imports_is_imported_when_the_app_starts():
+    """A process's first Adam() imports torch._dynamo (1.7 s on a 2-core host). The app imports it at start, so
+    a ZeroGPU worker forked from it (a fresh one for each run) does not spend the student's GPU time on it."""
+    code = ("import sys; from demo.serving import configure_torch; configure_torch(); "
+            "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "True", out.stderr
