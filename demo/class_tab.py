@@ -15,7 +15,9 @@ from pathlib import Path
 
 import gradio as gr
 import pandas as pd
+from pandas.io.formats.style import Styler
 
+from demo.tables import fixed_decimals
 from fmnist import report
 from fmnist.board import (NICKNAME_MAX, SEED_ACCURACY, Board, BoardRun, best_runs, check_nickname, class_table,
                           make_run, table_rows)
@@ -96,11 +98,12 @@ def seed_table_frame(runs: list[BoardRun]) -> pd.DataFrame:
     return pd.DataFrame(rows[1:], columns=rows[0])
 
 
-def best_frame(runs: list[BoardRun], key: str) -> pd.DataFrame:
+def best_frame(runs: list[BoardRun], key: str) -> Styler:
+    """The best BEST_N runs by `key` as the table shows them (`.data`: the frame itself)."""
     rows = [[i, r.nickname or "", r.model, r.batch_size, r.epochs_done, round(r.test_accuracy * 100, 2),
              None if r.drawings_accuracy is None else round(r.drawings_accuracy * 100, 1),
              r.when.replace("T", " ")[:16]] for i, r in enumerate(best_runs(runs, key, BEST_N), 1)]
-    return pd.DataFrame(rows, columns=BEST_COLUMNS)
+    return fixed_decimals(pd.DataFrame(rows, columns=BEST_COLUMNS), {"test acc %": 2, "drawings %": 1})
 
 
 def board_view(seen=None, force: bool = True):

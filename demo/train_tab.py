@@ -17,10 +17,12 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 import torch
+from pandas.io.formats.style import Styler
 
 from demo import serving, stopping, training
 from demo.class_tab import nickname_box, nickname_problem, record_run
 from demo.models import is_number, picker_entries
+from demo.tables import fixed_decimals
 from demo.turns import TrainingQueue
 from fmnist import estimate, report
 from fmnist.augment import dataset_silhouettes, preview
@@ -216,12 +218,14 @@ def curves_plot(runs, key: str):
     return report.curves_figure(curves, "test accuracy %", "Test accuracy", epochs=epochs)
 
 
-def results_frame(runs) -> pd.DataFrame:
+def results_frame(runs) -> Styler:
+    """The session's finished runs as the table shows them (`.data`: the frame itself)."""
     rows = [[r.name, r.config.batch_size, r.epochs_done, r.config.lr, round(r.accuracy * 100, 2),
              round(r.sketch.get("outline", math.nan) * 100, 1), round(r.sketch.get("filled", math.nan) * 100, 1),
              round(r.seconds, 1), r.ending] for r in runs if r.accuracy is not None]
-    return pd.DataFrame(rows, columns=["run", "batch size", "epochs", "lr", "test acc %", "outlines %", "filled %",
-                                       "time s", "status"])
+    frame = pd.DataFrame(rows, columns=["run", "batch size", "epochs", "lr", "test acc %", "outlines %", "filled %",
+                                        "time s", "status"])
+    return fixed_decimals(frame, {"test acc %": 2, "outlines %": 1, "filled %": 1, "time s": 1})
 
 
 def status_line(name: str, rec, cfg: TrainConfig, device: str) -> str:

@@ -287,12 +287,12 @@ def test_training_streams_and_registers_a_session_model():
     assert "value" not in final["model_picker"] and final["offer_state"] == name  # offered, not switched to
     assert set(meta["metrics"]["sketch_drawn_accuracy"]) == {"outline", "outline+fill", "filled"}  # as the CLI's
     assert Path(final["checkpoint_file"]).stat().st_size > 100_000
-    assert len(final["runs_state"]) == 1 and final["results"].shape[0] == 1
+    assert len(final["runs_state"]) == 1 and final["results"].data.shape[0] == 1
     label, *_ = predict_upload(str(EXAMPLES[1]), name, final["models_state"], False)
     assert label is not None
     sketch = meta["metrics"]["sketch_accuracy"]  # measured on the sketch set, shown in the card and the table
     assert set(sketch) == {"outline", "outline+fill", "filled", "designs"} and "drawings: outline" in model_card(meta)
-    assert final["results"]["filled %"].iloc[0] == round(sketch["filled"] * 100, 1)
+    assert final["results"].data["filled %"].iloc[0] == round(sketch["filled"] * 100, 1)
     assert f"drawings: outlines {sketch['outline'] * 100:.1f} %, filled {sketch['filled'] * 100:.1f} %" in final["status"]
     titles = [ax.get_title() for ax in final["mistakes"].axes]  # the surest mistakes, with their probability
     assert len(titles) == 8 and all("\ntrue: " in t and " %)" in t for t in titles)

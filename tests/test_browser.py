@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import struct
 import zlib
@@ -393,4 +394,9 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
                            timeout=180_000)  # the last run measured: its summary
     table = page.locator("#results").inner_text()
     assert all(f"#{i} lenet bs{b}" in table for i, b in ((1, 32), (2, 64), (3, 100), (4, 256))), table
+    # each figure of a column with its column's decimals (a "54" once stood over a "63.35")
+    rows = re.findall(r"#\d lenet bs\d+\s+(\d+)\s+2\s+0\.001\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+finished", table)
+    assert len(rows) == 4 and all(re.fullmatch(r"\d+\.\d\d", acc) and re.fullmatch(r"\d+\.\d", outlines)
+                                  and re.fullmatch(r"\d+\.\d", filled) and re.fullmatch(r"\d+\.\d", secs)
+                                  for _, acc, outlines, filled, secs in rows), table
     page.locator("#mistakes img").first.wait_for(timeout=30_000)

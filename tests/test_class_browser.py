@@ -75,6 +75,8 @@ def test_a_run_from_another_browser_appears_within_one_refresh(class_app, tmp_pa
         best = teacher.locator("#best-test")
         assert best.locator("svg[onload], img[onerror], strong").count() == 0  # shown as text, not as markup
         assert hostile in best.inner_text() and "**bold**" in best.inner_text()
+        # every figure of a column with the same decimals: 50.00 (not "50") under a 100.00, drawings 55.0
+        assert re.search(r"\*\*bold\*\*\s+lenet\s+256\s+2\s+50\.00\s+55\.0\s", best.inner_text()), best.inner_text()
         assert "2 runs on the board" in teacher.locator("#board-summary").inner_text()
         table = teacher.locator("#class-table").inner_text()
         assert re.search(r"100\s+lenet\s+1\s+[\d.]+ %", table) and re.search(r"256\s+lenet\s+1\s+50\.00 %", table), table

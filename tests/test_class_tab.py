@@ -123,8 +123,8 @@ def test_the_view_shows_the_table_figures_and_best_runs(fresh_board):
                                               else tuple(line.get_color()))
     assert all(len(c) == 1 for c in colours.values()) and len({next(iter(c)) for c in colours.values()}) == 3
     assert [t.get_text() for t in loss_fig.axes[0].get_legend().get_texts()] == ["batch 32", "batch 256", "batch 64"]
-    assert best_test["nickname"].tolist() == ["bs32-0.9", "bs256-0.88", "bs32-0.86", "**bold**"]
-    assert best_test["test acc %"].tolist()[0] == 90.0
+    assert best_test.data["nickname"].tolist() == ["bs32-0.9", "bs256-0.88", "bs32-0.86", "**bold**"]
+    assert best_test.data["test acc %"].tolist()[0] == 90.0
 
 
 def test_the_timer_redraws_only_when_the_board_changed(fresh_board):

@@ -122,7 +122,7 @@ def test_the_seed_experiment_trains_each_batch_size_in_turn(small_data):
     erin = Run("erin", config(epochs=1, subset=1000), sweep_session).finish()
     runs = erin.outcome.session.runs
     assert [r.config.batch_size for r in runs] == [32, 64, 100, 256]
-    assert all(r.ending == "finished" for r in runs) and erin.updates[-1]["results"].shape[0] == 4
+    assert all(r.ending == "finished" for r in runs) and erin.updates[-1]["results"].data.shape[0] == 4
     assert len(erin.outcome.session.models) == 4
     for plot in ("loss_plot", "acc_plot"):  # all four runs on each curve, named in the legend
         ax = erin.updates[-1][plot].axes[0]
