@@ -72,14 +72,16 @@ QUEUE_SIZE = _setting("FMNIST_QUEUE_SIZE", 64, 1)
 
 def launch_kwargs() -> dict:
     """Arguments for Blocks.launch(): host/port from GRADIO_SERVER_NAME/PORT, upload limit, the theme,
-    the Predict tab's CSS (phone layout, pictures) and the accessibility fixes of the Predict tab, no extras."""
+    the Predict tab's CSS (phone layout, pictures) and the accessibility fixes of the Predict tab, the Train tab's
+    scroll to a started run on a phone, no extras."""
     from demo.layout import THEME
     from demo.predict_tab import ACCESSIBLE_TEXTS, NAMES_JS, PREDICT_CSS
+    from demo.train_tab import SHOW_RUN_JS
 
     return {
         "theme": THEME,
         "css": PREDICT_CSS,
-        "js": NAMES_JS,
+        "js": f"() => {{ ({NAMES_JS})(); ({SHOW_RUN_JS})(); }}",
         "i18n": ACCESSIBLE_TEXTS,
         "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),

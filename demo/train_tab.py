@@ -145,6 +145,16 @@ def log_every(batch_size: int, images: int = 60000) -> int:
     return max(1, min(20, 3000 // max(batch_size, 1), steps // 8))
 
 
+# On a narrow screen the columns stack and the form comes first: a student who pressed Start saw nothing change (the
+# status line a few pixels high at the bottom, the curves a screen further down). There the page scrolls to the run.
+# A listener on the page (demo.serving.launch_kwargs runs this once it has loaded): a Gradio listener with only `js`
+# on these buttons never ran in this app (Gradio 6.31).
+SHOW_RUN_JS = """() => document.addEventListener('click', e => {
+  if (window.innerWidth <= 640 && e.target.closest('#start, #sweep'))
+    setTimeout(() => document.getElementById('train-status')?.scrollIntoView({block: 'start'}), 50);
+}, true)"""
+
+
 def training_device() -> str:
     """Where this server's runs train: "cuda" on ZeroGPU or with a GPU, else "cpu"."""
     return "cuda" if serving.on_zero_gpu() or torch.cuda.is_available() else "cpu"

@@ -400,3 +400,30 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
                                   and re.fullmatch(r"\d+\.\d", filled) and re.fullmatch(r"\d+\.\d", secs)
                                   for _, acc, outlines, filled, secs in rows), table
     page.locator("#mistakes img").first.wait_for(timeout=30_000)
+
+
+@real_data
+def test_on_a_phone_start_brings_the_run_into_view(app_url):
+    """On a phone the Train tab's form comes first; pressing Start must show the run (its status and its loss curve
+    growing), not leave the student looking at the form with the curves a screen below."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        phone.goto(app_url)
+        phone.get_by_role("tab", name="Train").click()
+        phone.locator("#start").wait_for(timeout=30_000)
+        for field, value in (("#epochs", "3"), ("#n-images", "3000")):
+            phone.locator(f"{field} input[type=number]").fill(value)
+            phone.locator(f"{field} input[type=number]").press("Enter")
+        phone.locator("#start").scroll_into_view_if_needed()
+        phone.locator("#start").tap()
+        phone.wait_for_function("document.querySelector('#train-status').innerText.includes('lenet bs100')",
+                                timeout=60_000)
+        phone.wait_for_timeout(1500)  # the smooth scroll
+        status = phone.locator("#train-status").bounding_box()  # in the viewport's coordinates
+        curve = phone.locator("#loss-plot").bounding_box()
+        browser.close()
+    assert -2 <= status["y"] < 844 / 3, status
+    assert curve["y"] + curve["height"] / 2 < 844, curve  # at least half the loss curve on screen
