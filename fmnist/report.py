@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -56,27 +57,46 @@ def smallest_text_px(fig: Figure) -> float:
     return min(sizes) * SCREEN_DPI / 72 if sizes else float("inf")
 
 
+LEGEND_ROW_PX = 22
+
+
+def _plot_figure(legend_entries: int, columns: int = 2) -> tuple[Figure, Axes]:
+    """A 440x300-pixel figure with one plot at fixed margins (matplotlib's automatic layout costs more than the
+    drawing) and, when there is a legend, a band of its own under the plot for it, `columns` names to a row: inside,
+    a class's or four runs' curves leave no corner free. The figure grows by the band, so the plot keeps its size."""
+    rows = -(-legend_entries // columns) if legend_entries else 0
+    below = rows * LEGEND_ROW_PX + (6 if rows else 0)
+    height = 300 + below
+    fig = _figure(440, height)
+    fig.subplots_adjust(left=0.16, right=0.97, top=1 - 33 / height, bottom=(51 + below) / height)
+    return fig, fig.add_subplot()
+
+
+def _legend_below(fig: Figure, ax: Axes, columns: int = 2, entries: list | None = None) -> None:
+    """The plot's legend in the band _plot_figure left under it: the names read row by row (matplotlib fills the
+    columns first) in the order drawn, or that of `entries` [(handle, name)]."""
+    handles, labels = map(list, zip(*entries)) if entries else ax.get_legend_handles_labels()
+    order = [i for column in range(columns) for i in range(column, len(labels), columns)]
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=pt(TEXT_PX), loc="lower center",
+              bbox_to_anchor=(0.5, 0.0), bbox_transform=fig.transFigure, ncol=columns, frameon=False,
+              borderaxespad=0.3, handlelength=1.5, columnspacing=1.5)
+
+
 def curves_figure(curves: dict[str, tuple[list[float], list[float]]], ylabel: str, title: str,
                   max_points: int = 300, epochs: int | None = None) -> Figure:
     """One line per run against epoch (fractional): {label: (epochs, values)}. Long curves are thinned
     to max_points (the app redraws this while training); short ones get a dot per point, so a
     one-epoch run still shows. With `epochs` (the runs' planned length) the axis runs from 0 to it from the
     first point on, so a curve grows into a frame that shows how far the run has come (a lone first point
-    had an axis of its own, "0.945 … 1.050"). Fixed margins: matplotlib's automatic layout costs more than
-    the drawing."""
-    fig = _figure(440, 300)
-    fig.subplots_adjust(left=0.16, right=0.97, top=0.89, bottom=0.17)
-    ax = fig.add_subplot()
+    had an axis of its own, "0.945 … 1.050"). Two or more runs are named in a legend under the plot."""
+    fig, ax = _plot_figure(len(curves) if len(curves) > 1 else 0)
     for label, (xs, ys) in curves.items():
         keep = list(range(0, len(xs), max(1, -(-len(xs) // max_points))))
         if keep and keep[-1] != len(xs) - 1:
             keep.append(len(xs) - 1)  # always the latest point
         xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
         ax.plot(xs, ys, label=label, linewidth=1.2, marker="o" if len(xs) <= 30 else None, markersize=3)
-    ax.set_xlabel("epoch", fontsize=pt(TEXT_PX))
-    ax.set_ylabel(ylabel, fontsize=pt(TEXT_PX))
-    ax.set_title(title, fontsize=pt(TITLE_PX))
-    ax.tick_params(labelsize=pt(TEXT_PX))
+    _labels(ax, "epoch", ylabel, title)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are counted, not measured: no "epoch 1.2"
     if epochs:
         last = max((max(xs) for xs, _ in curves.values() if len(xs)), default=0)
@@ -84,7 +104,7 @@ def curves_figure(curves: dict[str, tuple[list[float], list[float]]], ylabel: st
         ax.set_xlim(0, span * 1.03)  # the last epoch's dot whole, not cut by the frame
     ax.grid(alpha=0.3)
     if len(curves) > 1:
-        ax.legend(fontsize=pt(TEXT_PX), framealpha=0.8)
+        _legend_below(fig, ax)
     return fig
 
 
@@ -216,9 +236,7 @@ def _batch_colours(batch_sizes) -> dict[int, tuple]:
 def class_accuracy_figure(points: list[tuple[int, float]], seed: dict[int, float]) -> Figure:
     """Test accuracy (%) against batch size for a class's runs: every run a dot, the mean per batch size a
     line, the seed's figures as crosses; a log-2 batch axis, ticks at the batch sizes there are."""
-    fig = Figure(figsize=(6, 3.4), dpi=90)
-    fig.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.15)
-    ax = fig.add_subplot()
+    fig, ax = _plot_figure(3 if points else 1, columns=3)
     colours = _batch_colours([b for b, _ in points])
     if points:
         ax.scatter([b for b, _ in points], [a for _, a in points], c=[colours[b] for b, _ in points], s=22,
@@ -230,34 +248,56 @@ def class_accuracy_figure(points: list[tuple[int, float]], seed: dict[int, float
         ax.plot(sizes, [float(np.mean(by_batch[b])) for b in sizes], color="black", linewidth=1.3, label="mean")
     ax.plot(sorted(seed), [seed[b] for b in sorted(seed)], "x--", color="tab:red", linewidth=0.8, label="the seed")
     ax.set_xscale("log", base=2)
-    ticks = sorted({b for b, _ in points} | set(seed))
+    ticks = _spaced_ticks(ax, [*seed, *sorted({b for b, _ in points} - set(seed))])
     ax.set_xticks(ticks, [str(b) for b in ticks])
     ax.minorticks_off()
-    ax.set(xlabel="batch size", ylabel="test accuracy %",
-           title=f"Test accuracy by batch size ({len(points)} run{'s' if len(points) != 1 else ''})")
+    _labels(ax, "batch size", "test accuracy %",
+            f"Test accuracy by batch size ({len(points)} run{'s' if len(points) != 1 else ''})")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _legend_below(fig, ax, columns=3)
     return fig
+
+
+def _spaced_ticks(ax: Axes, values: list[int]) -> list[int]:
+    """The x values to label, best first (the seed's batch sizes, then the others by size): each kept unless its
+    label would touch one already kept (a class that tried 64, 100 and 128 on an axis up to 60,000)."""
+    size_px = pt(TEXT_PX) * ax.figure.dpi / 72
+    kept: list[tuple[float, float]] = []
+    chosen = []
+    ax.set_xlim(ax.get_xlim())  # the axis's limits as autoscaled, before the ticks move them
+    for v in values:
+        x = ax.transData.transform((v, 1))[0]
+        half = (0.64 * len(str(v)) + 0.25) * size_px / 2  # a digit is 0.64 em wide in DejaVu Sans
+        if all(x + half < left or x - half > right for left, right in kept):
+            kept.append((x - half, x + half))
+            chosen.append(v)
+    return sorted(chosen)
 
 
 def class_loss_figure(curves: list[tuple[int, list[float]]]) -> Figure:
     """Everyone's training-loss curves (mean loss of each epoch) overlaid, coloured by batch size:
     [(batch size, losses by epoch)]; a one-epoch run is a dot."""
-    fig = Figure(figsize=(6, 3.4), dpi=90)
-    fig.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.15)
-    ax = fig.add_subplot()
+    batches = sorted({batch for batch, losses in curves if losses})
+    fig, ax = _plot_figure(len(batches), columns=3)
     colours = _batch_colours([b for b, _ in curves])
-    labelled: set[int] = set()
+    labelled: dict[int, object] = {}  # batch size -> its first line, named in the legend
     for batch, losses in curves:
         if not losses:
             continue
-        ax.plot(range(1, len(losses) + 1), losses, color=colours[batch], linewidth=1.1, alpha=0.75,
-                marker="o" if len(losses) <= 30 else None, markersize=2.5,
-                label=None if batch in labelled else f"batch {batch}")
-        labelled.add(batch)
-    ax.set(xlabel="epoch", ylabel="training loss", title="Everyone's training loss, coloured by batch size")
+        line, = ax.plot(range(1, len(losses) + 1), losses, color=colours[batch], linewidth=1.1, alpha=0.75,
+                        marker="o" if len(losses) <= 30 else None, markersize=2.5)
+        labelled.setdefault(batch, line)
+    _labels(ax, "epoch", "training loss", "Everyone's training loss, by batch size")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     if labelled:
-        ax.legend(fontsize=7)
+        _legend_below(fig, ax, columns=3, entries=[(labelled[b], f"batch {b}") for b in batches])
     return fig
+
+
+def _labels(ax: Axes, xlabel: str, ylabel: str, title: str) -> None:
+    """A plot's axis labels, tick labels and title at the sizes every figure here uses."""
+    ax.set_xlabel(xlabel, fontsize=pt(TEXT_PX))
+    ax.set_ylabel(ylabel, fontsize=pt(TEXT_PX))
+    ax.set_title(title, fontsize=pt(TITLE_PX))
+    ax.tick_params(labelsize=pt(TEXT_PX))

@@ -52,6 +52,18 @@ def write_csv_dataset(folder: Path, header: bool, n_train: int = 300, n_test: in
     return folder
 
 
+def legend_as_read(fig) -> list[str]:
+    """The names in a figure's legend in the order a person reads them: row by row, left to right."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    texts = fig.axes[0].get_legend().get_texts()
+    at = [(-round(t.get_window_extent(renderer).y0), t.get_window_extent(renderer).x0, t.get_text()) for t in texts]
+    return [name for _, _, name in sorted(at)]
+
+
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run in an empty folder with no $FMNIST_DATA and the Debian folder hidden."""

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from fmnist.report import curves_figure, filters_figure
+from conftest import legend_as_read
+from fmnist.report import class_accuracy_figure, class_loss_figure, curves_figure, filters_figure
 
 
 def test_epochs_are_counted_in_whole_numbers():
@@ -39,6 +40,42 @@ def test_long_curves_are_thinned_and_keep_the_latest_point():
     assert len(line.get_xdata()) <= 301 and line.get_xdata()[-1] == xs[-1]
 
 
+def busy_figures() -> dict:
+    """Figures whose lines fill the whole plot, corner to corner (four runs of the seed's experiment, a class's
+    runs): a legend inside would cover some of them."""
+    xs = [0.25 * i for i in range(1, 101)]
+    zigzag = [[50 + 40 * ((i + k) % 2) for i in range(len(xs))] for k in range(4)]  # top to bottom, every x
+    runs = {f"#{k + 2} lenet bs{b}": (xs, zigzag[k]) for k, b in enumerate((32, 64, 100, 256))}
+    seed = {32: 88.72, 64: 88.94, 100: 89.76, 256: 87.76}
+    points = [(b, a) for b in (32, 64, 100, 256, 512) for a in (70.0, 80.0, 90.0)]
+    class_curves = [(b, [2.0 - 1.5 * ((i + k) % 2) for i in range(25)]) for k, b in enumerate((256, 32, 100, 64, 8))]
+    return {"runs": (curves_figure(runs, "test accuracy %", "Test accuracy", epochs=25), list(runs)),
+            "class accuracy": (class_accuracy_figure(points, seed), ["a run", "mean", "the seed"]),
+            "class loss": (class_loss_figure(class_curves), [f"batch {b}" for b in (8, 32, 64, 100, 256)])}
+
+
+@pytest.mark.parametrize("name", ["runs", "class accuracy", "class loss"])
+def test_a_legend_never_covers_the_curves(name):
+    """With lines everywhere in the plot, the legend is in a band of its own under it: its box and the plot's do not
+    meet, it is inside the figure, the plot is as large as a figure's without a legend, and the names read row by
+    row in order."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig, names = busy_figures()[name]
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    plot, legend = ax.get_window_extent(renderer), ax.get_legend().get_window_extent(renderer)
+    assert legend.y1 < plot.y0 - 20, f"{name}: the legend reaches into the plot or its axis labels"
+    width, height = canvas.get_width_height()
+    assert 0 <= legend.x0 and legend.x1 <= width and 0 <= legend.y0
+    alone = curves_figure({"#1": ([1, 2], [1.0, 0.5])}, "loss", "Training loss")
+    FigureCanvasAgg(alone).draw()
+    assert plot.height == pytest.approx(alone.axes[0].get_window_extent().height, abs=2)
+    assert legend_as_read(fig) == names
+
+
 def test_filters_share_one_colour_scale_centred_on_zero():
     kernels = np.zeros((6, 5, 5), dtype=np.float32)
     kernels[0, 2, 2], kernels[3, 0, 0] = 0.8, -0.2
@@ -65,10 +102,15 @@ def every_train_tab_figure():
         "filters": filters_figure(rng.normal(size=(24, 3, 3)), "after epoch 3"),
         "confusion": confusion_figure([[1000] * 10] * 10),
         "augmentation": augmentation_figure(images[:8], images[:8] / 255, labels[:8]),
+        # the class board's, projected to a whole class (demo/class_tab.py)
+        "class accuracy": class_accuracy_figure([(b, 80.0) for b in (1, 8, 32, 64, 100, 256, 1024, 60000)],
+                                                {32: 88.72, 64: 88.94, 100: 89.76, 256: 87.76}),
+        "class loss": class_loss_figure([(b, [1.0, 0.5]) for b in (1, 8, 32, 64, 100, 256, 1024, 60000)]),
     }
 
 
-@pytest.mark.parametrize("name", ["loss", "samples", "mistakes", "filters", "confusion", "augmentation"])
+@pytest.mark.parametrize("name", ["loss", "samples", "mistakes", "filters", "confusion", "augmentation",
+                                  "class accuracy", "class loss"])
 def test_figures_are_legible_on_a_projector(name):
     """No text under 12 CSS pixels at the width a figure is laid out for, rendered at twice that resolution,
     and no two texts overlapping (titles of neighbouring cells, tick labels, counts)."""
@@ -90,3 +132,17 @@ def test_figures_are_legible_on_a_projector(name):
     width, height = canvas.get_width_height()
     outside = [b for b in boxes if b.x0 < -1 or b.y0 < -1 or b.x1 > width + 1 or b.y1 > height + 1]
     assert not outside, f"{name}: {len(outside)} texts cut off at the figure's edge"
+
+
+def test_the_class_board_labels_batch_sizes_without_crowding():
+    """Every batch size a class tried is labelled where there is room; where two labels would touch (64, 100 and
+    128 close together, an axis up to 60,000) the seed's sizes come first and the other is left unlabelled."""
+    seed = {32: 88.72, 64: 88.94, 100: 89.76, 256: 87.76}
+
+    def labels(sizes):
+        fig = class_accuracy_figure([(b, 80.0) for b in sizes], seed)
+        return [t.get_text() for t in fig.axes[0].get_xticklabels()]
+
+    assert labels([32, 64, 100, 128, 256, 512]) == ["32", "64", "100", "128", "256", "512"]
+    crowded = labels([1, 8, 32, 64, 100, 120, 128, 256, 60000])
+    assert "120" not in crowded and {"32", "256", "1", "60000"} <= set(crowded)

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from conftest import real_data, write_idx_dataset
+from conftest import legend_as_read, real_data, write_idx_dataset
 from demo import models as demo_models
 from demo import stopping, train_tab, training
 from demo.train_tab import Session, forget_on_unload, stop_request, sweep_session, train_session
@@ -125,8 +125,7 @@ def test_the_seed_experiment_trains_each_batch_size_in_turn(small_data):
     assert all(r.ending == "finished" for r in runs) and erin.updates[-1]["results"].data.shape[0] == 4
     assert len(erin.outcome.session.models) == 4
     for plot in ("loss_plot", "acc_plot"):  # all four runs on each curve, named in the legend
-        ax = erin.updates[-1][plot].axes[0]
-        assert [t.get_text() for t in ax.get_legend().get_texts()] == [r.name for r in runs]
+        assert legend_as_read(erin.updates[-1][plot]) == [r.name for r in runs]
     assert "value" not in erin.updates[-1]["model_picker"]  # offered, not picked: the Predict tab keeps its model
     assert erin.updates[-1]["use_button"]["value"].startswith("Use #4 lenet bs256")
 
