@@ -91,16 +91,25 @@ def status_line(verdict: Verdict, names: list[str], source: str) -> str:
 
 
 def compare_models(image28: np.ndarray, model_name: str, session_models: dict) -> str:
-    """One line: what every other model (shipped, and this session's) answers for the same picture."""
+    """One line: what every other model (shipped, and this session's) answers for the same picture, sure or not."""
     answers = []
     for name in all_models(session_models):
         if model_key(name, session_models) == model_key(model_name, session_models):
             continue
         model, meta = get_model(name, session_models)
         probs = predict_proba(model, to_input(image28, meta["normalization"]))[0]
-        top = int(probs.argmax())
-        answers.append(f"{shown_name(name)}: **{meta['class_names'][top]}** {probs[top] * 100:.0f} %")
+        answers.append(f"{shown_name(name)}: {short_answer(judge(probs), meta['class_names'])}")
     return "Other models: " + " · ".join(answers) if answers else ""
+
+
+def short_answer(verdict: Verdict, names: list[str]) -> str:
+    """A model's answer in a few words, judged as the main answer is (a bold class only when it is sure)."""
+    (first, p1), (second, p2) = verdict.top[:2]
+    if verdict.kind == "unlike":
+        return f"no garment (best guess {names[first]}, {p1 * 100:.0f} %)"
+    if verdict.kind == "unsure":
+        return f"not sure, **{names[first]}** or **{names[second]}**? ({p1 * 100:.0f} / {p2 * 100:.0f} %)"
+    return f"**{names[first]}** {p1 * 100:.0f} %"
 
 
 def nothing(message: str, show_maps: bool = False):

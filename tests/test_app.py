@@ -499,13 +499,19 @@ class FixedAnswer(torch.nn.Module):
         return self.logits.expand(len(x), -1)
 
 
-@pytest.mark.parametrize("probs,status", [
-    ([0.05, 0.02, 0.03, 0.02, 0.03, 0.02, 0.78, 0.02, 0.02, 0.01], "Prediction for your drawing: Shirt, 78 %"),
-    ([0.40, 0.01, 0.03, 0.02, 0.05, 0.01, 0.44, 0.01, 0.02, 0.01], "Not sure: Shirt or T-shirt/top? (44 % / 40 %"),
-    ([0.08, 0.01, 0.32, 0.02, 0.48, 0.01, 0.03, 0.01, 0.02, 0.02], "Not sure: Coat or Pullover? (48 % / 32 %"),
-    ([0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.05, 0.15], "The network does not recognise a garment"),
+@pytest.mark.parametrize("probs,status,other", [
+    ([0.05, 0.02, 0.03, 0.02, 0.03, 0.02, 0.78, 0.02, 0.02, 0.01], "Prediction for your drawing: Shirt, 78 %",
+     "fixed: **Shirt** 78 %"),
+    ([0.40, 0.01, 0.03, 0.02, 0.05, 0.01, 0.44, 0.01, 0.02, 0.01], "Not sure: Shirt or T-shirt/top? (44 % / 40 %",
+     "fixed: not sure, **Shirt** or **T-shirt/top**? (44 / 40 %)"),
+    ([0.08, 0.01, 0.32, 0.02, 0.48, 0.01, 0.03, 0.01, 0.02, 0.02], "Not sure: Coat or Pullover? (48 % / 32 %",
+     "fixed: not sure, **Coat** or **Pullover**? (48 / 32 %)"),
+    ([0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.05, 0.15], "The network does not recognise a garment",
+     "fixed: no garment (best guess Ankle boot, 15 %)"),
 ])
-def test_an_unsure_answer_says_so_in_words_instead_of_one_confident_label(probs, status):
+def test_an_unsure_answer_says_so_in_words_instead_of_one_confident_label(probs, status, other):
+    """The main answer and, judged the same way, the same model's line among the other models' answers (a model
+    that does not recognise a garment was shown as "**Ankle boot** 15 %" there)."""
     from fmnist.data import CLASS_NAMES
 
     session = {"fixed": (FixedAnswer(probs).eval(), {"normalization": {"mean": 0.286, "std": 0.353},
@@ -513,6 +519,8 @@ def test_an_unsure_answer_says_so_in_words_instead_of_one_confident_label(probs,
     out = predict_drawing(pad_value(stroke_layer()), "fixed", session, False)
     assert status in out[-1]
     assert (out[0] is None) == status.startswith("The network does not")  # no bars for "like no garment"
+    others = predict_drawing(pad_value(stroke_layer()), "default", session, False)[4]
+    assert other in others.split(" · ") or "Other models: " + other in others.split(" · ")
 
 
 def test_model_card_counts_the_epochs_of_the_model_a_run_started_from():
