@@ -92,6 +92,20 @@ def epochs_text(done, planned) -> str:
     return f"{n:g} epoch" + ("" if n == 1 else "s") if is_number(n) else "? epochs"
 
 
+def epochs_before(start: object, depth: int = 20) -> float | None:
+    """The epochs a model's starting point was trained for, down its chain of `started_from` records (a run that went
+    on from a run that went on from another), or None where a record lacks the figure (metadata is not trusted)."""
+    total = 0.0
+    for _ in range(depth):
+        if not isinstance(start, dict) or not is_number(start.get("epochs_completed")):
+            return None
+        total += start["epochs_completed"]
+        start = start.get("started_from")
+        if start is None:
+            return total
+    return None
+
+
 def model_card(meta: dict) -> str:
     """A short Markdown description of a model: architecture, how it was trained, test accuracy.
     Metadata of a loaded file is not trusted: fields of the wrong type are left out."""
@@ -103,9 +117,8 @@ def model_card(meta: dict) -> str:
     if meta.get("loaded_from"):
         parts.append(f"loaded from {meta['loaded_from']}")
     if cfg:
-        start = meta.get("started_from")
-        before = start.get("epochs_completed") if isinstance(start, dict) else None
-        after = f" more after the {before:g} of the model it started from" if is_number(before) else ""
+        before = epochs_before(meta.get("started_from"))
+        after = f" more after the {before:g} of the model it started from" if before is not None else ""
         parts.append(f"batch {cfg.get('batch_size')}, {epochs_text(metrics.get('epochs_completed'), cfg.get('epochs'))}"
                      f"{after}, lr {cfg.get('lr')}")
     if is_number(metrics.get("accuracy")):

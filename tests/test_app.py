@@ -529,6 +529,11 @@ def test_model_card_counts_the_epochs_of_the_model_a_run_started_from():
     assert "batch 128, 10 epochs more after the 100 of the model it started from, lr 0.0005" in model_card(meta)
     for odd in ({"epochs_completed": "100"}, "cnn.pt", None):  # a loaded file's metadata is not trusted
         assert "more after" not in model_card({**meta, "started_from": odd})
+    # a run that went on from a model that had itself gone on from another: the whole chain's epochs
+    chain = {**meta, "started_from": {"epochs_completed": 12, "started_from": {"epochs_completed": 100}}}
+    assert "10 epochs more after the 112 of the model it started from" in model_card(chain)
+    broken = {**meta, "started_from": {"epochs_completed": 12, "started_from": {"epochs_completed": None}}}
+    assert "more after" not in model_card(broken)
 
 
 def test_the_model_card_is_written_with_the_page_not_after_it():
