@@ -61,9 +61,14 @@ def _top(label: int, rng: np.random.Generator) -> Parts:
     shw = u(0.36, 0.5)  # shoulder half-width
     sdy = u(0.02, 0.1)  # shoulder drop
     bw = u(0.3, 0.42)  # body half-width under the arm
-    length = {0: u(0.85, 1.3), 2: u(0.85, 1.25), 4: u(1.15, 1.9), 6: u(0.95, 1.4)}[label]
-    hw = bw * (u(1.0, 1.3) if label == 4 else u(0.92, 1.12))
-    if label == 4 or (label == 2 and u() < 0.3):
+    # a coat may be a jacket: hip-length like a pullover, told apart by its open front (a zip to the chin, or lapels)
+    jacket = label == 4 and u() < 0.4
+    length = {0: u(0.85, 1.3), 2: u(0.85, 1.25), 4: u(0.8, 1.15) if jacket else u(1.15, 1.9), 6: u(0.95, 1.4)}[label]
+    hw = bw * (u(1.0, 1.3) if label == 4 and not jacket else u(0.92, 1.12))
+    zipped = jacket and u() < 0.5  # a zip jacket: closed to the neck
+    if zipped:
+        neck = u(0.02, 0.08)
+    elif label == 4 or (label == 2 and u() < 0.3):
         neck = u(0.25, 0.55) if label == 4 else u(0.15, 0.35)  # open front / V neck
     else:
         neck = u(0.03, 0.12)
@@ -127,9 +132,17 @@ def _top(label: int, rng: np.random.Generator) -> Parts:
             for x in rng.uniform(-bw * 0.7, bw * 0.7, int(rng.integers(2, 4))):
                 g.detail((float(x), neck + 0.1), (float(x), length * 0.9))
     elif label == 4:
-        if u() < 0.9:  # the open front: a zip or the coat's edge, neck to hem
+        if zipped or u() < 0.9:  # the open front: a zip or the coat's edge, neck to hem
             g.detail((0, front_top), (0, length))
-        if not hood and u() < 0.65:  # lapels
+        if zipped:  # a stand-up collar, a hem band, diagonal pockets
+            if not hood and u() < 0.6:
+                g.detail((-nw, 0), (-nw, -u(0.05, 0.1)), (-0.02, -u(0.05, 0.1)), (-0.02, neck), mirror=True)
+            if u() < 0.6:
+                band(length - u(0.05, 0.1))
+            if u() < 0.5:
+                x, y = -hw * u(0.35, 0.6), length * u(0.5, 0.65)
+                g.detail((x - 0.05, y + 0.15), (x + 0.05, y), mirror=True)
+        elif not hood and u() < 0.65:  # lapels
             depth = u(0.15, 0.3)
             g.detail((-nw, 0), (-nw - u(0.02, 0.1), depth), (-u(0.02, 0.06), neck * 0.7), (0, neck), mirror=True)
         if u() < 0.5:

@@ -25,6 +25,12 @@ def test_every_class_draws_a_closed_outline_with_its_own_cues_deterministic_per_
     fronts = [sum(any(len(d) == 2 and d[0][0] == d[1][0] == 0 for d in g.details) for g in gs)
               for gs in (coats, pullovers)]
     assert fronts[0] > 150 and fronts[1] == 0  # a coat opens down the middle, a pullover never
+    # some coats are jackets, hip-length like a pullover: their open front is what tells them apart
+    jackets = [g for g in coats if max(y for _, y in g.outline) < 1.15]
+    assert 50 < len(jackets) < 110
+    opened = [any(len(d) == 2 and d[0][0] == d[1][0] == 0 for d in g.details) for g in jackets]
+    chin = sum(g.outline[0][1] < 0.1 for g in jackets)  # zipped (or hooded) to the chin; the others open at the neck
+    assert 15 < chin < len(jackets) - 15 and sum(opened) > 0.85 * len(jackets)
     hooded = sum(min(y for _, y in g.outline) < -0.1 for g in pullovers)
     assert 30 < hooded < 100
     bags = [garment(8, rng) for _ in range(100)]
