@@ -72,6 +72,13 @@ def _plot_figure(legend_entries: int, columns: int = 2) -> tuple[Figure, Axes]:
     return fig, fig.add_subplot()
 
 
+def _columns_that_fit(names: list[str], most: int, width_px: float = 420) -> int:
+    """How many legend entries a row of a 440-pixel figure holds, at most `most`: each is a line, a gap, its name
+    (about 0.6 em a character) and the gap to the next, in ems of the legend's text."""
+    em = max((1.5 + 0.8 + 0.6 * len(n) + 1.5 for n in names), default=1) * TEXT_PX
+    return max(1, min(most, int(width_px // em)))
+
+
 def _legend_below(fig: Figure, ax: Axes, columns: int = 2, entries: list | None = None) -> None:
     """The plot's legend in the band _plot_figure left under it: the names read row by row (matplotlib fills the
     columns first) in the order drawn, or that of `entries` [(handle, name)]."""
@@ -278,7 +285,9 @@ def class_loss_figure(curves: list[tuple[int, list[float]]]) -> Figure:
     """Everyone's training-loss curves (mean loss of each epoch) overlaid, coloured by batch size:
     [(batch size, losses by epoch)]; a one-epoch run is a dot."""
     batches = sorted({batch for batch, losses in curves if losses})
-    fig, ax = _plot_figure(len(batches), columns=3)
+    names = [f"batch {b}" for b in batches]
+    columns = _columns_that_fit(names, most=4)  # the seed's four sizes in one row, as the other figure's legend
+    fig, ax = _plot_figure(len(batches), columns=columns)
     colours = _batch_colours([b for b, _ in curves])
     labelled: dict[int, object] = {}  # batch size -> its first line, named in the legend
     for batch, losses in curves:
@@ -291,7 +300,7 @@ def class_loss_figure(curves: list[tuple[int, list[float]]]) -> Figure:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     if labelled:
-        _legend_below(fig, ax, columns=3, entries=[(labelled[b], f"batch {b}") for b in batches])
+        _legend_below(fig, ax, columns=columns, entries=[(labelled[b], name) for b, name in zip(batches, names)])
     return fig
 
 

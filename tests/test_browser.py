@@ -400,6 +400,7 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
                                   and re.fullmatch(r"\d+\.\d", filled) and re.fullmatch(r"\d+\.\d", secs)
                                   for _, acc, outlines, filled, secs in rows), table
     page.locator("#mistakes img").first.wait_for(timeout=30_000)
+    shoot(page, "train", tmp_path)  # the four runs' curves, named under the plots
 
 
 @real_data
