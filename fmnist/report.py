@@ -286,7 +286,9 @@ def class_loss_figure(curves: list[tuple[int, list[float]]]) -> Figure:
     [(batch size, losses by epoch)]; a one-epoch run is a dot."""
     batches = sorted({batch for batch, losses in curves if losses})
     names = [f"batch {b}" for b in batches]
-    columns = _columns_that_fit(names, most=4)  # the seed's four sizes in one row, as the other figure's legend
+    if _columns_that_fit(names, most=len(names)) < len(names):  # the title says "by batch size": the numbers alone
+        names = [str(b) for b in batches]  # keep the seed's four sizes in one row, as the other figure's legend
+    columns = _columns_that_fit(names, most=max(len(names), 1))
     fig, ax = _plot_figure(len(batches), columns=columns)
     colours = _batch_colours([b for b, _ in curves])
     labelled: dict[int, object] = {}  # batch size -> its first line, named in the legend

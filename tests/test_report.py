@@ -51,7 +51,22 @@ def busy_figures() -> dict:
     class_curves = [(b, [2.0 - 1.5 * ((i + k) % 2) for i in range(25)]) for k, b in enumerate((256, 32, 100, 64, 8))]
     return {"runs": (curves_figure(runs, "test accuracy %", "Test accuracy", epochs=25), list(runs)),
             "class accuracy": (class_accuracy_figure(points, seed), ["a run", "mean", "the seed"]),
-            "class loss": (class_loss_figure(class_curves), [f"batch {b}" for b in (8, 32, 64, 100, 256)])}
+            "class loss": (class_loss_figure(class_curves), ["8", "32", "64", "100", "256"])}  # "batch N" won't fit a row
+
+
+def test_the_class_loss_legend_names_the_seeds_four_sizes_in_one_row():
+    """The seed's four batch sizes in one row under the loss plot, as the accuracy figure's three names are: the
+    figures stand side by side on the Class tab and keep one height; "batch 32" where it fits, the numbers where not
+    (the title says "by batch size")."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    for batches, names in (((32, 64, 256), ["batch 32", "batch 64", "batch 256"]),
+                           ((32, 64, 100, 256), ["32", "64", "100", "256"])):
+        fig = class_loss_figure([(b, [1.0, 0.5]) for b in batches])
+        FigureCanvasAgg(fig).draw()
+        rows = {round(t.get_window_extent().y0) for t in fig.axes[0].get_legend().get_texts()}
+        assert legend_as_read(fig) == names and len(rows) == 1, (batches, rows)
+        assert fig.get_size_inches()[1] == class_accuracy_figure([(32, 80.0)], {32: 88.72}).get_size_inches()[1]
 
 
 @pytest.mark.parametrize("name", ["runs", "class accuracy", "class loss"])
