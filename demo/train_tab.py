@@ -187,7 +187,7 @@ def cost_text(cfg: TrainConfig | None) -> str:
                 "of GPU time (from your daily quota; unused seconds are not charged).")
     device = training_device()
     where = "this server's GPU" if device == "cuda" else "this server's CPU"
-    return f"⏱ About **{fmt_seconds(estimate.estimate_seconds(cfg, device))}** on {where}."
+    return f"⏱ About **{fmt_seconds(estimate.wait_seconds(cfg, device))}** on {where}."
 
 
 def fmt_seconds(s: float) -> str:
