@@ -28,7 +28,7 @@ from fmnist import estimate, report
 from fmnist.augment import dataset_silhouettes, preview
 from fmnist.board import check_nickname
 from fmnist.checkpoint import save_checkpoint
-from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, FashionMNIST
+from fmnist.data import DataFormatError, DataNotFoundError, FashionMNIST
 from fmnist.evaluate import report_run
 from fmnist.models import MODELS, build_model, first_filters
 from fmnist.sketches import sketch_set
@@ -149,6 +149,11 @@ def log_every(batch_size: int, images: int = 60000) -> int:
 # status line a few pixels high at the bottom, the curves a screen further down). There the page scrolls to the run.
 # A listener on the page (demo.serving.launch_kwargs runs this once it has loaded): a Gradio listener with only `js`
 # on these buttons never ran in this app (Gradio 6.31).
+# The per-class bars are laid out 440 pixels wide (fmnist.report): a whole row of the Train tab (880 and more) blew
+# them up to 22-pixel names; at most 1.5 times their size, centred, they stay one glance on a projector.
+TRAIN_CSS = """
+#per-class img { max-width: 660px; margin: 0 auto; display: block; }
+"""
 SHOW_RUN_JS = """() => document.addEventListener('click', e => {
   if (window.innerWidth <= 640 && e.target.closest('#start, #sweep'))
     setTimeout(() => document.getElementById('train-status')?.scrollIntoView({block: 'start'}), 50);
@@ -421,8 +426,7 @@ def _finish(cfg: TrainConfig, data: FashionMNIST, trained, summary: RunSummary, 
     for old in trained_names[: max(0, len(trained_names) - MAX_SESSION_RUNS + 1)]:
         del models[old]  # the session's oldest trained models make room (their runs stay in the table)
     models = {**models, name: (model, meta)}
-    per_class = pd.DataFrame({"class": list(CLASS_NAMES),
-                              "accuracy %": [a * 100 for a in evaluation.per_class_accuracy.values()]})
+    per_class = report.per_class_figure({c: a * 100 for c, a in evaluation.per_class_accuracy.items()}, name)
     yield {
         "status": f"{headline}: **{name}** after {summary.epochs_done} epoch(s), {summary.seconds:.0f} s on "
                   f"{trained.device}; drawings: outlines {sketch['outline'] * 100:.1f} %, filled "
@@ -540,9 +544,8 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
             filters = gr.Plot(format="png", label="What the first layer has learned", show_label=False, elem_id="filters")
             results = gr.Dataframe(results_frame([]), label="This session's runs", interactive=False,
                                    elem_id="results")
-            per_class_plot = gr.BarPlot(x="class", y="accuracy %", title="Per-class test accuracy",
-                                        sort=list(CLASS_NAMES), x_label_angle=-40,
-                                        y_lim=[0, 100], height=300, elem_id="per-class")
+            per_class_plot = gr.Plot(format="png", label="Per-class test accuracy", show_label=False,
+                                     elem_id="per-class")
             confusion = gr.Plot(label="Confusion matrix", show_label=False, format="png", elem_id="confusion")
             mistakes = gr.Plot(format="png", label="The test images it got wrong most confidently", show_label=False,
                                elem_id="mistakes")

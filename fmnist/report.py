@@ -213,6 +213,31 @@ def confusion_figure(confusion: list[list[int]]) -> Figure:
     return fig
 
 
+def per_class_figure(accuracy: dict[str, float], run: str) -> Figure:
+    """A run's test accuracy per class {class name: %}, one horizontal bar a class in the dataset's order (names
+    read level, not slanted), its value at the bar's end; the hardest class in red and called so."""
+    names, values = list(accuracy), [float(v) for v in accuracy.values()]
+    hardest = int(np.argmin(values))
+    fig = _figure(440, 360)
+    fig.subplots_adjust(left=0.24, right=0.97, top=1 - 52 / 360, bottom=46 / 360)
+    ax = fig.add_subplot()
+    rows = range(len(names))
+    # dark enough for white figures on them (contrast 5:1 and more)
+    ax.barh(rows, values, color=["#a93226" if i == hardest else "#2e6da4" for i in rows], height=0.7)
+    for i, v in zip(rows, values):  # the figure at the bar's end: inside it where it is long enough, else after it
+        text = f"{v:.1f} (hardest)" if i == hardest else f"{v:.1f}"
+        inside = v >= (42 if i == hardest else 22)
+        ax.text(v - 1.5 if inside else v + 1.5, i, text, va="center", ha="right" if inside else "left",
+                color="white" if inside else "black", fontsize=pt(TEXT_PX))
+    ax.set_yticks(list(rows), names)
+    ax.invert_yaxis()  # T-shirt/top at the top, as in the confusion matrix
+    ax.set_xlim(0, 100)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)  # the grid behind the bars, not across their figures
+    _labels(ax, "test accuracy %", "", f"Per-class test accuracy\n{run}")
+    return fig
+
+
 def results_text(evaluation: Evaluation, device: str, config: dict, epoch_losses: list[float],
                  seconds: float, samples: list[tuple[int, int]]) -> str:
     """The seed-style results report: config, device, losses, accuracies, sample predictions."""

@@ -400,6 +400,9 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
                                   and re.fullmatch(r"\d+\.\d", filled) and re.fullmatch(r"\d+\.\d", secs)
                                   for _, acc, outlines, filled, secs in rows), table
     page.locator("#mistakes img").first.wait_for(timeout=30_000)
+    per_class = page.locator("#per-class img").first  # the last run's bars, a picture a projector shows
+    per_class.wait_for(timeout=30_000)
+    assert 400 <= per_class.bounding_box()["width"] <= 670  # legible, and not blown up to the row's 1,000 pixels
     shoot(page, "train", tmp_path)  # the four runs' curves, named under the plots
 
 
