@@ -145,15 +145,24 @@ def log_every(batch_size: int, images: int = 60000) -> int:
     return max(1, min(20, 3000 // max(batch_size, 1), steps // 8))
 
 
+# The per-class bars are laid out 440 pixels wide (fmnist.report): a whole row of the Train tab (880 and more) blew
+# them up to 22-pixel names; at most 1.5 times their size, centred, they stay one glance on a projector.
+# On a phone the other figures, laid out 600-900 pixels wide, came out at 40 % of that: 5-pixel names under garments 45
+# pixels tall. There they keep at least 80 % of their design and scroll sideways inside their own box (the page does not).
+TRAIN_CSS = """
+#per-class img { max-width: min(660px, 100%); margin: 0 auto; display: block; }
+@media (max-width: 640px) {
+  #samples .matplotlib, #filters .matplotlib, #confusion .matplotlib, #mistakes .matplotlib {
+    overflow-x: auto; justify-content: flex-start; align-items: flex-start; }  /* centred, its left would be out of reach */
+  #samples img { min-width: 720px; }
+  #filters img { min-width: 690px; }
+  #confusion img, #mistakes img { min-width: 480px; }
+}
+"""
 # On a narrow screen the columns stack and the form comes first: a student who pressed Start saw nothing change (the
 # status line a few pixels high at the bottom, the curves a screen further down). There the page scrolls to the run.
 # A listener on the page (demo.serving.launch_kwargs runs this once it has loaded): a Gradio listener with only `js`
 # on these buttons never ran in this app (Gradio 6.31).
-# The per-class bars are laid out 440 pixels wide (fmnist.report): a whole row of the Train tab (880 and more) blew
-# them up to 22-pixel names; at most 1.5 times their size, centred, they stay one glance on a projector.
-TRAIN_CSS = """
-#per-class img { max-width: 660px; margin: 0 auto; display: block; }
-"""
 SHOW_RUN_JS = """() => document.addEventListener('click', e => {
   if (window.innerWidth <= 640 && e.target.closest('#start, #sweep'))
     setTimeout(() => document.getElementById('train-status')?.scrollIntoView({block: 'start'}), 50);

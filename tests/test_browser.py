@@ -407,7 +407,7 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
 
 
 @real_data
-def test_on_a_phone_start_brings_the_run_into_view(app_url):
+def test_on_a_phone_start_brings_the_run_into_view(app_url, tmp_path):
     """On a phone the Train tab's form comes first; pressing Start must show the run (its status and its loss curve
     growing), not leave the student looking at the form with the curves a screen below."""
     from playwright.sync_api import sync_playwright
@@ -428,6 +428,23 @@ def test_on_a_phone_start_brings_the_run_into_view(app_url):
         phone.wait_for_timeout(1500)  # the smooth scroll
         status = phone.locator("#train-status").bounding_box()  # in the viewport's coordinates
         curve = phone.locator("#loss-plot").bounding_box()
+        # At the end, the wide figures keep a legible size and scroll sideways in their own boxes; the page does not.
+        phone.locator("#mistakes img").first.wait_for(timeout=120_000)
+        phone.locator("#per-class img").first.wait_for(timeout=30_000)
+        phone.wait_for_timeout(500)
+        sizes = phone.evaluate("""() => Object.fromEntries(['samples', 'filters', 'confusion', 'mistakes', 'per-class']
+            .map(id => { const img = document.getElementById(id).querySelector('img'), box = img.parentElement;
+                         const scrolls = box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX === 'auto'
+                             && img.getBoundingClientRect().left >= box.getBoundingClientRect().left - 1;  // from its start
+                         return [id, [img.getBoundingClientRect().width, scrolls]]; }))""")
+        page_width = phone.evaluate("document.documentElement.scrollWidth")
+        phone.locator("#samples").scroll_into_view_if_needed()
+        shoot(phone, "train-phone", tmp_path, full_page=False)
         browser.close()
     assert -2 <= status["y"] < 844 / 3, status
     assert curve["y"] + curve["height"] / 2 < 844, curve  # at least half the loss curve on screen
+    # at least 80 % of each figure's design width (samples 896, filters 864 for the cnn, confusion and mistakes 600)
+    assert sizes["samples"][0] >= 715 and sizes["confusion"][0] >= 475 and sizes["mistakes"][0] >= 475, sizes
+    assert all(scrolls for name, (_, scrolls) in sizes.items() if name != "per-class"), sizes
+    assert 300 <= sizes["per-class"][0] <= 390 and not sizes["per-class"][1], sizes  # 440 wide: fits as it is
+    assert page_width <= 391, page_width
