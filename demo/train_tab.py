@@ -147,13 +147,14 @@ def log_every(batch_size: int, images: int = 60000) -> int:
 
 # The per-class bars are laid out 440 pixels wide (fmnist.report): a whole row of the Train tab (880 and more) blew
 # them up to 22-pixel names; at most 1.5 times their size, centred, they stay one glance on a projector.
-# On a phone the other figures, laid out 600-900 pixels wide, came out at 40 % of that: 5-pixel names under garments 45
-# pixels tall. There they keep at least 80 % of their design and scroll sideways inside their own box (the page does not).
+# On a phone the other figures, laid out 600-900 pixels wide, came out at 40 % of that: 5-pixel names under garments
+# 45 pixels tall. There they keep at least 80 % of their design and scroll sideways inside their own box (the page
+# does not); centred, a figure's left part would be out of reach, so it starts at the box's left edge.
 TRAIN_CSS = """
 #per-class img { max-width: min(660px, 100%); margin: 0 auto; display: block; }
 @media (max-width: 640px) {
   #samples .matplotlib, #filters .matplotlib, #confusion .matplotlib, #mistakes .matplotlib {
-    overflow-x: auto; justify-content: flex-start; align-items: flex-start; }  /* centred, its left would be out of reach */
+    overflow-x: auto; justify-content: flex-start; align-items: flex-start; }
   #samples img { min-width: 720px; }
   #filters img { min-width: 690px; }
   #confusion img, #mistakes img { min-width: 480px; }

@@ -313,7 +313,7 @@ def class_loss_figure(curves: list[tuple[int, list[float]]]) -> Figure:
     names = [f"batch {b}" for b in batches]
     if _columns_that_fit(names, most=len(names)) < len(names):  # the title says "by batch size": the numbers alone
         names = [str(b) for b in batches]  # keep the seed's four sizes in one row, as the other figure's legend
-    columns = _columns_that_fit(names, most=max(len(names), 1))
+    columns = _columns_that_fit(names, most=len(names))
     fig, ax = _plot_figure(len(batches), columns=columns)
     colours = _batch_colours([b for b, _ in curves])
     labelled: dict[int, object] = {}  # batch size -> its first line, named in the legend

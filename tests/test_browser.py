@@ -434,8 +434,9 @@ def test_on_a_phone_start_brings_the_run_into_view(app_url, tmp_path):
         phone.wait_for_timeout(500)
         sizes = phone.evaluate("""() => Object.fromEntries(['samples', 'filters', 'confusion', 'mistakes', 'per-class']
             .map(id => { const img = document.getElementById(id).querySelector('img'), box = img.parentElement;
-                         const scrolls = box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX === 'auto'
-                             && img.getBoundingClientRect().left >= box.getBoundingClientRect().left - 1;  // from its start
+                         const fromStart = img.getBoundingClientRect().left >= box.getBoundingClientRect().left - 1;
+                         const scrolls = box.scrollWidth > box.clientWidth + 1
+                             && getComputedStyle(box).overflowX === 'auto' && fromStart;
                          return [id, [img.getBoundingClientRect().width, scrolls]]; }))""")
         page_width = phone.evaluate("document.documentElement.scrollWidth")
         phone.locator("#samples").scroll_into_view_if_needed()
