@@ -18,7 +18,7 @@ from fmnist.augment import HAND_VARIANTS
 from fmnist.checkpoint import CheckpointError, clean_stale_temp_files, load_checkpoint, save_checkpoint
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate, report_run
-from fmnist.garments import DOODLES, PER_CLASS
+from fmnist.garments import DOODLES
 from fmnist.models import MODELS, STAGES, FashionCNN, count_parameters, describe_options, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.sketches import sketch_accuracy, sketch_set, verdict_figures
@@ -37,7 +37,8 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
                            seed=args.seed, device=args.device, subset=args.subset, augment=args.augment,
                            cosine=args.cosine, label_smoothing=args.label_smoothing, drawings=args.drawings,
                            erase=args.erase, shapes=args.shapes, garments=args.garments, doodles=args.doodles,
-                           pen_shapes=args.pen_shapes, init=args.init, ema=args.ema, width=args.width,
+                           pen_shapes=args.pen_shapes, pen_variants=args.pen_variants,
+                           garments_per_class=args.garments_per_class, init=args.init, ema=args.ema, width=args.width,
                            stages=args.stages, bf16=args.bf16)
     except ValueError as err:
         raise UserError(str(err)) from None
@@ -71,11 +72,11 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
         print(f"drawings: making {HAND_VARIANTS} hand-drawn renderings of each training image first "
               f"(about 3 ms each on one core: a few minutes)", flush=True)
     if config.garments:
-        print(f"garments: drawing {10 * PER_CLASS:,} procedural garments first (about 1 ms each on one core)",
-              flush=True)
+        print(f"garments: drawing {10 * config.garments_per_class:,} procedural garments first (about 1 ms each on one "
+              f"core)", flush=True)
     if config.pen_shapes:
-        print(f"pen shapes: drawing each training image's silhouette, filled and traced, first (about 1 ms each on "
-              f"one core: a minute)", flush=True)
+        print(f"pen shapes: drawing each training image's silhouette {config.pen_variants} times, filled and traced, "
+              f"first (about 1 ms each on one core: {config.pen_variants // 2} minute(s))", flush=True)
     if config.init:
         print(f"init: starting from the weights of {config.init}", flush=True)
     if config.doodles:
@@ -355,6 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--pen-shapes", type=float, default=d.pen_shapes,
                        help="share of each batch swapped for the image's own silhouette, filled or traced, drawn at "
                             "the sketchpad's scale (fmnist.augment.pen_shape), 0 to <1")
+        p.add_argument("--pen-variants", type=int, default=d.pen_variants,
+                       help=f"pen-shape renderings kept per training image, half filled and half traced, each at its "
+                            f"own size, aspect, pen and brightness level (even, 2 to 16; default {d.pen_variants})")
+        p.add_argument("--garments-per-class", type=int, default=d.garments_per_class,
+                       help=f"procedural garment drawings of each class made for --garments (default "
+                            f"{d.garments_per_class:,})")
         p.add_argument("--init", default=None,
                        help="start from this checkpoint's weights (a path or a shipped name: same --model, --width and "
                             "--stages) instead of a random init")

@@ -210,7 +210,7 @@ def dataset_hand_drawn(data) -> torch.Tensor:
 # wide and a thin pen on a big one a hairline the app widens. `pen_shape` draws the silhouette at the pad's scale and
 # hands it through the app's own `ink_to_model_image`, so training sees what the Predict tab makes of such a drawing.
 PAD_SIDE = 448  # the sketchpad's pixels
-PEN_VARIANTS = 2  # per training image: its silhouette filled in, and traced as an outline
+PEN_VARIANTS = 2  # renderings per training image by default: its silhouette filled in, and traced as an outline
 
 
 def pen_shape(image: np.ndarray, outline: bool, rng: np.random.Generator) -> np.ndarray:
@@ -232,25 +232,30 @@ def pen_shape(image: np.ndarray, outline: bool, rng: np.random.Generator) -> np.
     return ink_to_model_image(shape.astype(np.uint8) * 255, min_stroke=True)
 
 
-def _pen_shape_part(job: tuple[np.ndarray, int]) -> np.ndarray:
-    images, seed = job
+def _pen_shape_part(job: tuple[np.ndarray, int, int]) -> np.ndarray:
+    images, seed, variants = job
     rng = np.random.default_rng(seed)
-    return np.stack([np.stack([pen_shape(im, bool(v), rng) for v in range(PEN_VARIANTS)]) for im in images])
+    return np.stack([np.stack([pen_shape(im, bool(v % 2), rng) for v in range(variants)]) for im in images])
 
 
-def pen_shape_bank(images: torch.Tensor, seed: int = 0, workers: int = 2, chunk: int = 1000) -> torch.Tensor:
-    """`pen_shape` of every image (uint8 (N, 28, 28)), filled and outlined -> uint8 (N, PEN_VARIANTS, 28, 28),
-    deterministic for a seed and chunk whatever `workers` is. About 1 ms a rendering on one core."""
+def pen_shape_bank(images: torch.Tensor, seed: int = 0, workers: int = 2, chunk: int = 1000,
+                   variants: int = PEN_VARIANTS) -> torch.Tensor:
+    """`pen_shape` of every image (uint8 (N, 28, 28)) `variants` times, filled and outlined in turn (even variants
+    filled, odd ones traced) -> uint8 (N, variants, 28, 28), deterministic for a seed, chunk and number of variants
+    whatever `workers` is. About 1 ms a rendering on one core. More variants give the net more sizes, aspects, pens
+    and brightness levels of each silhouette to learn from instead of the same two all run long."""
     ims = images.numpy()
-    jobs = [(ims[i:i + chunk], seed * 1_000_003 + 104_729 + i) for i in range(0, len(ims), chunk)]
+    jobs = [(ims[i:i + chunk], seed * 1_000_003 + 104_729 + i, variants) for i in range(0, len(ims), chunk)]
     parts = fork_map(_pen_shape_part, jobs, workers)
-    return torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros((0, PEN_VARIANTS, 28, 28), torch.uint8)
+    return (torch.from_numpy(np.concatenate(parts)) if parts
+            else torch.zeros((0, variants, 28, 28), torch.uint8))
 
 
 @remember_last
-def dataset_pen_shapes(data) -> torch.Tensor:
-    """`pen_shape_bank` of a dataset's training images, kept for the last dataset asked about."""
-    return pen_shape_bank(data.train_images)
+def dataset_pen_shapes(data, variants: int = PEN_VARIANTS) -> torch.Tensor:
+    """`pen_shape_bank` of a dataset's training images, kept for the last dataset and number of variants asked
+    about."""
+    return pen_shape_bank(data.train_images, variants=variants)
 
 
 def random_erase(x: torch.Tensor, generator: torch.Generator, p: float) -> torch.Tensor:

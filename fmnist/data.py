@@ -47,24 +47,24 @@ class DataFormatError(ValueError):
 
 
 class remember_last:
-    """Decorator for a function of one dataset (or one of its tensors) whose result is costly: the result
-    is kept for the last object it was called with (compared by identity, so a new dataset recomputes),
-    computed by one thread at a time. `.ready(obj)` says whether a call would answer at once;
+    """Decorator for a function of one dataset (or one of its tensors), and optionally further plain arguments,
+    whose result is costly: the result is kept for the last object and arguments it was called with (the object
+    compared by identity, so a new dataset recomputes; the arguments by value), computed by one thread at a time. `.ready(obj)` says whether a call would answer at once;
     `.forget()` drops the kept result."""
 
     def __init__(self, fn):
         self.fn, self._lock, self._last = fn, threading.Lock(), None
         functools.update_wrapper(self, fn)
 
-    def __call__(self, obj):
+    def __call__(self, obj, *args):
         with self._lock:
-            if self._last is None or self._last[0] is not obj:
-                self._last = (obj, self.fn(obj))
-            return self._last[1]
+            if self._last is None or self._last[0] is not obj or self._last[1] != args:
+                self._last = (obj, args, self.fn(obj, *args))
+            return self._last[2]
 
-    def ready(self, obj) -> bool:
+    def ready(self, obj, *args) -> bool:
         last = self._last
-        return last is not None and last[0] is obj
+        return last is not None and last[0] is obj and last[1] == args
 
     def forget(self) -> None:
         with self._lock:

@@ -15,7 +15,7 @@ from torch import nn
 
 from fmnist.augment import FILLED, HAND_VARIANTS, OUTLINED, PEN_VARIANTS, SHAPES_ONLY, dataset_hand_drawn, \
     dataset_pen_shapes, dataset_silhouettes, sketch_augment
-from fmnist.garments import doodle_bank, garment_bank
+from fmnist.garments import PER_CLASS, doodle_bank, garment_bank
 from fmnist.data import MEAN, STD, FashionMNIST, normalize, stratified_subset, to_float
 from fmnist.evaluate import predict_labels
 from fmnist.models import MODELS, SeededDropout, check_options
@@ -45,6 +45,8 @@ class TrainConfig:
     garments: float = 0.0  # share of each batch swapped for fmnist.garments drawings (with their labels), in [0, 1)
     doodles: float = 0.0  # share of each batch swapped for fmnist.garments doodles taught as no class, in [0, 1)
     pen_shapes: float = 0.0  # share of each batch swapped for the image's own fmnist.augment.pen_shape, in [0, 1)
+    pen_variants: int = PEN_VARIANTS  # pen_shape renderings kept per training image (half filled, half traced), even
+    garments_per_class: int = PER_CLASS  # procedural drawings of each class in the garments bank
     init: str | None = None  # start from this checkpoint's weights (a path or shipped name); None = a random init
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
     width: int | None = None  # cnn only: channels of its first conv pair (each next pair has twice as many); None = 24
@@ -71,6 +73,10 @@ class TrainConfig:
         whole("seed", 0, 2**63 - 1, self.seed)
         whole("log_every", 1, 10**6, self.log_every)
         whole("n_samples", 0, 100, self.n_samples)
+        whole("pen_variants", 2, 16, self.pen_variants)
+        if self.pen_variants % 2:
+            raise ValueError(f"pen_variants must be even (half filled, half traced), got {self.pen_variants}")
+        whole("garments_per_class", 10, 30000, self.garments_per_class)
         if self.subset is not None:
             whole("subset", 10, MAX_TRAIN_IMAGES, self.subset)
         lr = self.lr
@@ -308,11 +314,11 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     if cfg.drawings:  # uint8 (N, HAND_VARIANTS, 28, 28), also once per dataset
         drawn = dataset_hand_drawn(data)
         drawn = (drawn if cfg.subset is None else drawn[keep]).to(device)
-    if cfg.pen_shapes:  # uint8 (N, PEN_VARIANTS, 28, 28), once per dataset
-        pens = dataset_pen_shapes(data)
+    if cfg.pen_shapes:  # uint8 (N, pen_variants, 28, 28), once per dataset
+        pens = dataset_pen_shapes(data, cfg.pen_variants)
         pens = (pens if cfg.subset is None else pens[keep]).to(device)
     if cfg.garments:  # uint8 (G, 28, 28) drawings and their labels, made once per process
-        garment_images, garment_labels = (t.to(device) for t in garment_bank())
+        garment_images, garment_labels = (t.to(device) for t in garment_bank(cfg.garments_per_class))
     if cfg.doodles:  # uint8 (D, 28, 28), no garment: trained towards equal probabilities for every class
         doodle_images = doodle_bank().to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)
@@ -352,7 +358,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
             yb = y_train[idx]
             if cfg.pen_shapes:  # the image's own silhouette as drawn on the pad, mirrored half the time
                 which = (torch.rand(len(idx), generator=g) < cfg.pen_shapes).to(device).view(-1, 1, 1, 1)
-                variant = torch.randint(PEN_VARIANTS, (len(idx),), generator=g).to(device)
+                variant = torch.randint(cfg.pen_variants, (len(idx),), generator=g).to(device)
                 mirror = (torch.rand(len(idx), generator=g) < 0.5).to(device).view(-1, 1, 1, 1)
                 pen = pens[idx, variant].unsqueeze(1).float() / 255
                 xb = torch.where(which, torch.where(mirror, pen.flip(-1), pen), xb).contiguous(
