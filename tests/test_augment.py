@@ -198,3 +198,18 @@ def test_the_pen_shape_bank_is_filled_then_traced_and_the_same_whatever_the_work
     assert ((one[:, 0] > 64).float().mean() > 1.3 * (one[:, 1] > 64).float().mean())  # variant 0 filled, 1 traced
     assert not torch.equal(one[:40], one[40:80])  # each chunk its own random stream
     assert not torch.equal(one, pen_shape_bank(images, seed=2, workers=1, chunk=40))
+    assert torch.equal(one, pen_shape_bank(images, seed=1, workers=1, chunk=40, variants=2))  # the default is two
+
+
+def test_more_pen_variants_are_more_drawings_of_each_silhouette_alternately_filled_and_traced():
+    from fmnist.augment import pen_shape_bank
+
+    images = torch.from_numpy(np.stack([garment("top"), garment("shoe")] * 30))
+    six = pen_shape_bank(images, seed=1, workers=1, chunk=20, variants=6)
+    assert six.shape == (60, 6, 28, 28) and torch.equal(six, pen_shape_bank(images, seed=1, workers=2, chunk=20,
+                                                                              variants=6))
+    ink = (six > 64).float().mean((2, 3))  # (60, 6)
+    assert (ink[:, 0::2].mean(1) > 1.3 * ink[:, 1::2].mean(1)).float().mean() > 0.9  # even filled, odd traced
+    for v in range(6):  # each a drawing of its own (its own size, aspect, pen and level), not a copy of another
+        assert all(not torch.equal(six[:, v], six[:, w]) for w in range(v + 1, 6))
+    assert not torch.equal(six[:, 2], six[:, 0]) and (six[:, 2].float() - six[:, 0].float()).abs().mean() > 5

@@ -157,11 +157,13 @@ def test_a_run_started_from_a_checkpoint_says_so_records_it_and_refuses_another_
     assert main([*common, "--model", "cnn", "--width", "8", "--out", str(tmp_path / "a")]) == 0
     first = str(tmp_path / "a" / "model.pt")
     assert main([*common, "--model", "cnn", "--width", "8", "--init", first, "--pen-shapes", "0.3",
-                 "--out", str(tmp_path / "b")]) == 0
+                 "--pen-variants", "4", "--out", str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
     assert f"init: starting from the weights of {first}" in out and "pen shapes: drawing each" in out
+    assert "silhouette 4 times" in out
     _, meta = load_checkpoint(tmp_path / "b" / "model.pt")
     assert meta["train_config"]["init"] == first and meta["train_config"]["pen_shapes"] == 0.3
+    assert meta["train_config"]["pen_variants"] == 4 and meta["train_config"]["garments_per_class"] == 6000
     import hashlib
     before = meta["started_from"]  # the recipe of what it started from travels with it
     assert before["file"] == first and before["sha256"] == hashlib.sha256(Path(first).read_bytes()).hexdigest()

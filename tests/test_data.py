@@ -171,3 +171,11 @@ def test_remember_last_keeps_one_result_per_object_by_identity():
     assert not total.ready(b) and total(b) == 3 and len(calls) == 2  # a new object recomputes
     total.forget()
     assert not total.ready(b) and total(b) == 3 and len(calls) == 3
+
+    @remember_last
+    def scaled(a, k=1):
+        calls.append(k)
+        return int(a.sum()) * k
+
+    assert scaled(a, 2) == 6 and scaled(a, 2) == 6 and calls[-1] == 2 and len(calls) == 4 and scaled.ready(a, 2)
+    assert not scaled.ready(a, 3) and scaled(a, 3) == 9 and len(calls) == 5  # other arguments recompute

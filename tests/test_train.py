@@ -223,13 +223,18 @@ def test_garments_swap_a_share_of_each_batch_images_and_labels_together(data, mo
 
     # a bank whose drawings say their class in their brightness: image k is all (k + 1) * 20, label k
     bank = (torch.arange(10, dtype=torch.uint8).repeat_interleave(5).view(50, 1, 1).expand(50, 28, 28) + 1) * 20
-    monkeypatch.setattr(fmnist.train, "garment_bank", lambda: (bank.contiguous(), torch.arange(10).repeat_interleave(5)))
-    cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", garments=0.4, subset=500)
+    asked = []
+    monkeypatch.setattr(fmnist.train, "garment_bank",
+                        lambda per_class: asked.append(per_class) or (bank.contiguous(),
+                                                                      torch.arange(10).repeat_interleave(5)))
+    cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", garments=0.4, subset=500,
+                      garments_per_class=700)
     first, flat, y = watched_training(cfg, data, monkeypatch)
     swapped = (flat.std(1) < 1e-5) & (flat[:, 0] > (0.0 - MEAN) / STD + 1e-3)  # uniform, not-black images
     assert 0.3 < swapped.float().mean() < 0.5
     level = ((flat[swapped, 0] * STD + MEAN) * 255 / 20).round().long() - 1
     assert torch.equal(level, y[swapped])  # each drawing trains with its own label
+    assert asked and set(asked) == {700}  # the bank is made at the size asked for
     assert losses(cfg, data) == first
     assert losses(TrainConfig(**{**cfg.__dict__, "garments": 0.0}), data) != first
 
@@ -292,7 +297,9 @@ def test_bf16_warns_where_the_cpu_would_emulate_it(monkeypatch, bf16, amx, warne
 
 
 @pytest.mark.parametrize("field,value", [("pen_shapes", 1.0), ("pen_shapes", -0.2), ("pen_shapes", "0.3"),
-                                         ("init", ""), ("init", 3)])
+                                         ("init", ""), ("init", 3), ("pen_variants", 3), ("pen_variants", 0),
+                                         ("pen_variants", 18), ("pen_variants", 4.0), ("garments_per_class", 5),
+                                         ("garments_per_class", 40000), ("garments_per_class", "6000")])
 def test_impossible_pen_shapes_and_init_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
@@ -306,7 +313,7 @@ def test_pen_shapes_swap_in_the_images_own_silhouette_with_its_own_label(data, m
     n = len(data.train_labels)
     tag = (torch.arange(n) % 250 + 1).to(torch.uint8)
     monkeypatch.setattr(fmnist.train, "dataset_pen_shapes",
-                        lambda d: tag.view(n, 1, 1, 1).expand(n, augment.PEN_VARIANTS, 28, 28).contiguous())
+                        lambda d, variants: tag.view(n, 1, 1, 1).expand(n, variants, 28, 28).contiguous())
     cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", pen_shapes=0.4)
     first, flat, y = watched_training(cfg, data, monkeypatch)
     from fmnist.data import MEAN, STD
@@ -319,6 +326,32 @@ def test_pen_shapes_swap_in_the_images_own_silhouette_with_its_own_label(data, m
     assert all(int(lab) in labels_by_tag[int(i)] for i, lab in zip(index, y[swapped]))  # trained with its own label
     assert losses(cfg, data) == first
     assert losses(TrainConfig(**{**cfg.__dict__, "pen_shapes": 0.0}), data) != first
+
+
+def test_every_pen_variant_of_the_bank_is_trained_on(data, monkeypatch):
+    import fmnist.train
+
+    # a bank whose drawings say which variant they are: variant v of every image is all 40 * (v + 1)
+    n, asked = len(data.train_labels), []
+
+    def bank(d, variants):
+        asked.append(variants)
+        return (torch.arange(1, variants + 1, dtype=torch.uint8) * 40).view(1, variants, 1, 1).expand(
+            n, variants, 28, 28).contiguous()
+
+    monkeypatch.setattr(fmnist.train, "dataset_pen_shapes", bank)
+    cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=5, device="cpu", pen_shapes=0.5,
+                      pen_variants=6, subset=1000)
+    first, flat, _ = watched_training(cfg, data, monkeypatch)
+    from fmnist.data import MEAN, STD
+
+    raw = flat * STD + MEAN
+    swapped = raw.std(1) < 1e-6
+    variant = (raw[swapped, 0] * 255 / 40).round().long() - 1
+    assert set(asked) == {6} and set(variant.tolist()) == set(range(6))  # all six, not only the first two
+    counts = torch.bincount(variant, minlength=6).float()
+    assert counts.min() > 0.5 * counts.mean()  # each about as often as the others
+    assert losses(cfg, data) == first
 
 
 def test_a_run_can_start_from_a_checkpoint_of_the_same_shape_and_only_that(data, tmp_path):
