@@ -77,6 +77,11 @@ class TrainConfig:
         if self.pen_variants % 2:
             raise ValueError(f"pen_variants must be even (half filled, half traced), got {self.pen_variants}")
         whole("garments_per_class", 10, 30000, self.garments_per_class)
+        for name, value, default, needs in (("pen_variants", self.pen_variants, PEN_VARIANTS, "pen_shapes"),
+                                            ("garments_per_class", self.garments_per_class, PER_CLASS, "garments")):
+            if value != default and not getattr(self, needs):
+                raise ValueError(f"{name} sets the size of the {needs} bank, so it needs {needs} above 0 "
+                                 f"(got {name}={value} with {needs}=0)")
         if self.subset is not None:
             whole("subset", 10, MAX_TRAIN_IMAGES, self.subset)
         lr = self.lr

@@ -236,7 +236,8 @@ def test_garments_swap_a_share_of_each_batch_images_and_labels_together(data, mo
     assert torch.equal(level, y[swapped])  # each drawing trains with its own label
     assert asked and set(asked) == {700}  # the bank is made at the size asked for
     assert losses(cfg, data) == first
-    assert losses(TrainConfig(**{**cfg.__dict__, "garments": 0.0}), data) != first
+    from fmnist.garments import PER_CLASS
+    assert losses(TrainConfig(**{**cfg.__dict__, "garments": 0.0, "garments_per_class": PER_CLASS}), data) != first
 
 
 def test_doodles_are_taught_as_no_class_at_all(data, monkeypatch):
@@ -326,6 +327,13 @@ def test_pen_shapes_swap_in_the_images_own_silhouette_with_its_own_label(data, m
     assert all(int(lab) in labels_by_tag[int(i)] for i, lab in zip(index, y[swapped]))  # trained with its own label
     assert losses(cfg, data) == first
     assert losses(TrainConfig(**{**cfg.__dict__, "pen_shapes": 0.0}), data) != first
+
+
+@pytest.mark.parametrize("bank,share", [({"pen_variants": 6}, "pen_shapes"), ({"garments_per_class": 100}, "garments")])
+def test_a_bank_size_without_its_share_is_refused_rather_than_ignored(bank, share):
+    with pytest.raises(ValueError, match=f"needs {share} above 0"):
+        TrainConfig(**bank)
+    assert TrainConfig(**bank, **{share: 0.3})  # with its share it is taken
 
 
 def test_every_pen_variant_of_the_bank_is_trained_on(data, monkeypatch):
