@@ -432,7 +432,8 @@ def test_on_a_phone_start_brings_the_run_into_view(app_url, tmp_path):
         phone.locator("#mistakes img").first.wait_for(timeout=120_000)
         phone.locator("#per-class img").first.wait_for(timeout=30_000)
         phone.wait_for_timeout(500)
-        sizes = phone.evaluate("""() => Object.fromEntries(['samples', 'filters', 'confusion', 'mistakes', 'per-class']
+        sizes = phone.evaluate("""() => Object.fromEntries(['samples', 'filters', 'confusion', 'mistakes', 'per-class',
+                                                             'loss-plot', 'acc-plot']
             .map(id => { const img = document.getElementById(id).querySelector('img'), box = img.parentElement;
                          const fromStart = img.getBoundingClientRect().left >= box.getBoundingClientRect().left - 1;
                          const scrolls = box.scrollWidth > box.clientWidth + 1
@@ -441,11 +442,22 @@ def test_on_a_phone_start_brings_the_run_into_view(app_url, tmp_path):
         page_width = phone.evaluate("document.documentElement.scrollWidth")
         phone.locator("#samples").scroll_into_view_if_needed()
         shoot(phone, "train-phone", tmp_path, full_page=False)
+        phone.get_by_role("tab", name="Class").click()  # the class's two charts, one under the other
+        phone.locator("#class-loss img").first.wait_for(timeout=30_000)
+        phone.wait_for_timeout(500)
+        charts = [phone.locator(f"#{c} img").first.bounding_box() for c in ("class-acc", "class-loss")]
+        class_width = phone.evaluate("document.documentElement.scrollWidth")
         browser.close()
     assert -2 <= status["y"] < 844 / 3, status
     assert curve["y"] + curve["height"] / 2 < 844, curve  # at least half the loss curve on screen
     # at least 80 % of each figure's design width (samples 896, filters 864 for the cnn, confusion and mistakes 600)
     assert sizes["samples"][0] >= 715 and sizes["confusion"][0] >= 475 and sizes["mistakes"][0] >= 475, sizes
-    assert all(scrolls for name, (_, scrolls) in sizes.items() if name != "per-class"), sizes
+    fitting = ("per-class", "loss-plot", "acc-plot")
+    assert all(scrolls for name, (_, scrolls) in sizes.items() if name not in fitting), sizes
     assert 300 <= sizes["per-class"][0] <= 390 and not sizes["per-class"][1], sizes  # 440 wide: fits as it is
+    # the curves (440 wide, growing as the run goes on: no sideways scrolling) take the screen's width, 0.8 of their
+    # design width or more (with Gradio's page margins they had 0.74: 9-pixel text)
+    assert all(352 <= sizes[c][0] <= 390 and not sizes[c][1] for c in ("loss-plot", "acc-plot")), sizes
     assert page_width <= 391, page_width
+    assert all(b["width"] >= 352 for b in charts) and charts[1]["y"] >= charts[0]["y"] + charts[0]["height"], charts
+    assert class_width <= 391, class_width
