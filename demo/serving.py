@@ -72,8 +72,9 @@ QUEUE_SIZE = _setting("FMNIST_QUEUE_SIZE", 64, 1)
 
 def launch_kwargs() -> dict:
     """Arguments for Blocks.launch(): host/port from GRADIO_SERVER_NAME/PORT, upload limit, the theme, the page's CSS
-    (narrow margins on a phone), the Predict tab's CSS (phone layout, pictures) and the Train tab's (the figures' sizes on a projector and a phone),
-    the accessibility fixes of the Predict tab, the Train tab's scroll to a started run on a phone, no extras."""
+    (narrow margins on a phone), the Predict tab's CSS (phone layout, pictures) and the Train tab's (the figures'
+    sizes on a projector and a phone), the accessibility fixes of the Predict tab, the Train tab's scroll to a started
+    run on a phone, no extras."""
     from demo.layout import PAGE_CSS, THEME
     from demo.predict_tab import ACCESSIBLE_TEXTS, NAMES_JS, PREDICT_CSS
     from demo.train_tab import SHOW_RUN_JS, TRAIN_CSS

@@ -49,8 +49,8 @@ class DataFormatError(ValueError):
 class remember_last:
     """Decorator for a function of one dataset (or one of its tensors), and optionally further plain arguments,
     whose result is costly: the result is kept for the last object and arguments it was called with (the object
-    compared by identity, so a new dataset recomputes; the arguments by value), computed by one thread at a time. `.ready(obj)` says whether a call would answer at once;
-    `.forget()` drops the kept result."""
+    compared by identity, so a new dataset recomputes; the arguments by value), computed by one thread at a time.
+    `.ready(obj, *args)` says whether a call would answer at once; `.forget()` drops the kept result."""
 
     def __init__(self, fn):
         self.fn, self._lock, self._last = fn, threading.Lock(), None
