@@ -252,9 +252,9 @@ def pen_shape_bank(images: torch.Tensor, seed: int = 0, workers: int = 2, chunk:
 
 
 @remember_last
-def dataset_pen_shapes(data, variants: int = PEN_VARIANTS) -> torch.Tensor:
-    """`pen_shape_bank` of a dataset's training images, kept for the last dataset and number of variants asked
-    about."""
+def dataset_pen_shapes(data, variants: int) -> torch.Tensor:
+    """`pen_shape_bank` of a dataset's training images, `variants` of each, kept for the last dataset and number of
+    variants asked about. No default: `f(data)` and `f(data, 2)` would be kept apart and the bank made twice."""
     return pen_shape_bank(data.train_images, variants=variants)
 
 
