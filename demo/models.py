@@ -126,8 +126,9 @@ def model_card(meta: dict) -> str:
     sketch = metrics.get("sketch_accuracy")
     sketch = dict(sketch) if isinstance(sketch, dict) else {}
     balanced = metrics.get("sketch_balanced_accuracy")
-    if isinstance(balanced, dict) and "designs" in sketch and is_number(balanced.get("designs")):
-        sketch["designs"] = balanced["designs"]  # the designs' headline is the mean over classes
+    for column in ("designs", "coloured"):  # the design columns' headline is the mean over classes
+        if isinstance(balanced, dict) and column in sketch and is_number(balanced.get(column)):
+            sketch[column] = balanced[column]
     # one decimal, as the README and `evaluate` print them: a whole percent would show 87.5 % as "88 %"
     sketch = [f"{k} {v * 100:.1f} %" for k, v in sketch.items() if is_number(v)]
     if sketch:

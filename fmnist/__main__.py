@@ -38,8 +38,8 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
                            cosine=args.cosine, label_smoothing=args.label_smoothing, drawings=args.drawings,
                            erase=args.erase, shapes=args.shapes, garments=args.garments, doodles=args.doodles,
                            pen_shapes=args.pen_shapes, pen_variants=args.pen_variants,
-                           garments_per_class=args.garments_per_class, init=args.init, ema=args.ema, width=args.width,
-                           stages=args.stages, bf16=args.bf16)
+                           garments_per_class=args.garments_per_class, colour_strokes=args.colour_strokes,
+                           init=args.init, ema=args.ema, width=args.width, stages=args.stages, bf16=args.bf16)
     except ValueError as err:
         raise UserError(str(err)) from None
 
@@ -120,7 +120,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
         f"{k} {v * 100:.1f} %" for k, v in metrics["sketch_accuracy"].items()) + "\n"
     text += "  of which hand-constructed: " + ", ".join(
         f"{k} {v * 100:.1f} %" for k, v in metrics["sketch_drawn_accuracy"].items()) + "\n"
-    text += f"designs, class-balanced: {metrics['sketch_balanced_accuracy']['designs'] * 100:.1f} %\n"
+    balanced = metrics["sketch_balanced_accuracy"]
+    text += f"class-balanced: designs {balanced['designs'] * 100:.1f} %, coloured in {balanced['coloured'] * 100:.1f} %\n"
     print(text, end="")
 
     out.mkdir(parents=True, exist_ok=True)
@@ -362,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--garments-per-class", type=int, default=d.garments_per_class,
                        help=f"procedural garment drawings of each class made for --garments (default "
                             f"{d.garments_per_class:,})")
+        p.add_argument("--colour-strokes", type=float, default=d.colour_strokes,
+                       help="chance a coloured-in training drawing (--drawings, --garments, --pen-shapes) is coloured "
+                            "with back-and-forth strokes, gaps and all, as on the sketchpad, instead of solid, 0 to 1")
         p.add_argument("--init", default=None,
                        help="start from this checkpoint's weights (a path or a shipped name: same --model, --width and "
                             "--stages) instead of a random init")

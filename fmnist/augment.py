@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from fmnist.data import remember_last, to_float
-from fmnist.morphology import erode, fill_holes
+from fmnist.morphology import dilate, erode, fill_holes
 from fmnist.polyline import simplify
 from fmnist.preprocess import fill_enclosed, ink_to_model_image
 
@@ -125,21 +125,49 @@ def _contours(z: np.ndarray, level: float) -> list[np.ndarray]:
     return [line - 1 for line in lines if len(line) > 3]
 
 
-def hand_drawn(image: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
+def colour_in(shape: np.ndarray, pen: int, rng: np.random.Generator) -> np.ndarray:
+    """A boolean silhouette (H, W) -> the ink (bool (H, W)) of colouring it in the way a sketchpad allows: no paint
+    bucket, so one zigzag stroke `pen` pixels wide goes back and forth across the shape at a random angle, its rows
+    0.8-2.2 pens apart (touching, or with gaps of the background between them), each row stopping short of the edge
+    or running past it by up to half a pen (never further: a row does not bridge the gap between trouser legs)."""
+    ys, xs = np.nonzero(shape)
+    if not len(xs):
+        return shape.copy()
+    angle = (rng.choice([0.0, 0.5, 0.25, -0.25]) + rng.uniform(-0.08, 0.08)) * math.pi  # rows: across, down, slanted
+    c, s = math.cos(angle), math.sin(angle)
+    across, along = xs * -s + ys * c, xs * c + ys * s
+    spacing = pen * rng.uniform(0.8, 2.2)
+    row = np.floor((across - across.min()) / spacing - rng.uniform(0, 0.5)).astype(np.int64) + 1
+    n = int(row.max()) + 1
+    low, high = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(low, row, along)
+    np.maximum.at(high, row, along)
+    rows = np.nonzero(np.isfinite(low))[0]
+    ends = np.stack([low[rows], high[rows]], 1) + rng.uniform(-0.5, 0.5, (len(rows), 2)) * pen * [-1, 1]
+    ends[1::2] = ends[1::2, ::-1]  # back and forth: every other row is drawn the other way
+    mid = across.min() + (rows + rng.uniform(-0.5, 0.5) * 0.3) * spacing
+    zigzag = [(float(a * c - u * s), float(a * s + u * c)) for u, pair in zip(mid, ends) for a in pair]
+    canvas = Image.new("L", (shape.shape[1], shape.shape[0]), 0)
+    ImageDraw.Draw(canvas).line(zigzag, fill=255, width=pen, joint="curve")
+    return (np.asarray(canvas) > 127) & dilate(shape, pen | 1)
+
+
+def hand_drawn(image: np.ndarray, label: int, rng: np.random.Generator, strokes: float = 0.0) -> np.ndarray:
     """A 28x28 uint8 training image -> uint8 (28, 28): the garment as a student might draw it (see above),
-    as the app's preprocessing turns a drawing into the model's input."""
+    as the app's preprocessing turns a drawing into the model's input; strokes: the chance that a coloured-in one is
+    coloured with back-and-forth strokes (`colour_in`) instead of solid."""
     # the silhouette's holes stay open: a sandal's straps, a bag's handle and the gap between trouser legs are
     # drawn as lines around them (and left white in a coloured-in drawing)
     contours = sorted(_contours(((image > INK * 255) * 255).astype(np.float32), 127.5), key=len, reverse=True)
     if not contours:  # nothing bright enough to draw: the image stays as it is
         return image.copy()
-    strokes = [contours[0]] + [c for c in contours[1:] if len(c) > 6 and rng.random() < 0.8]
+    lines = [contours[0]] + [c for c in contours[1:] if len(c) > 6 and rng.random() < 0.8]
     if rng.random() < 0.4:  # interior lines: where the photo's brightness crosses a random level
         inner = erode(fill_enclosed(((image > INK * 255) * 255).astype(np.uint8)) > 127, 5)
         level = rng.uniform(0.25, 0.7) * float(image.max())
         details = [c for c in _contours(image.astype(np.float32), level) if len(c) > 6 and
                    inner[c[:, 1].round().astype(int).clip(0, 27), c[:, 0].round().astype(int).clip(0, 27)].mean() > 0.7]
-        strokes += sorted(details, key=len, reverse=True)[:int(rng.integers(1, 4))]
+        lines += sorted(details, key=len, reverse=True)[:int(rng.integers(1, 4))]
     angle = np.deg2rad(rng.uniform(-25, 25) if label in SHOES else rng.uniform(-6, 6))
     turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
     stretch = np.array([rng.uniform(0.85, 1.15), 1.0])[::1 if rng.random() < 0.5 else -1]
@@ -152,13 +180,16 @@ def hand_drawn(image: np.ndarray, label: int, rng: np.random.Generator) -> np.nd
         p = (p + rng.normal(0, 0.25, p.shape)) * scale + HAND_SIDE / 2
         return [(float(x), float(y)) for x, y in p]
 
-    drawn = [place(s) for s in strokes]
+    drawn = [place(line) for line in lines]
     extent = float(np.ptp(np.array(drawn[0]), 0).max())
     width = max(1, round(rng.uniform(0.012, 0.08) * extent))  # the app's pens: 1-9 % of a drawing's size
     canvas = Image.new("L", (HAND_SIDE, HAND_SIDE), 0)
     pen = ImageDraw.Draw(canvas)
     if rng.random() < 0.3:  # coloured in; interior lines then left off or drawn as gaps
         pen.polygon(drawn[0], fill=255)
+        if strokes and rng.random() < strokes:
+            canvas = colour_in_drawing(canvas, drawn[0], width, extent, rng)
+            pen = ImageDraw.Draw(canvas)
         for line in drawn[1:]:
             if rng.random() < 0.5:
                 pen.line(line, fill=0, width=width, joint="curve")
@@ -168,10 +199,21 @@ def hand_drawn(image: np.ndarray, label: int, rng: np.random.Generator) -> np.nd
     return ink_to_model_image(np.asarray(canvas), min_stroke=True)
 
 
-def _hand_drawn_part(job: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
-    images, labels, seed = job
+def colour_in_drawing(canvas: Image.Image, outline: list[tuple[float, float]], width: int, extent: float,
+                      rng: np.random.Generator) -> Image.Image:
+    """A canvas with a garment painted solid -> the same garment coloured in with `colour_in`'s strokes (a brush 3-10 %
+    of the drawing's size), its outline drawn around them with the drawing's pen two times in three."""
+    ink = colour_in(np.asarray(canvas) > 127, max(2, round(rng.uniform(0.03, 0.1) * extent)), rng)
+    out = Image.fromarray(ink.astype(np.uint8) * 255, "L")
+    if rng.random() < 2 / 3:
+        ImageDraw.Draw(out).line(outline + outline[:1], fill=255, width=width, joint="curve")
+    return out
+
+
+def _hand_drawn_part(job: tuple[np.ndarray, np.ndarray, int, float]) -> np.ndarray:
+    images, labels, seed, strokes = job
     rng = np.random.default_rng(seed)
-    return np.stack([hand_drawn(im, int(lab), rng) for im, lab in zip(images, labels)])
+    return np.stack([hand_drawn(im, int(lab), rng, strokes) for im, lab in zip(images, labels)])
 
 
 def fork_map(fn, jobs: list, workers: int) -> list:
@@ -185,12 +227,12 @@ def fork_map(fn, jobs: list, workers: int) -> list:
 
 
 def hand_drawn_bank(images: torch.Tensor, labels: torch.Tensor, seed: int = 0, workers: int = 2,
-                    chunk: int = 1000) -> torch.Tensor:
+                    chunk: int = 1000, strokes: float = 0.0) -> torch.Tensor:
     """HAND_VARIANTS `hand_drawn` renderings of every image (uint8 (N, 28, 28)) -> uint8 (N, HAND_VARIANTS, 28, 28),
     deterministic for a seed and chunk whatever `workers` is (each chunk of images has its own random stream).
     About 3 ms an image on one core: minutes for the whole training set, so it is made once per dataset."""
     ims, labs = images.numpy(), labels.numpy()
-    jobs = [(ims[i:i + chunk], labs[i:i + chunk], seed * 1_000_003 + v * 7919 + i)
+    jobs = [(ims[i:i + chunk], labs[i:i + chunk], seed * 1_000_003 + v * 7919 + i, strokes)
             for v in range(HAND_VARIANTS) for i in range(0, len(ims), chunk)]
     parts = fork_map(_hand_drawn_part, jobs, workers)
     per_variant = len(parts) // HAND_VARIANTS
@@ -199,9 +241,9 @@ def hand_drawn_bank(images: torch.Tensor, labels: torch.Tensor, seed: int = 0, w
 
 
 @remember_last
-def dataset_hand_drawn(data) -> torch.Tensor:
-    """`hand_drawn_bank` of a dataset's training images, kept for the last dataset asked about."""
-    return hand_drawn_bank(data.train_images, data.train_labels)
+def dataset_hand_drawn(data, strokes: float) -> torch.Tensor:
+    """`hand_drawn_bank` of a dataset's training images, kept for the last dataset and `strokes` asked about."""
+    return hand_drawn_bank(data.train_images, data.train_labels, strokes=strokes)
 
 
 # ---- Pen shapes: a garment's own silhouette filled in or traced on the sketchpad ----------------------------------
@@ -213,11 +255,12 @@ PAD_SIDE = 448  # the sketchpad's pixels
 PEN_VARIANTS = 2  # renderings per training image by default: its silhouette filled in, and traced as an outline
 
 
-def pen_shape(image: np.ndarray, outline: bool, rng: np.random.Generator) -> np.ndarray:
+def pen_shape(image: np.ndarray, outline: bool, rng: np.random.Generator, strokes: float = 0.0) -> np.ndarray:
     """A 28x28 uint8 training image -> uint8 (28, 28): its silhouette (a random brightness level, holes filled, as
     a drawer draws the outer contour) drawn 20-95 % of the pad's size in a random aspect (0.75-1.33), filled in or
     traced inside its edge with a pen 3-18 pad pixels wide, as the app's preprocessing turns that into the model's
-    input."""
+    input; strokes: the chance that a filled one is coloured in with back-and-forth strokes (`colour_in`, a brush
+    6-24 pad pixels wide), traced around them one time in two."""
     level = rng.uniform(0.05, 0.25) * 255
     mask = fill_enclosed(((image > level) * 255).astype(np.uint8))
     if not (mask > 127).any():  # nothing bright enough to draw: the image stays as it is
@@ -229,33 +272,37 @@ def pen_shape(image: np.ndarray, outline: bool, rng: np.random.Generator) -> np.
     if outline:
         pen = int(rng.integers(3, 19))
         shape = np.pad(shape, 1) & ~erode(np.pad(shape, 1), pen | 1)  # padded: the edge of the box is outside
+    elif strokes and rng.random() < strokes:
+        edge = np.pad(shape, 1) & ~erode(np.pad(shape, 1), int(rng.integers(3, 19)) | 1)
+        shape = np.pad(colour_in(shape, int(rng.integers(6, 25)), rng), 1) | (edge if rng.random() < 0.5 else False)
     return ink_to_model_image(shape.astype(np.uint8) * 255, min_stroke=True)
 
 
-def _pen_shape_part(job: tuple[np.ndarray, int, int]) -> np.ndarray:
-    images, seed, variants = job
+def _pen_shape_part(job: tuple[np.ndarray, int, int, float]) -> np.ndarray:
+    images, seed, variants, strokes = job
     rng = np.random.default_rng(seed)
-    return np.stack([np.stack([pen_shape(im, bool(v % 2), rng) for v in range(variants)]) for im in images])
+    return np.stack([np.stack([pen_shape(im, bool(v % 2), rng, strokes) for v in range(variants)]) for im in images])
 
 
 def pen_shape_bank(images: torch.Tensor, seed: int = 0, workers: int = 2, chunk: int = 1000,
-                   variants: int = PEN_VARIANTS) -> torch.Tensor:
+                   variants: int = PEN_VARIANTS, strokes: float = 0.0) -> torch.Tensor:
     """`pen_shape` of every image (uint8 (N, 28, 28)) `variants` times, filled and outlined in turn (even variants
     filled, odd ones traced) -> uint8 (N, variants, 28, 28), deterministic for a seed, chunk and number of variants
     whatever `workers` is. About 1 ms a rendering on one core. More variants give the net more sizes, aspects, pens
     and brightness levels of each silhouette to learn from instead of the same two all run long."""
     ims = images.numpy()
-    jobs = [(ims[i:i + chunk], seed * 1_000_003 + 104_729 + i, variants) for i in range(0, len(ims), chunk)]
+    jobs = [(ims[i:i + chunk], seed * 1_000_003 + 104_729 + i, variants, strokes) for i in range(0, len(ims), chunk)]
     parts = fork_map(_pen_shape_part, jobs, workers)
     return (torch.from_numpy(np.concatenate(parts)) if parts
             else torch.zeros((0, variants, 28, 28), torch.uint8))
 
 
 @remember_last
-def dataset_pen_shapes(data, variants: int) -> torch.Tensor:
-    """`pen_shape_bank` of a dataset's training images, `variants` of each, kept for the last dataset and number of
-    variants asked about. No default: `f(data)` and `f(data, 2)` would be kept apart and the bank made twice."""
-    return pen_shape_bank(data.train_images, variants=variants)
+def dataset_pen_shapes(data, variants: int, strokes: float) -> torch.Tensor:
+    """`pen_shape_bank` of a dataset's training images, `variants` of each, kept for the last dataset, number of
+    variants and `strokes` asked about. No defaults: `f(data)` and `f(data, 2)` would be kept apart and the bank
+    made twice."""
+    return pen_shape_bank(data.train_images, variants=variants, strokes=strokes)
 
 
 def random_erase(x: torch.Tensor, generator: torch.Generator, p: float) -> torch.Tensor:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from fmnist.augment import fork_map
+from fmnist.augment import colour_in_drawing, fork_map
 from fmnist.preprocess import ink_to_model_image
 
 SIDE = 224  # canvas pixels the drawings are made on
@@ -334,12 +334,13 @@ def garment(label: int, rng: np.random.Generator) -> Parts:
     return _top(label, rng) if label in TOPS else BUILDERS[label](rng)
 
 
-def garment_drawing(label: int, rng: np.random.Generator) -> np.ndarray:
+def garment_drawing(label: int, rng: np.random.Generator, strokes: float = 0.0) -> np.ndarray:
     """A random garment of class `label` drawn as on the sketchpad (wobbly, not always closed, a thin or thick
     pen, coloured in a third of the time, mirrored half the time, shoes tilted up to 25 degrees), through the
-    app's own `ink_to_model_image` -> uint8 (28, 28)."""
+    app's own `ink_to_model_image` -> uint8 (28, 28); strokes: the chance that a coloured-in one is coloured with
+    back-and-forth strokes (`fmnist.augment.colour_in`) instead of solid."""
     g = garment(label, rng)
-    return _draw(g, rng.uniform(-25, 25) if label in SHOES else rng.uniform(-6, 6), rng)
+    return _draw(g, rng.uniform(-25, 25) if label in SHOES else rng.uniform(-6, 6), rng, strokes)
 
 
 def doodle(rng: np.random.Generator) -> Parts:
@@ -393,7 +394,7 @@ def doodle_drawing(rng: np.random.Generator) -> np.ndarray:
     return _draw(doodle(rng), rng.uniform(-180, 180), rng)
 
 
-def _draw(g: Parts, tilt: float, rng: np.random.Generator) -> np.ndarray:
+def _draw(g: Parts, tilt: float, rng: np.random.Generator, strokes: float = 0.0) -> np.ndarray:
     """Parts -> uint8 (28, 28), drawn with a random pen (see garment_drawing), tilted by `tilt` degrees."""
     angle = np.radians(tilt)
     turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
@@ -416,6 +417,9 @@ def _draw(g: Parts, tilt: float, rng: np.random.Generator) -> np.ndarray:
     filled = rng.random() < 0.33 and g.closed
     if filled:
         pen.polygon(shape, fill=255)
+        if strokes and rng.random() < strokes:
+            canvas = colour_in_drawing(canvas, shape, width, SIDE * 0.8, rng)
+            pen = ImageDraw.Draw(canvas)
     else:
         end = [shape[0]] if rng.random() < 0.7 else [tuple(np.add(shape[0], np.subtract(shape[-1], shape[0])
                                                                    * rng.uniform(-0.3, 0.3)))]
@@ -433,23 +437,23 @@ def _draw(g: Parts, tilt: float, rng: np.random.Generator) -> np.ndarray:
     return ink_to_model_image(np.asarray(canvas), min_stroke=True)
 
 
-def _drawings_part(job: tuple[int, int, int]) -> np.ndarray:
-    label, count, seed = job  # label -1: doodles
+def _drawings_part(job: tuple[int, int, int, float]) -> np.ndarray:
+    label, count, seed, strokes = job  # label -1: doodles
     rng = np.random.default_rng(seed)
-    return np.stack([doodle_drawing(rng) if label < 0 else garment_drawing(label, rng) for _ in range(count)])
+    return np.stack([doodle_drawing(rng) if label < 0 else garment_drawing(label, rng, strokes) for _ in range(count)])
 
 
-def _draw_jobs(jobs: list[tuple[int, int, int]], workers: int) -> np.ndarray:
+def _draw_jobs(jobs: list[tuple[int, int, int, float]], workers: int) -> np.ndarray:
     return np.concatenate(fork_map(_drawings_part, jobs, workers))
 
 
 @functools.lru_cache(maxsize=1)
 def garment_bank(per_class: int = PER_CLASS, seed: int = 0, workers: int = 2,
-                 chunk: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+                 chunk: int = 500, strokes: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """per_class `garment_drawing`s of every class -> (uint8 (10 * per_class, 28, 28), int64 labels), the same for
     a seed and chunk whatever `workers` is (each chunk has its own random stream). About 1 ms a drawing: made once
     per process and kept."""
-    jobs = [(label, min(chunk, per_class - i), seed * 1_000_003 + label * 100_003 + i)
+    jobs = [(label, min(chunk, per_class - i), seed * 1_000_003 + label * 100_003 + i, strokes)
             for label in range(10) for i in range(0, per_class, chunk)]
     labels = np.concatenate([np.full(job[1], job[0]) for job in jobs])
     return torch.from_numpy(_draw_jobs(jobs, workers)), torch.from_numpy(labels).long()
@@ -458,5 +462,5 @@ def garment_bank(per_class: int = PER_CLASS, seed: int = 0, workers: int = 2,
 @functools.lru_cache(maxsize=1)
 def doodle_bank(count: int = DOODLES, seed: int = 0, workers: int = 2, chunk: int = 500) -> torch.Tensor:
     """count `doodle_drawing`s -> uint8 (count, 28, 28), deterministic like garment_bank (its own streams)."""
-    jobs = [(-1, min(chunk, count - i), seed * 1_000_003 + 7_777_777 + i) for i in range(0, count, chunk)]
+    jobs = [(-1, min(chunk, count - i), seed * 1_000_003 + 7_777_777 + i, 0.0) for i in range(0, count, chunk)]
     return torch.from_numpy(_draw_jobs(jobs, workers))

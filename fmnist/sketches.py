@@ -23,6 +23,7 @@ from fmnist.preprocess import BlankImageError, fill_enclosed, preprocess_drawing
 
 CANVAS = 448  # the app's sketchpad size
 KINDS = ("outline", "filled")
+COLOURED = "coloured"  # a design coloured in by hand: rows of brush strokes with gaps, no paint bucket (DESIGNS only)
 STROKES = (4, 8, 14)  # canvas pixels: a thin pen, the app's default brush, a marker
 
 
@@ -32,8 +33,8 @@ class Sketch:
 
     canvas: np.ndarray
     label: int
-    kind: str  # "outline" or "filled"
-    stroke: int  # outline width in canvas pixels (0 for filled)
+    kind: str  # "outline", "filled" or COLOURED
+    stroke: int  # outline width in canvas pixels (0 for filled; the brush's width for COLOURED)
     source: str = "test"  # "test" (a test image redrawn), "drawn" (a DRAWINGS template) or "design" (DESIGNS)
     design: str = ""  # the design's name, for source "design"
     pose: Pose | None = None  # how a design was placed (facing, tilt, size), for source "design"
@@ -391,6 +392,7 @@ DESIGNS: dict[int, tuple[Design, ...]] = {
 MAX_TILT = {5: 25.0, 7: 25.0}
 SMALL_TILT = 5.0
 THIN_PENS, THICK_PENS = (3, 6), (10, 18)  # canvas pixels, inclusive ranges: a fine pen and a marker
+BRUSHES = (8, 24)  # canvas pixels, inclusive: what people pick to colour a drawing in
 
 
 @dataclass(frozen=True)
@@ -437,10 +439,11 @@ def draw_design(design: Design, kind: str, rng: np.random.Generator, pose: Pose 
                 label: int = 0) -> tuple[np.ndarray, int]:
     """One of DESIGNS -> (RGBA canvas, stroke width; 0 when filled) drawn like a sketchpad drawing: a wobbly
     outline of 3-20 vertices, not always closed, with a thin (3-6 px) or thick (10-18 px) pen; "filled" paints
-    the outline's inside and then leaves the details off or rubs them out as background lines. pose: where it
-    goes (sample_pose(label, rng) when None)."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    the outline's inside and then leaves the details off or rubs them out as background lines; COLOURED colours the
+    inside in rows of brush strokes (`colour_rows`) with the outline drawn around them three times in five, details
+    as for "filled" (its stroke: the brush's width). pose: where it goes (sample_pose(label, rng) when None)."""
+    if kind not in KINDS + (COLOURED,):
+        raise ValueError(f"kind must be one of {KINDS + (COLOURED,)}, not {kind!r}")
     pose = pose or sample_pose(label, rng)
     pen = int(rng.integers(*THIN_PENS, endpoint=True) if rng.integers(2) else
               rng.integers(*THICK_PENS, endpoint=True))
@@ -482,6 +485,12 @@ def draw_design(design: Design, kind: str, rng: np.random.Generator, pose: Pose 
     if kind == "filled":
         ink.polygon(to_canvas(plane[0][0]), fill=255)
         detail_ink = 0 if rng.uniform() < 0.5 else None  # rubbed out as background lines, or left off
+    elif kind == COLOURED:
+        brush = int(rng.integers(*BRUSHES, endpoint=True))
+        colour_rows(ink, to_canvas(plane[0][0]), brush, rng)
+        if rng.uniform() < 0.6:
+            ink.line(to_canvas(plane[0][0]), fill=255, width=pen, joint="curve")
+        detail_ink = 0 if rng.uniform() < 0.5 else None
     else:
         ink.line(to_canvas(plane[0][0]), fill=255, width=pen, joint="curve")
         detail_ink = 255
@@ -494,7 +503,35 @@ def draw_design(design: Design, kind: str, rng: np.random.Generator, pose: Pose 
                 ink.line(line, fill=value, width=pen, joint="curve")
     canvas = np.zeros((CANVAS, CANVAS, 4), np.uint8)
     canvas[..., 3] = np.asarray(alpha)
-    return canvas, pen if kind == "outline" else 0
+    return canvas, pen if kind == "outline" else brush if kind == COLOURED else 0
+
+
+def colour_rows(ink: ImageDraw.ImageDraw, outline: list[Point], brush: int, rng: np.random.Generator) -> None:
+    """Colour a closed outline's inside on `ink` as a hand does with a brush `brush` pixels wide: rows across it at
+    one of four directions (across, down, slanted either way, give or take 12 degrees), 1-2 brushes apart, one stroke
+    for each stretch of a row that lies inside (a row across trouser legs is two strokes), each ending up to 0.4 brush
+    short of the edge or 0.3 past it."""
+    inside = Image.new("1", (CANVAS, CANVAS), 0)
+    ImageDraw.Draw(inside).polygon(outline, fill=1)
+    mask = np.asarray(inside, dtype=bool)
+    theta = np.radians(rng.choice([0.0, 90.0, 45.0, -45.0]) + rng.uniform(-12, 12))
+    along, across = np.array([np.cos(theta), np.sin(theta)]), np.array([-np.sin(theta), np.cos(theta)])
+    centre, reach = np.array([CANVAS / 2, CANVAS / 2]), CANVAS * 0.75
+    gap = brush * rng.uniform(1.0, 2.0)
+    steps = np.arange(-reach, reach, 2.0)
+    for offset in np.arange(-reach + rng.uniform(0, gap), reach, gap):
+        points = centre + offset * across + steps[:, None] * along
+        col, row = points[:, 0].round().astype(int), points[:, 1].round().astype(int)
+        on = (col >= 0) & (col < CANVAS) & (row >= 0) & (row < CANVAS)
+        hit = np.zeros(len(steps), bool)
+        hit[on] = mask[row[on], col[on]]
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], hit.astype(np.int8), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2] - 1):
+            if stop - start < 2:
+                continue
+            ends = steps[[start, stop]] + np.array([-1, 1]) * rng.uniform(-0.4, 0.3, 2) * brush
+            a, b = (centre + offset * across + t * along for t in ends)
+            ink.line([tuple(a), tuple(b)], fill=255, width=brush)
 
 
 def iter_designs(seed: int = 0, per_design: int = 6) -> Iterator[Sketch]:
@@ -508,6 +545,18 @@ def iter_designs(seed: int = 0, per_design: int = 6) -> Iterator[Sketch]:
                     pose = sample_pose(label, rng)
                     canvas, stroke = draw_design(design, kind, rng, pose)
                     yield Sketch(canvas, label, kind, stroke, "design", design.name, pose)
+
+
+def iter_coloured(seed: int = 0, per_design: int = 6) -> Iterator[Sketch]:
+    """per_design drawings of each of DESIGNS coloured in by hand (COLOURED), one at a time, from a random stream of
+    their own (so the "designs" column's drawings stay what they were)."""
+    rng = np.random.default_rng([seed, 3])
+    for label, designs in DESIGNS.items():
+        for design in designs:
+            for _ in range(per_design):
+                pose = sample_pose(label, rng)
+                canvas, brush = draw_design(design, COLOURED, rng, pose)
+                yield Sketch(canvas, label, COLOURED, brush, "design", design.name, pose)
 
 
 def draw_sketch(image: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, int]:
@@ -606,11 +655,12 @@ class Condition:
 
 
 # "outline+fill" is the app's "Fill closed outlines" option; "designs" scores DESIGNS, both kinds, as the Predict
-# tab's default (no filling) sees them.
+# tab's default (no filling) sees them; "coloured" the same designs coloured in by hand (iter_coloured).
 CONDITIONS = (Condition("outline", ("outline",), ("test", "drawn"), False),
               Condition("outline+fill", ("outline",), ("test", "drawn"), True),
               Condition("filled", ("filled",), ("test", "drawn"), False),
-              Condition("designs", KINDS, ("design",), False))
+              Condition("designs", KINDS, ("design",), False),
+              Condition(COLOURED, (COLOURED,), ("design",), False))
 
 
 @dataclass(frozen=True)
@@ -646,7 +696,7 @@ def prepare_sketches(sketches: Iterable[Sketch]) -> dict[str, Prepared]:
 def sketch_set(data: FashionMNIST) -> dict[str, Prepared]:
     """The evaluation set every figure in this project is measured on, preprocessed (seconds of CPU, 2.6 MB), kept
     for the last dataset: a sweep's runs and the app's runs measure on it without preparing it again."""
-    return prepare_sketches(chain(iter_sketches(data), iter_designs()))
+    return prepare_sketches(chain(iter_sketches(data), iter_designs(), iter_coloured()))
 
 
 def _probabilities(model: nn.Module, normalization: dict, images: np.ndarray) -> np.ndarray:

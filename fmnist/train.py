@@ -47,6 +47,8 @@ class TrainConfig:
     pen_shapes: float = 0.0  # share of each batch swapped for the image's own fmnist.augment.pen_shape, in [0, 1)
     pen_variants: int = PEN_VARIANTS  # pen_shape renderings kept per training image (half filled, half traced), even
     garments_per_class: int = PER_CLASS  # procedural drawings of each class in the garments bank
+    colour_strokes: float = 0.0  # chance a coloured-in training drawing (renderings, garments, filled pen shapes) is
+    # coloured with back-and-forth strokes, gaps and all (fmnist.augment.colour_in) instead of solid, in [0, 1]
     init: str | None = None  # start from this checkpoint's weights (a path or shipped name); None = a random init
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
     width: int | None = None  # cnn only: channels of its first conv pair (each next pair has twice as many); None = 24
@@ -90,7 +92,8 @@ class TrainConfig:
         ls = self.label_smoothing
         if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {ls!r}")
-        for name, value, closed in (("erase", self.erase, True), ("garments", self.garments, False),
+        for name, value, closed in (("erase", self.erase, True), ("colour_strokes", self.colour_strokes, True),
+                                    ("garments", self.garments, False),
                                     ("doodles", self.doodles, False), ("pen_shapes", self.pen_shapes, False),
                                     ("ema", self.ema, False)):
             if (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
@@ -98,6 +101,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a number in [0, 1{']' if closed else ')'}, got {value!r}")
         if not isinstance(self.shapes, bool):
             raise ValueError(f"shapes must be True or False, got {self.shapes!r}")
+        if self.colour_strokes and not (self.drawings or self.garments or self.pen_shapes):
+            raise ValueError(f"colour_strokes changes how the drawings, garments and pen shapes are coloured in, so it "
+                             f"needs one of them (got colour_strokes={self.colour_strokes} without)")
         if self.shapes:
             mixed = [name for name, on in (("augment", self.augment), ("drawings", self.drawings),
                                            ("erase", self.erase), ("garments", self.garments),
@@ -317,13 +323,13 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
         masks = (masks if cfg.subset is None else masks[keep]).to(device)
     shares = SHAPES_ONLY if cfg.shapes else (FILLED, OUTLINED)  # without drawings: filled / outlined shares
     if cfg.drawings:  # uint8 (N, HAND_VARIANTS, 28, 28), also once per dataset
-        drawn = dataset_hand_drawn(data)
+        drawn = dataset_hand_drawn(data, cfg.colour_strokes)
         drawn = (drawn if cfg.subset is None else drawn[keep]).to(device)
     if cfg.pen_shapes:  # uint8 (N, pen_variants, 28, 28), once per dataset
-        pens = dataset_pen_shapes(data, cfg.pen_variants)
+        pens = dataset_pen_shapes(data, cfg.pen_variants, cfg.colour_strokes)
         pens = (pens if cfg.subset is None else pens[keep]).to(device)
     if cfg.garments:  # uint8 (G, 28, 28) drawings and their labels, made once per process
-        garment_images, garment_labels = (t.to(device) for t in garment_bank(cfg.garments_per_class))
+        garment_images, garment_labels = (t.to(device) for t in garment_bank(cfg.garments_per_class, strokes=cfg.colour_strokes))
     if cfg.doodles:  # uint8 (D, 28, 28), no garment: trained towards equal probabilities for every class
         doodle_images = doodle_bank().to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)

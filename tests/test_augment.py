@@ -213,3 +213,53 @@ def test_more_pen_variants_are_more_drawings_of_each_silhouette_alternately_fill
     for v in range(6):  # each a drawing of its own (its own size, aspect, pen and level), not a copy of another
         assert all(not torch.equal(six[:, v], six[:, w]) for w in range(v + 1, 6))
     assert not torch.equal(six[:, 2], six[:, 0]) and (six[:, 2].float() - six[:, 0].float()).abs().mean() > 5
+
+
+def test_colouring_in_is_rows_of_strokes_inside_the_shape_with_gaps_and_no_bridges():
+    from fmnist.augment import colour_in
+    from fmnist.morphology import dilate
+
+    legs = np.zeros((200, 200), bool)
+    legs[20:180, 30:80] = legs[20:180, 120:170] = True  # two trouser legs 40 pixels apart
+    legs[20:60, 30:170] = True  # joined at the waist
+    cover = []
+    for seed in range(40):
+        pen = int(np.random.default_rng(seed).integers(6, 20))
+        ink = colour_in(legs, pen, np.random.default_rng(seed))
+        assert np.array_equal(ink, colour_in(legs, pen, np.random.default_rng(seed)))  # deterministic per seed
+        assert not (ink & ~dilate(legs, pen | 1)).any()  # at most half a pen past the edge
+        assert not ink[70:180, 80 + pen // 2 + 1:120 - pen // 2 - 1].any()  # no row bridges the legs' gap
+        cover.append((ink & legs).sum() / legs.sum())
+    cover = np.array(cover)
+    assert cover.min() > 0.35 and np.median(cover) < 0.9  # mostly coloured, the background showing between rows
+    assert cover.max() > 0.85  # rows that touch colour it in nearly solid
+    assert not colour_in(np.zeros((50, 50), bool), 8, np.random.default_rng(0)).any()
+
+
+def test_colour_strokes_change_only_coloured_in_drawings_and_never_run_at_zero(monkeypatch):
+    import fmnist.augment
+    from fmnist.augment import pen_shape
+    from fmnist.garments import garment_drawing
+
+    top = garment("top")
+    changed = [not np.array_equal(hand_drawn(top, 0, np.random.default_rng(s), 1.0),
+                                  hand_drawn(top, 0, np.random.default_rng(s), 0.0)) for s in range(60)]
+    assert 0.15 < np.mean(changed) < 0.5  # the coloured-in ones (three in ten)
+    for s in range(20):  # a traced pen shape is never coloured in
+        assert np.array_equal(pen_shape(top, True, np.random.default_rng(s), 1.0),
+                              pen_shape(top, True, np.random.default_rng(s), 0.0))
+    solid = np.array([(pen_shape(top, False, np.random.default_rng(s), 0.0) > 200).mean() for s in range(30)])
+    rows = np.array([(pen_shape(top, False, np.random.default_rng(s), 1.0) > 200).mean() for s in range(30)])
+    assert rows.mean() < 0.85 * solid.mean()  # gaps between the rows
+    garments = [not np.array_equal(garment_drawing(2, np.random.default_rng(s), 1.0),
+                                   garment_drawing(2, np.random.default_rng(s), 0.0)) for s in range(60)]
+    assert 0.15 < np.mean(garments) < 0.55
+
+    def refuse(*args):
+        raise AssertionError("colour_in called with colour strokes off")
+
+    monkeypatch.setattr(fmnist.augment, "colour_in", refuse)
+    for s in range(30):
+        hand_drawn(top, 0, np.random.default_rng(s), 0.0)
+        pen_shape(top, False, np.random.default_rng(s), 0.0)
+        garment_drawing(s % 10, np.random.default_rng(s), 0.0)

@@ -11,15 +11,17 @@ import re
 import pytest
 
 from demo.latency import stroke_path
-from demo.sketch_canvas import READY
+from demo.sketch_canvas import PEN_SIZES, READY, SIDE
 from fmnist.data import CLASS_NAMES
 from fmnist.sketches import DESIGNS, Design
-from test_browser import CHROMIUM, FLAGS, app_url  # noqa: F401  (app_url: the running app, a fixture)
+from test_browser import CHROMIUM, FLAGS, SHOTS, app_url  # noqa: F401  (app_url: the running app, a fixture)
 
 pytestmark = pytest.mark.browser
 
 PER_CLASS = (0, 3)  # which of each class's designs a student draws (the second one mirrored)
 MIN_RIGHT = 17  # of 20: the default shipped on 2026-12-01 gets 19 (README, "Shipped models"; the one before 15)
+COLOURED_PER_CLASS = (1, 2)  # the designs a student colours in (the second mirrored, its rows further apart)
+MIN_RIGHT_COLOURED = 8  # of 20: the default shipped on 2026-12-04 (afternoon) gets 10
 
 
 def design_strokes(design: Design, mirrored: bool, margin: float = 0.1) -> list[list[tuple[float, float]]]:
@@ -84,3 +86,71 @@ def test_top_answer_is_right_for_most_garments_drawn_the_way_people_draw(app_url
     print(f"{len(right)} of {len(answers)} right; wrong: {wrong}")
     assert len(answers) == 2 * len(DESIGNS)
     assert len(right) >= MIN_RIGHT, f"{len(right)} of {len(answers)} right; wrong: {wrong}"
+
+
+def colouring_rows(design: Design, mirrored: bool, pen: float, spacing: float, vertical: bool,
+                   margin: float = 0.1) -> list[list[tuple[float, float]]]:
+    """The strokes of colouring a design's outline in by hand, in fractions of the pad: rows `spacing` apart (across,
+    or down when vertical), one stroke for each stretch of a row inside the outline, stopping half a pen short of
+    it (the pen's round end reaches the edge)."""
+    outline = design_strokes(design, mirrored, margin)[0]
+    pts = [(y, x) if vertical else (x, y) for x, y in outline]  # rows run along the first coordinate
+    low, high = min(p[1] for p in pts), max(p[1] for p in pts)
+    strokes = []
+    for row in [low + spacing / 2 + k * spacing for k in range(int((high - low) / spacing) + 1)]:
+        crossings = sorted(x0 + (row - y0) * (x1 - x0) / (y1 - y0)
+                           for (x0, y0), (x1, y1) in zip(pts, pts[1:]) if (y0 <= row) != (y1 <= row))
+        for start, stop in zip(crossings[::2], crossings[1::2]):
+            if stop - start > pen:
+                run = [(start + pen / 2, row), (stop - pen / 2, row)]
+                strokes.append([(y, x) for x, y in run] if vertical else run)
+    return strokes
+
+
+def test_garments_coloured_in_with_a_thick_pen_are_recognised(app_url):  # noqa: F811
+    """A student draws the outline, picks the Thick pen and colours the garment in, row by row with gaps between the
+    rows (there is no paint bucket): the top answer must be right for most garments."""
+    from playwright.sync_api import sync_playwright
+
+    thick = PEN_SIZES["Thick"] / SIDE
+    answers = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        canvas = page.locator(f"#sketchpad {READY}")
+        canvas.wait_for(timeout=30_000)
+        status = page.locator("#predict-message [role=status]")
+        for label, designs in DESIGNS.items():
+            for k, index in enumerate(COLOURED_PER_CLASS):
+                design = designs[index]
+                outline = design_strokes(design, mirrored=k == 1)[:1]
+                rows = colouring_rows(design, k == 1, thick, thick * (1.3 + 0.4 * k), vertical=label % 2 == 1)
+                for pen, strokes in (("Medium", outline), ("Thick", rows)):
+                    page.locator("#sketchpad .pad-size", has_text=pen).click()
+                    for points in strokes:
+                        path = stroke_path(canvas.bounding_box(), points)
+                        page.mouse.move(*path[0])
+                        page.mouse.down()
+                        for x, y in path[1:]:
+                            page.mouse.move(x, y)
+                        page.mouse.up()
+                page.wait_for_timeout(400)
+                page.wait_for_function(
+                    "document.querySelector('#predict-message [role=status]').innerText.includes('%')",
+                    timeout=20_000)
+                page.wait_for_timeout(600)
+                text = status.inner_text()
+                answers.append((CLASS_NAMES[label], design.name, top_answer(text), text))
+                if SHOTS and label == 4 and k == 0:
+                    page.locator("#sketchpad").screenshot(path=f"{SHOTS}/coloured-in.png")
+                page.locator("#clear").click()
+                page.wait_for_function(
+                    "!document.querySelector('#predict-message [role=status]').innerText.includes('%')",
+                    timeout=10_000)
+        browser.close()
+    right = [a for a in answers if a[0] == a[2]]
+    wrong = [f"{truth} ({name}): {said}" for truth, name, said, _ in answers if said != truth]
+    print(f"coloured in: {len(right)} of {len(answers)} right; wrong: {wrong}")
+    assert len(answers) == len(COLOURED_PER_CLASS) * len(DESIGNS)
+    assert len(right) >= MIN_RIGHT_COLOURED, f"{len(right)} of {len(answers)} right; wrong: {wrong}"

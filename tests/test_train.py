@@ -160,8 +160,8 @@ def test_drawings_train_deterministically_on_renderings_made_once(data):
     cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=2, device="cpu", drawings=True, erase=0.5,
                       subset=300, log_every=1)
     first = losses(cfg, data)
-    assert augment.dataset_hand_drawn.ready(data)
-    assert augment.dataset_hand_drawn(data).shape == (len(data.train_labels), augment.HAND_VARIANTS, 28, 28)
+    assert augment.dataset_hand_drawn.ready(data, 0.0)
+    assert augment.dataset_hand_drawn(data, 0.0).shape == (len(data.train_labels), augment.HAND_VARIANTS, 28, 28)
     assert losses(cfg, data) == first
     assert losses(TrainConfig(**{**cfg.__dict__, "drawings": False, "augment": True}), data) != first
 
@@ -225,8 +225,8 @@ def test_garments_swap_a_share_of_each_batch_images_and_labels_together(data, mo
     bank = (torch.arange(10, dtype=torch.uint8).repeat_interleave(5).view(50, 1, 1).expand(50, 28, 28) + 1) * 20
     asked = []
     monkeypatch.setattr(fmnist.train, "garment_bank",
-                        lambda per_class: asked.append(per_class) or (bank.contiguous(),
-                                                                      torch.arange(10).repeat_interleave(5)))
+                        lambda per_class, strokes: asked.append(per_class) or (bank.contiguous(),
+                                                                               torch.arange(10).repeat_interleave(5)))
     cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", garments=0.4, subset=500,
                       garments_per_class=700)
     first, flat, y = watched_training(cfg, data, monkeypatch)
@@ -300,7 +300,8 @@ def test_bf16_warns_where_the_cpu_would_emulate_it(monkeypatch, bf16, amx, warne
 @pytest.mark.parametrize("field,value", [("pen_shapes", 1.0), ("pen_shapes", -0.2), ("pen_shapes", "0.3"),
                                          ("init", ""), ("init", 3), ("pen_variants", 3), ("pen_variants", 0),
                                          ("pen_variants", 18), ("pen_variants", 4.0), ("garments_per_class", 5),
-                                         ("garments_per_class", 40000), ("garments_per_class", "6000")])
+                                         ("garments_per_class", 40000), ("garments_per_class", "6000"),
+                                         ("colour_strokes", 1.5), ("colour_strokes", -0.1), ("colour_strokes", "0.5")])
 def test_impossible_pen_shapes_and_init_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
@@ -314,7 +315,7 @@ def test_pen_shapes_swap_in_the_images_own_silhouette_with_its_own_label(data, m
     n = len(data.train_labels)
     tag = (torch.arange(n) % 250 + 1).to(torch.uint8)
     monkeypatch.setattr(fmnist.train, "dataset_pen_shapes",
-                        lambda d, variants: tag.view(n, 1, 1, 1).expand(n, variants, 28, 28).contiguous())
+                        lambda d, variants, strokes: tag.view(n, 1, 1, 1).expand(n, variants, 28, 28).contiguous())
     cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", pen_shapes=0.4)
     first, flat, y = watched_training(cfg, data, monkeypatch)
     from fmnist.data import MEAN, STD
@@ -336,13 +337,42 @@ def test_a_bank_size_without_its_share_is_refused_rather_than_ignored(bank, shar
     assert TrainConfig(**bank, **{share: 0.3})  # with its share it is taken
 
 
+def test_colour_strokes_reach_every_bank_that_colours_in_and_need_one(data, monkeypatch):
+    import fmnist.train
+
+    asked, n = {}, len(data.train_labels)
+
+    def drawings(d, strokes):
+        asked["drawings"] = strokes
+        return torch.zeros((n, 2, 28, 28), dtype=torch.uint8)
+
+    def pen_shapes(d, variants, strokes):
+        asked["pen_shapes"] = strokes
+        return torch.zeros((n, variants, 28, 28), dtype=torch.uint8)
+
+    def garments(per_class, strokes):
+        asked["garments"] = strokes
+        return torch.zeros((10, 28, 28), dtype=torch.uint8), torch.arange(10)
+
+    for name, bank in (("dataset_hand_drawn", drawings), ("dataset_pen_shapes", pen_shapes),
+                       ("garment_bank", garments)):
+        monkeypatch.setattr(fmnist.train, name, bank)
+    cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", drawings=True, garments=0.2,
+                      pen_shapes=0.2, colour_strokes=0.4, subset=200)
+    losses(cfg, data)
+    assert asked == {"drawings": 0.4, "pen_shapes": 0.4, "garments": 0.4}
+    with pytest.raises(ValueError, match="colour_strokes .* needs one of them"):
+        TrainConfig(colour_strokes=0.5)
+    assert TrainConfig(colour_strokes=1.0, garments=0.3).colour_strokes == 1.0
+
+
 def test_every_pen_variant_of_the_bank_is_trained_on(data, monkeypatch):
     import fmnist.train
 
     # a bank whose drawings say which variant they are: variant v of every image is all 40 * (v + 1)
     n, asked = len(data.train_labels), []
 
-    def bank(d, variants):
+    def bank(d, variants, strokes):
         asked.append(variants)
         return (torch.arange(1, variants + 1, dtype=torch.uint8) * 40).view(1, variants, 1, 1).expand(
             n, variants, 28, 28).contiguous()
