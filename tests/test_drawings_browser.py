@@ -47,7 +47,10 @@ def top_answer(status: str) -> str | None:
     return found.group(1) if found else None
 
 
-def test_top_answer_is_right_for_most_garments_drawn_the_way_people_draw(app_url):  # noqa: F811
+def answers_on_the_page(app_url: str, drawings: list[tuple[int, str, list]], shot: int | None = None) -> list:
+    """Draw each (label, design name, [(pen size button or None, strokes)]) on the Predict tab's pad with the mouse,
+    one after another with Clear between, and read the answer on the page: [(true class, design name, top answer,
+    status line)]. shot: the index of a drawing whose pad is saved to SHOTS/coloured-in.png (when SHOTS is set)."""
     from playwright.sync_api import sync_playwright
 
     answers = []
@@ -58,31 +61,39 @@ def test_top_answer_is_right_for_most_garments_drawn_the_way_people_draw(app_url
         canvas = page.locator(f"#sketchpad {READY}")
         canvas.wait_for(timeout=30_000)
         status = page.locator("#predict-message [role=status]")
-        for label, designs in DESIGNS.items():
-            for k, index in enumerate(PER_CLASS):
-                design = designs[index]
-                for points in design_strokes(design, mirrored=k == 1):
+        for i, (label, name, groups) in enumerate(drawings):
+            for pen, strokes in groups:
+                if pen:
+                    page.locator("#sketchpad .pad-size", has_text=pen).click()
+                for points in strokes:
                     path = stroke_path(canvas.bounding_box(), points)
                     page.mouse.move(*path[0])
                     page.mouse.down()
                     for x, y in path[1:]:
                         page.mouse.move(x, y)
                     page.mouse.up()
-                page.wait_for_timeout(400)  # the last stroke's answer, not an earlier one's
-                page.wait_for_function(
-                    "document.querySelector('#predict-message [role=status]').innerText.includes('%')",
-                    timeout=20_000)
-                page.wait_for_timeout(600)
-                text = status.inner_text()
-                answers.append((CLASS_NAMES[label], design.name, top_answer(text), text))
-                page.locator("#clear").click()
-                page.wait_for_function(
-                    "!document.querySelector('#predict-message [role=status]').innerText.includes('%')",
-                    timeout=10_000)
+            page.wait_for_timeout(400)  # the last stroke's answer, not an earlier one's
+            page.wait_for_function(
+                "document.querySelector('#predict-message [role=status]').innerText.includes('%')", timeout=20_000)
+            page.wait_for_timeout(600)
+            text = status.inner_text()
+            answers.append((CLASS_NAMES[label], name, top_answer(text), text))
+            if SHOTS and i == shot:
+                page.locator("#sketchpad").screenshot(path=f"{SHOTS}/coloured-in.png")
+            page.locator("#clear").click()
+            page.wait_for_function(
+                "!document.querySelector('#predict-message [role=status]').innerText.includes('%')", timeout=10_000)
         browser.close()
+    return answers
+
+
+def test_top_answer_is_right_for_most_garments_drawn_the_way_people_draw(app_url):  # noqa: F811
+    answers = answers_on_the_page(app_url, [(label, designs[index].name, [(None, design_strokes(designs[index],
+                                                                                                 mirrored=k == 1))])
+                                            for label, designs in DESIGNS.items()
+                                            for k, index in enumerate(PER_CLASS)])
     right = [a for a in answers if a[0] == a[2]]
-    wrong = [f"{truth} ({name}): {said}" for truth, name, _, said in answers if (truth, name) not in
-             {(r[0], r[1]) for r in right}]
+    wrong = [f"{truth} ({name}): {said}" for truth, name, said, _ in answers if said != truth]
     print(f"{len(right)} of {len(answers)} right; wrong: {wrong}")
     assert len(answers) == 2 * len(DESIGNS)
     assert len(right) >= MIN_RIGHT, f"{len(right)} of {len(answers)} right; wrong: {wrong}"
@@ -110,45 +121,13 @@ def colouring_rows(design: Design, mirrored: bool, pen: float, spacing: float, v
 def test_garments_coloured_in_with_a_thick_pen_are_recognised(app_url):  # noqa: F811
     """A student draws the outline, picks the Thick pen and colours the garment in, row by row with gaps between the
     rows (there is no paint bucket): the top answer must be right for most garments."""
-    from playwright.sync_api import sync_playwright
-
     thick = PEN_SIZES["Thick"] / SIDE
-    answers = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(app_url)
-        canvas = page.locator(f"#sketchpad {READY}")
-        canvas.wait_for(timeout=30_000)
-        status = page.locator("#predict-message [role=status]")
-        for label, designs in DESIGNS.items():
-            for k, index in enumerate(COLOURED_PER_CLASS):
-                design = designs[index]
-                outline = design_strokes(design, mirrored=k == 1)[:1]
-                rows = colouring_rows(design, k == 1, thick, thick * (1.3 + 0.4 * k), vertical=label % 2 == 1)
-                for pen, strokes in (("Medium", outline), ("Thick", rows)):
-                    page.locator("#sketchpad .pad-size", has_text=pen).click()
-                    for points in strokes:
-                        path = stroke_path(canvas.bounding_box(), points)
-                        page.mouse.move(*path[0])
-                        page.mouse.down()
-                        for x, y in path[1:]:
-                            page.mouse.move(x, y)
-                        page.mouse.up()
-                page.wait_for_timeout(400)
-                page.wait_for_function(
-                    "document.querySelector('#predict-message [role=status]').innerText.includes('%')",
-                    timeout=20_000)
-                page.wait_for_timeout(600)
-                text = status.inner_text()
-                answers.append((CLASS_NAMES[label], design.name, top_answer(text), text))
-                if SHOTS and label == 4 and k == 0:
-                    page.locator("#sketchpad").screenshot(path=f"{SHOTS}/coloured-in.png")
-                page.locator("#clear").click()
-                page.wait_for_function(
-                    "!document.querySelector('#predict-message [role=status]').innerText.includes('%')",
-                    timeout=10_000)
-        browser.close()
+    drawings = [(label, designs[index].name,
+                 [("Medium", design_strokes(designs[index], mirrored=k == 1)[:1]),
+                  ("Thick", colouring_rows(designs[index], k == 1, thick, thick * (1.3 + 0.4 * k),
+                                           vertical=label % 2 == 1))])
+                for label, designs in DESIGNS.items() for k, index in enumerate(COLOURED_PER_CLASS)]
+    answers = answers_on_the_page(app_url, drawings, shot=4 * len(COLOURED_PER_CLASS))  # the first coat
     right = [a for a in answers if a[0] == a[2]]
     wrong = [f"{truth} ({name}): {said}" for truth, name, said, _ in answers if said != truth]
     print(f"coloured in: {len(right)} of {len(answers)} right; wrong: {wrong}")
