@@ -121,7 +121,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     text += "  of which hand-constructed: " + ", ".join(
         f"{k} {v * 100:.1f} %" for k, v in metrics["sketch_drawn_accuracy"].items()) + "\n"
     balanced = metrics["sketch_balanced_accuracy"]
-    text += f"class-balanced: designs {balanced['designs'] * 100:.1f} %, coloured in {balanced['coloured'] * 100:.1f} %\n"
+    text += (f"class-balanced: designs {balanced['designs'] * 100:.1f} %, "
+             f"coloured in {balanced['coloured'] * 100:.1f} %\n")
     print(text, end="")
 
     out.mkdir(parents=True, exist_ok=True)

@@ -329,7 +329,8 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
         pens = dataset_pen_shapes(data, cfg.pen_variants, cfg.colour_strokes)
         pens = (pens if cfg.subset is None else pens[keep]).to(device)
     if cfg.garments:  # uint8 (G, 28, 28) drawings and their labels, made once per process
-        garment_images, garment_labels = (t.to(device) for t in garment_bank(cfg.garments_per_class, strokes=cfg.colour_strokes))
+        garment_images, garment_labels = (t.to(device) for t in garment_bank(cfg.garments_per_class,
+                                                                              strokes=cfg.colour_strokes))
     if cfg.doodles:  # uint8 (D, 28, 28), no garment: trained towards equal probabilities for every class
         doodle_images = doodle_bank().to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)

@@ -318,7 +318,8 @@ def test_training_streams_and_registers_a_session_model():
     label, *_ = predict_upload(str(EXAMPLES[1]), name, final["models_state"], False)
     assert label is not None
     sketch = meta["metrics"]["sketch_accuracy"]  # measured on the sketch set, shown in the card and the table
-    assert set(sketch) == {"outline", "outline+fill", "filled", "designs", "coloured"} and "drawings: outline" in model_card(meta)
+    assert set(sketch) == {"outline", "outline+fill", "filled", "designs", "coloured"}
+    assert "drawings: outline" in model_card(meta)
     assert final["results"].data["filled %"].iloc[0] == round(sketch["filled"] * 100, 1)
     assert f"drawings: outlines {sketch['outline'] * 100:.1f} %, filled {sketch['filled'] * 100:.1f} %" in final["status"]
     titles = [ax.get_title() for ax in final["mistakes"].axes]  # the surest mistakes, with their probability
