@@ -17,7 +17,8 @@ from demo.models import all_models, get_model, is_number, model_card, model_key,
 from demo.sketch_canvas import decode_drawing, sketch_canvas
 from fmnist.checkpoint import CheckpointError, load_checkpoint
 from fmnist.data import CLASS_NAMES
-from fmnist.preprocess import BlankImageError, ImageError, open_image, preprocess_drawing, preprocess_image
+from fmnist.preprocess import (BlankImageError, ImageError, bare_shape, open_image, preprocess_drawing,
+                               preprocess_image)
 from fmnist.predict import Verdict, feature_maps, judge, occlusion, predict_proba, to_input
 
 PREVIEW = 224  # the 28x28 model input, enlarged 8x
@@ -60,45 +61,56 @@ def heat_overlay(image28: np.ndarray, heat28: np.ndarray) -> np.ndarray:
     return ((1 - alpha) * base + alpha * heat).round().astype(np.uint8)
 
 
-def answer(image28: np.ndarray, model_name: str, session_models: dict, show_maps: bool, source: str):
+def answer(image28: np.ndarray, model_name: str, session_models: dict, show_maps: bool, source: str,
+           drawn: bool = False):
     """The shared tail of both inputs for a 28x28 image: (label, preview, evidence, maps, other models'
     answers, status line). A confident answer shows its top classes; an unsure one says which two it
-    hesitates between; a picture unlike any garment gets a sentence and no label."""
+    hesitates between; a picture unlike any garment gets a sentence and no label; a top drawn (drawn) as a
+    bare shape gets a hint on what tells tops apart (`fmnist.predict.judge`)."""
     model, meta = get_model(model_name, session_models)
     x = to_input(image28, meta["normalization"])
     probs = predict_proba(model, x)[0]
     names = meta["class_names"]
-    verdict = judge(probs)
+    bare = drawn and bare_shape(image28)
+    verdict = judge(probs, bare)
     label = {name: float(p) for name, p in zip(names, probs)} if verdict.kind != "unlike" else None
     evidence = maps = None
     if show_maps and verdict.kind != "unlike":
         evidence = heat_overlay(image28, occlusion(model, image28, meta["normalization"], int(probs.argmax())))
         maps = tile_maps(feature_maps(model, x))
     return (label, enlarge(image28), gr.update(value=evidence, visible=bool(show_maps)),
-            gr.update(value=maps, visible=bool(show_maps)), compare_models(image28, model_name, session_models),
+            gr.update(value=maps, visible=bool(show_maps)), compare_models(image28, model_name, session_models, bare),
             status_html(status_line(verdict, names, source)))
 
 
+# After the answer for a top drawn as a bare shape: what a student can draw to say which top it is.
+BARE_TOP_HINT = ("Tops drawn as a bare shape look alike: a collar and buttons make a Shirt, a zip or lapels a Coat, "
+                 "a hood or ribbed cuffs a Pullover.")
+
+
 def status_line(verdict: Verdict, names: list[str], source: str) -> str:
-    """The sentence announced to screen readers and shown above the bars."""
+    """The sentence announced to screen readers and shown above the bars (and BARE_TOP_HINT after it)."""
     (first, p1), (second, p2) = verdict.top[:2]
     if verdict.kind == "unlike":
         return (f"The network does not recognise a garment in {source} (its best guess, {names[first]}, is only "
                 f"{p1 * 100:.0f} %). Draw one whole garment, as large as the pad.")
     if verdict.kind == "unsure":
-        return f"Not sure: {names[first]} or {names[second]}? ({p1 * 100:.0f} % / {p2 * 100:.0f} %, {source})"
-    return f"Prediction for {source}: {names[first]}, {p1 * 100:.0f} %"
+        line = f"Not sure: {names[first]} or {names[second]}? ({p1 * 100:.0f} % / {p2 * 100:.0f} %, {source})"
+    else:
+        line = f"Prediction for {source}: {names[first]}, {p1 * 100:.0f} %"
+    return f"{line}. {BARE_TOP_HINT}" if verdict.shape_only else line
 
 
-def compare_models(image28: np.ndarray, model_name: str, session_models: dict) -> str:
-    """One line: what every other model (shipped, and this session's) answers for the same picture, sure or not."""
+def compare_models(image28: np.ndarray, model_name: str, session_models: dict, bare: bool = False) -> str:
+    """One line: what every other model (shipped, and this session's) answers for the same picture, sure or not;
+    bare: a drawing with nothing inside its shape (each judged as the main answer is)."""
     answers = []
     for name in all_models(session_models):
         if model_key(name, session_models) == model_key(model_name, session_models):
             continue
         model, meta = get_model(name, session_models)
         probs = predict_proba(model, to_input(image28, meta["normalization"]))[0]
-        answers.append(f"{shown_name(name)}: {short_answer(judge(probs), meta['class_names'])}")
+        answers.append(f"{shown_name(name)}: {short_answer(judge(probs, bare), meta['class_names'])}")
     return "Other models: " + " · ".join(answers) if answers else ""
 
 
@@ -133,7 +145,7 @@ def predict_drawing(value: str | None, model_name: str, session_models: dict, sh
         return nothing(f"✏️ {str(err)[0].upper()}{str(err)[1:]}.", show_maps)
     except ImageError as err:
         return nothing(f"⚠️ {err}", show_maps)
-    return answer(image28, model_name, session_models, show_maps, "your drawing")
+    return answer(image28, model_name, session_models, show_maps, "your drawing", drawn=True)
 
 
 def upload_path(value: dict | str | None) -> str | None:

@@ -17,6 +17,8 @@ CLASS_NAMES: tuple[str, ...] = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
+# The four upper-body classes: worn the same way, drawn from the front, often the same shape (see fmnist.predict.judge)
+TOPS: tuple[int, ...] = (0, 2, 4, 6)  # T-shirt/top, Pullover, Coat, Shirt
 # Mean and standard deviation of the 60k training pixels scaled to [0, 1].
 MEAN, STD = 0.2860, 0.3530
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")

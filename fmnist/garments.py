@@ -13,6 +13,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from fmnist.augment import colour_in_drawing, fork_map
+from fmnist.data import TOPS
 from fmnist.preprocess import ink_to_model_image
 
 SIDE = 224  # canvas pixels the drawings are made on
@@ -325,7 +326,7 @@ def _boot(rng: np.random.Generator) -> Parts:
     return g
 
 
-TOPS = (0, 2, 4, 6)  # T-shirt/top, Pullover, Coat, Shirt: one builder, the class deciding the parts
+# TOPS (fmnist.data): one builder, the class deciding the parts
 BUILDERS = {1: _trousers, 3: _dress, 5: _sandal, 7: _sneaker, 8: _bag, 9: _boot}
 
 

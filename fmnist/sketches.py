@@ -19,7 +19,7 @@ from fmnist.data import CLASS_NAMES, FashionMNIST, remember_last, to_float
 from fmnist.morphology import erode
 from fmnist.predict import judge, predict_proba
 from fmnist.polyline import simplify
-from fmnist.preprocess import BlankImageError, fill_enclosed, preprocess_drawing
+from fmnist.preprocess import BlankImageError, bare_shape, fill_enclosed, preprocess_drawing
 
 CANVAS = 448  # the app's sketchpad size
 KINDS = ("outline", "filled")
@@ -750,7 +750,7 @@ def iter_scribbles(n: int = 150, seed: int = 0) -> Iterator[np.ndarray]:
 
 @torch.inference_mode()
 def verdict_figures(model: nn.Module, normalization: dict, prepared: dict[str, Prepared], scribbles: int = 150) -> dict:
-    """How the Predict tab's verdicts (`fmnist.predict.judge`) split the drawings it sees by default (the
+    """How the Predict tab's verdicts (`fmnist.predict.judge`, bare tops included) split the drawings it sees by default (the
     outline, filled and designs conditions together) and `iter_scribbles`: {"drawings": {verdict: {"share",
     "accuracy"}}, "scribbles": {verdict: share}, "drawings_n", "scribbles_n"}. What the thresholds are measured by."""
     kept = [prepared[c] for c in ("outline", "filled", "designs") if c in prepared]
@@ -765,7 +765,7 @@ def verdict_figures(model: nn.Module, normalization: dict, prepared: dict[str, P
 
     def verdicts(ims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         probs = _probabilities(model, normalization, ims)
-        return np.array([judge(p).kind for p in probs]), probs.argmax(1)
+        return np.array([judge(p, bare_shape(im)).kind for p, im in zip(probs, ims)]), probs.argmax(1)
 
     kinds, preds = verdicts(images)
     doodle_kinds, _ = verdicts(np.stack(doodles)) if doodles else (np.array([]), None)

@@ -551,6 +551,44 @@ def test_an_unsure_answer_says_so_in_words_instead_of_one_confident_label(probs,
     assert other in others.split(" · ") or "Other models: " + other in others.split(" · ")
 
 
+def fixed_session(probs: list[float]) -> dict:
+    from fmnist.data import CLASS_NAMES
+
+    return {"fixed": (FixedAnswer(probs).eval(), {"normalization": {"mean": 0.286, "std": 0.353},
+                                                "class_names": list(CLASS_NAMES), "arch": "fixed"})}
+
+
+def test_a_top_drawn_as_a_bare_shape_gets_told_what_tells_tops_apart(tmp_path):
+    """A solid long-sleeved shape that the model calls Shirt at 60 %: "not sure" and the hint, whatever the model;
+    the same with a zip rubbed out of it, or the same picture uploaded as a photo: the answer as it is, no hint."""
+    from PIL import Image, ImageDraw
+    from demo.predict_tab import BARE_TOP_HINT, predict_upload
+
+    from test_preprocess import LONG_TOP, pad
+
+    def silhouette(d):
+        d.polygon(LONG_TOP, fill=255)
+
+    def zipped(d):
+        d.polygon(LONG_TOP, fill=255)
+        d.line([(224, 60), (224, 400)], fill=0, width=20)
+
+    shirt = [0.05, 0.01, 0.2, 0.02, 0.05, 0.01, 0.6, 0.02, 0.03, 0.01]
+    bare = predict_drawing(pad_value(pad(silhouette)), "fixed", fixed_session(shirt), False)[-1]
+    assert "Not sure: Shirt or Pullover? (60 % / 20 %" in bare and BARE_TOP_HINT in bare
+    others = predict_drawing(pad_value(pad(silhouette)), "default", fixed_session(shirt), False)[4]
+    assert "fixed: not sure, **Shirt** or **Pullover**?" in others  # judged the same among the other models
+    with_zip = predict_drawing(pad_value(pad(zipped)), "fixed", fixed_session(shirt), False)[-1]
+    assert "Prediction for your drawing: Shirt, 60 %" in with_zip and BARE_TOP_HINT not in with_zip
+    photo = tmp_path / "top.png"
+    Image.fromarray(255 - pad(silhouette)[..., 3]).save(photo)  # dark garment on white, as photographed
+    uploaded = predict_upload(str(photo), "fixed", fixed_session(shirt), False)[-1]
+    assert "Prediction for the photo: Shirt, 60 %" in uploaded and BARE_TOP_HINT not in uploaded
+    trousers = [0.05, 0.6, 0.2, 0.02, 0.05, 0.01, 0.02, 0.02, 0.02, 0.01]  # only tops look alike
+    bare_trousers = predict_drawing(pad_value(pad(silhouette)), "fixed", fixed_session(trousers), False)[-1]
+    assert "Prediction for your drawing: Trouser, 60 %" in bare_trousers and BARE_TOP_HINT not in bare_trousers
+
+
 def test_model_card_counts_the_epochs_of_the_model_a_run_started_from():
     meta = {"arch": "cnn", "train_config": {"batch_size": 128, "epochs": 10, "lr": 0.0005},
             "metrics": {"epochs_completed": 10}, "started_from": {"epochs_completed": 100}}

@@ -272,6 +272,37 @@ def test_on_a_phone_a_finger_draws_and_the_answer_is_right_below(app_url, tmp_pa
     assert y["#prediction"] - y["#sketchpad"] < 700, y  # sketchpad and answer fit on one 844-pixel screen
 
 
+# A long-sleeved top from the front, one continuous stroke, as fractions of the drawing area.
+LONG_TOP = [(0.5, 0.14), (0.4, 0.11), (0.25, 0.18), (0.13, 0.85), (0.25, 0.88), (0.31, 0.38), (0.31, 0.9),
+            (0.69, 0.9), (0.69, 0.38), (0.75, 0.88), (0.87, 0.85), (0.75, 0.18), (0.6, 0.11), (0.5, 0.14)]
+MESSAGE = "document.querySelector('#predict-message [role=status]').innerText"
+
+
+def test_a_bare_silhouette_of_a_top_is_answered_with_what_tells_tops_apart(page, tmp_path):
+    """Outline a long-sleeved top: an answer, no hint (an outline is not judged bare). Fill closed outlines: a solid
+    silhouette with nothing inside, which a shirt, a pullover and a coat all are, so the line under the answer says
+    what tells them apart, on the screen. Untick it: the hint goes, the outline's answer comes back."""
+    from demo.predict_tab import BARE_TOP_HINT
+
+    draw(page, LONG_TOP)
+    page.wait_for_function(f"{MESSAGE}.startsWith('Prediction for your drawing') || {MESSAGE}.startsWith('Not sure')",
+                           timeout=20_000)
+    outline = page.locator("#predict-message").inner_text()
+    assert BARE_TOP_HINT not in outline
+    page.locator("#fill input[type=checkbox]").check()
+    page.wait_for_function(f"{MESSAGE}.includes('Tops drawn as a bare shape')", timeout=20_000)
+    filled = page.locator("#predict-message").inner_text()
+    assert re.search(r"(?:Prediction for your drawing|Not sure): (T-shirt/top|Pullover|Coat|Shirt)", filled), filled
+    hint = page.locator("#predict-message [role=status]")
+    hint.scroll_into_view_if_needed()
+    box, view = hint.bounding_box(), page.viewport_size
+    assert box["width"] > 100 and 0 <= box["y"] and box["y"] + box["height"] <= view["height"], box
+    shoot(page, "bare-top", tmp_path, full_page=False)
+    page.locator("#fill input[type=checkbox]").uncheck()
+    page.wait_for_function(f"!{MESSAGE}.includes('Tops drawn as a bare shape')", timeout=20_000)
+    assert page.locator("#predict-message").inner_text() == outline
+
+
 def test_upload_a_fashion_mnist_image(page):
     example = ROOT / "demo" / "examples" / "test-0000-ankle-boot.png"
     page.locator("#upload input[type=file]").set_input_files(str(example))

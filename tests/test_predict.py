@@ -60,3 +60,26 @@ def test_feature_maps_of_concurrent_requests_stay_apart():
     with ThreadPoolExecutor(8) as pool:
         together = list(pool.map(lambda x: feature_maps(model, x)[0], images * 4))
     assert all(np.array_equal(a, serial[i % 16]) for i, a in enumerate(together))
+
+
+def probs_with(top: int, p1: float, second: int, p2: float) -> np.ndarray:
+    probs = np.full(10, (1 - p1 - p2) / 8)
+    probs[top], probs[second] = p1, p2
+    return probs
+
+
+@pytest.mark.parametrize("top,p1,second,p2,bare,kind,shape_only", [
+    (6, 0.6, 2, 0.2, False, "sure", False),  # a shirt with something drawn in it: the usual thresholds
+    (6, 0.6, 2, 0.2, True, "unsure", True),  # a bare long-sleeved shape: a shirt, a pullover or a coat
+    (0, 0.8, 6, 0.1, True, "sure", True),  # sure from BARE_TOP_SURE up, still told what tells tops apart
+    (1, 0.6, 3, 0.2, True, "sure", False),  # a bare trouser shape is a trouser: only tops look alike
+    (2, 0.45, 4, 0.4, True, "unsure", True),
+    (4, 0.3, 2, 0.25, True, "unlike", True),  # like no garment stays so
+])
+def test_a_top_drawn_as_a_bare_shape_is_not_sure_below_its_own_threshold(top, p1, second, p2, bare, kind, shape_only):
+    from fmnist.predict import BARE_TOP_SURE, UNSURE_TOP, judge
+
+    assert UNSURE_TOP < BARE_TOP_SURE <= 0.9
+    verdict = judge(probs_with(top, p1, second, p2), bare)
+    assert (verdict.kind, verdict.shape_only) == (kind, shape_only)
+    assert verdict.top[0] == (top, pytest.approx(p1))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from fmnist.preprocess import (BlankImageError, ImageError, preprocess_drawing, preprocess_image)
+from fmnist.preprocess import (BlankImageError, ImageError, bare_shape, preprocess_drawing, preprocess_image)
 
 
 def photo(size=(300, 200), box=(100, 40, 160, 180), bg=(255, 255, 255, 255), fg=(30, 30, 120, 255)):
@@ -104,3 +104,41 @@ def test_thin_strokes_on_a_big_drawing_are_widened_to_a_model_pixel_but_solid_sh
     assert (drawn >= 200).sum() > 2 * (thin >= 200).sum()  # a solid ring instead of grey dashes
     assert drawn[4:24, 8:20].max() == 0  # the inside stays empty
     assert np.array_equal(preprocess_drawing(solid), ink_to_model_image(solid[..., 3]))
+
+
+# A long-sleeved top from the front on the 448-pixel pad: the outline shared by a shirt, a pullover and a coat.
+LONG_TOP = [(224, 60), (180, 50), (110, 80), (60, 380), (110, 395), (140, 170), (140, 400), (308, 400), (308, 170),
+            (338, 395), (388, 380), (338, 80), (268, 50)]
+
+
+def pad(draw) -> np.ndarray:
+    """An RGBA pad with what draw(ImageDraw on the alpha channel) inks."""
+    alpha = Image.new("L", (448, 448), 0)
+    draw(ImageDraw.Draw(alpha))
+    layer = np.zeros((448, 448, 4), np.uint8)
+    layer[..., 3] = np.asarray(alpha)
+    return layer
+
+
+@pytest.mark.parametrize("name,draw,bare", [
+    ("solid silhouette", lambda d: d.polygon(LONG_TOP, fill=255), True),
+    ("silhouette coloured in over its outline", lambda d: (d.polygon(LONG_TOP, fill=255),
+                                                           d.line(LONG_TOP + LONG_TOP[:1], fill=255, width=16)), True),
+    ("outline (never judged bare: see bare_shape)", lambda d: d.line(LONG_TOP + LONG_TOP[:1], fill=255, width=8),
+     False),
+    ("outline with a placket and a collar", lambda d: (d.line(LONG_TOP + LONG_TOP[:1], fill=255, width=8),
+                                                       d.line([(224, 60), (224, 400)], fill=255, width=8),
+                                                       d.line([(180, 50), (205, 100), (224, 60), (243, 100),
+                                                               (268, 50)], fill=255, width=8)), False),
+    ("outline with a pocket", lambda d: (d.line(LONG_TOP + LONG_TOP[:1], fill=255, width=8),
+                                         d.rectangle((170, 200, 210, 240), outline=255, width=8)), False),
+    ("silhouette with a zip rubbed out", lambda d: (d.polygon(LONG_TOP, fill=255),
+                                                    d.line([(224, 60), (224, 400)], fill=0, width=20)), False),
+    ("silhouette with a pocket rubbed out", lambda d: (d.polygon(LONG_TOP, fill=255),
+                                                       d.rectangle((170, 200, 215, 245), outline=0, width=16)), False),
+    ("one stroke: no shape", lambda d: d.line([(60, 60), (380, 380)], fill=255, width=10), False),
+])
+def test_a_bare_shape_is_told_from_one_with_something_drawn_in_it(name, draw, bare):
+    """What the Predict tab calls a top drawn as a bare shape (a silhouette with no collar, buttons, zip or pocket
+    rubbed out of it to tell which), on the model's 28x28 input."""
+    assert bare_shape(preprocess_drawing(pad(draw))) is bare, name
