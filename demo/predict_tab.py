@@ -62,11 +62,12 @@ def heat_overlay(image28: np.ndarray, heat28: np.ndarray) -> np.ndarray:
 
 
 def answer(image28: np.ndarray, model_name: str, session_models: dict, show_maps: bool, source: str,
-           drawn: bool = False):
+           drawn: bool = False, filled: bool = False):
     """The shared tail of both inputs for a 28x28 image: (label, preview, evidence, maps, other models'
     answers, status line). A confident answer shows its top classes; an unsure one says which two it
     hesitates between; a picture unlike any garment gets a sentence and no label; a top drawn (drawn) as a
-    bare shape gets a hint on what tells tops apart (`fmnist.predict.judge`)."""
+    bare shape gets a hint on what tells tops apart (`fmnist.predict.judge`), and where "Fill closed outlines"
+    made it bare (filled), that the fill paints over what was drawn inside."""
     model, meta = get_model(model_name, session_models)
     x = to_input(image28, meta["normalization"])
     probs = predict_proba(model, x)[0]
@@ -80,16 +81,18 @@ def answer(image28: np.ndarray, model_name: str, session_models: dict, show_maps
         maps = tile_maps(feature_maps(model, x))
     return (label, enlarge(image28), gr.update(value=evidence, visible=bool(show_maps)),
             gr.update(value=maps, visible=bool(show_maps)), compare_models(image28, model_name, session_models, bare),
-            status_html(status_line(verdict, names, source)))
+            status_html(status_line(verdict, names, source, filled)))
 
 
 # After the answer for a top drawn as a bare shape: what a student can draw to say which top it is.
 BARE_TOP_HINT = ("Tops drawn as a bare shape look alike: a collar and buttons make a Shirt, a zip or lapels a Coat, "
                  "a hood or ribbed cuffs a Pullover.")
+FILLED_OVER = "(“Fill closed outlines” paints over lines drawn inside: untick it to show them.)"
 
 
-def status_line(verdict: Verdict, names: list[str], source: str) -> str:
-    """The sentence announced to screen readers and shown above the bars (and BARE_TOP_HINT after it)."""
+def status_line(verdict: Verdict, names: list[str], source: str, filled: bool = False) -> str:
+    """The sentence announced to screen readers and shown above the bars (and BARE_TOP_HINT after it, with
+    FILLED_OVER when the drawing was filled in)."""
     (first, p1), (second, p2) = verdict.top[:2]
     if verdict.kind == "unlike":
         return (f"The network does not recognise a garment in {source} (its best guess, {names[first]}, is only "
@@ -98,7 +101,9 @@ def status_line(verdict: Verdict, names: list[str], source: str) -> str:
         line = f"Not sure: {names[first]} or {names[second]}? ({p1 * 100:.0f} % / {p2 * 100:.0f} %, {source})"
     else:
         line = f"Prediction for {source}: {names[first]}, {p1 * 100:.0f} %"
-    return f"{line}. {BARE_TOP_HINT}" if verdict.shape_only else line
+    if not verdict.shape_only:
+        return line
+    return f"{line}. {BARE_TOP_HINT}" + (f" {FILLED_OVER}" if filled else "")
 
 
 def compare_models(image28: np.ndarray, model_name: str, session_models: dict, bare: bool = False) -> str:
@@ -145,7 +150,7 @@ def predict_drawing(value: str | None, model_name: str, session_models: dict, sh
         return nothing(f"✏️ {str(err)[0].upper()}{str(err)[1:]}.", show_maps)
     except ImageError as err:
         return nothing(f"⚠️ {err}", show_maps)
-    return answer(image28, model_name, session_models, show_maps, "your drawing", drawn=True)
+    return answer(image28, model_name, session_models, show_maps, "your drawing", drawn=True, filled=bool(fill))
 
 
 def upload_path(value: dict | str | None) -> str | None:

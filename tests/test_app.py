@@ -562,7 +562,7 @@ def test_a_top_drawn_as_a_bare_shape_gets_told_what_tells_tops_apart(tmp_path):
     """A solid long-sleeved shape that the model calls Shirt at 60 %: "not sure" and the hint, whatever the model;
     the same with a zip rubbed out of it, or the same picture uploaded as a photo: the answer as it is, no hint."""
     from PIL import Image, ImageDraw
-    from demo.predict_tab import BARE_TOP_HINT, predict_upload
+    from demo.predict_tab import BARE_TOP_HINT, FILLED_OVER, predict_upload
 
     from test_preprocess import LONG_TOP, pad
 
@@ -575,7 +575,9 @@ def test_a_top_drawn_as_a_bare_shape_gets_told_what_tells_tops_apart(tmp_path):
 
     shirt = [0.05, 0.01, 0.2, 0.02, 0.05, 0.01, 0.6, 0.02, 0.03, 0.01]
     bare = predict_drawing(pad_value(pad(silhouette)), "fixed", fixed_session(shirt), False)[-1]
-    assert "Not sure: Shirt or Pullover? (60 % / 20 %" in bare and BARE_TOP_HINT in bare
+    assert "Not sure: Shirt or Pullover? (60 % / 20 %" in bare and BARE_TOP_HINT in bare and FILLED_OVER not in bare
+    filled = predict_drawing(pad_value(pad(silhouette)), "fixed", fixed_session(shirt), False, fill=True)[-1]
+    assert filled.endswith(f"{BARE_TOP_HINT} {FILLED_OVER}")  # the fill, not the student, made it bare
     others = predict_drawing(pad_value(pad(silhouette)), "default", fixed_session(shirt), False)[4]
     assert "fixed: not sure, **Shirt** or **Pullover**?" in others  # judged the same among the other models
     with_zip = predict_drawing(pad_value(pad(zipped)), "fixed", fixed_session(shirt), False)[-1]

@@ -292,6 +292,7 @@ def test_a_bare_silhouette_of_a_top_is_answered_with_what_tells_tops_apart(page,
     page.locator("#fill input[type=checkbox]").check()
     page.wait_for_function(f"{MESSAGE}.includes('Tops drawn as a bare shape')", timeout=20_000)
     filled = page.locator("#predict-message").inner_text()
+    assert "paints over lines drawn inside" in filled
     assert re.search(r"(?:Prediction for your drawing|Not sure): (T-shirt/top|Pullover|Coat|Shirt)", filled), filled
     hint = page.locator("#predict-message [role=status]")
     hint.scroll_into_view_if_needed()
