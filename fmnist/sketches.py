@@ -750,9 +750,10 @@ def iter_scribbles(n: int = 150, seed: int = 0) -> Iterator[np.ndarray]:
 
 @torch.inference_mode()
 def verdict_figures(model: nn.Module, normalization: dict, prepared: dict[str, Prepared], scribbles: int = 150) -> dict:
-    """How the Predict tab's verdicts (`fmnist.predict.judge`, bare tops included) split the drawings it sees by default (the
-    outline, filled and designs conditions together) and `iter_scribbles`: {"drawings": {verdict: {"share",
-    "accuracy"}}, "scribbles": {verdict: share}, "drawings_n", "scribbles_n"}. What the thresholds are measured by."""
+    """How the Predict tab's verdicts (`fmnist.predict.judge`, bare tops judged as `bare_shape` finds them) split the
+    drawings it sees by default (the outline, filled and designs conditions together) and `iter_scribbles`:
+    {"drawings": {verdict: {"share", "accuracy"}}, "scribbles": {verdict: share}, "drawings_n", "scribbles_n"}. What
+    the thresholds are measured by."""
     kept = [prepared[c] for c in ("outline", "filled", "designs") if c in prepared]
     images = np.concatenate([p.images[~p.blank] for p in kept])
     labels = np.concatenate([p.labels[~p.blank] for p in kept])
