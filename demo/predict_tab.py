@@ -66,8 +66,8 @@ def answer(image28: np.ndarray, model_name: str, session_models: dict, show_maps
     """The shared tail of both inputs for a 28x28 image: (label, preview, evidence, maps, other models'
     answers, status line). A confident answer shows its top classes; an unsure one says which two it
     hesitates between; a picture unlike any garment gets a sentence and no label; a top drawn (drawn) as a
-    bare shape gets a hint on what tells tops apart (`fmnist.predict.judge`), and where "Fill closed outlines"
-    made it bare (filled), that the fill paints over what was drawn inside."""
+    bare shape gets a hint on what tells tops apart (`fmnist.predict.judge`), and with "Fill closed outlines"
+    on (filled), that the fill paints over what was drawn inside."""
     model, meta = get_model(model_name, session_models)
     x = to_input(image28, meta["normalization"])
     probs = predict_proba(model, x)[0]

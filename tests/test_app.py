@@ -527,6 +527,14 @@ class FixedAnswer(torch.nn.Module):
         return self.logits.expand(len(x), -1)
 
 
+def fixed_session(probs: list[float]) -> dict:
+    """A session holding one FixedAnswer model, "fixed"."""
+    from fmnist.data import CLASS_NAMES
+
+    return {"fixed": (FixedAnswer(probs).eval(), {"normalization": {"mean": 0.286, "std": 0.353},
+                                                "class_names": list(CLASS_NAMES), "arch": "fixed"})}
+
+
 @pytest.mark.parametrize("probs,status,other", [
     ([0.05, 0.02, 0.03, 0.02, 0.03, 0.02, 0.78, 0.02, 0.02, 0.01], "Prediction for your drawing: Shirt, 78 %",
      "fixed: **Shirt** 78 %"),
@@ -540,10 +548,7 @@ class FixedAnswer(torch.nn.Module):
 def test_an_unsure_answer_says_so_in_words_instead_of_one_confident_label(probs, status, other):
     """The main answer and, judged the same way, the same model's line among the other models' answers (a model
     that does not recognise a garment was shown as "**Ankle boot** 15 %" there)."""
-    from fmnist.data import CLASS_NAMES
-
-    session = {"fixed": (FixedAnswer(probs).eval(), {"normalization": {"mean": 0.286, "std": 0.353},
-                                                       "class_names": list(CLASS_NAMES), "arch": "fixed"})}
+    session = fixed_session(probs)
     out = predict_drawing(pad_value(stroke_layer()), "fixed", session, False)
     assert status in out[-1]
     assert (out[0] is None) == status.startswith("The network does not")  # no bars for "like no garment"
@@ -551,17 +556,10 @@ def test_an_unsure_answer_says_so_in_words_instead_of_one_confident_label(probs,
     assert other in others.split(" · ") or "Other models: " + other in others.split(" · ")
 
 
-def fixed_session(probs: list[float]) -> dict:
-    from fmnist.data import CLASS_NAMES
-
-    return {"fixed": (FixedAnswer(probs).eval(), {"normalization": {"mean": 0.286, "std": 0.353},
-                                                "class_names": list(CLASS_NAMES), "arch": "fixed"})}
-
-
 def test_a_top_drawn_as_a_bare_shape_gets_told_what_tells_tops_apart(tmp_path):
     """A solid long-sleeved shape that the model calls Shirt at 60 %: "not sure" and the hint, whatever the model;
     the same with a zip rubbed out of it, or the same picture uploaded as a photo: the answer as it is, no hint."""
-    from PIL import Image, ImageDraw
+    from PIL import Image
     from demo.predict_tab import BARE_TOP_HINT, FILLED_OVER, predict_upload
 
     from test_preprocess import LONG_TOP, pad
