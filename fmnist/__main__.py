@@ -21,7 +21,7 @@ from fmnist.evaluate import evaluate, report_run
 from fmnist.garments import DOODLES
 from fmnist.models import MODELS, STAGES, FashionCNN, count_parameters, describe_options, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
-from fmnist.sketches import sketch_accuracy, sketch_set, verdict_figures
+from fmnist.sketches import check_draws, sketch_accuracy, sketch_draws, sketch_set, verdict_figures
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
 from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, bf16_warning, describe_device,
                           pick_device, prepare_run, train_epochs, tune_allocator)
@@ -241,6 +241,11 @@ def _load(name: str):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.draws is not None:
+        try:
+            check_draws(args.draws)
+        except ValueError as err:
+            raise UserError(f"--draws: {err}") from None
     model, meta = _load(args.checkpoint)
     data = _load_data(args)
     norm = meta["normalization"]
@@ -249,6 +254,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.sketches:
         result["sketch"] = sketch_accuracy(model, norm, sketch_set(data))
         result["verdicts"] = verdict_figures(model, norm, sketch_set(data))
+    if args.draws is not None:
+        result["sketch_draws"] = sketch_draws(model, norm, data, args.draws)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -266,7 +273,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"{k} {d['share'] * 100:.0f} %" + ("" if d["accuracy"] is None else f" {d['accuracy'] * 100:.0f} %")
             for k, d in v["drawings"].items()) + f"; on {v['scribbles_n']} scribbles: " +
             ", ".join(f"{k} {s * 100:.0f} %" for k, s in v["scribbles"].items()))
+    if "sketch_draws" in result:
+        d = result["sketch_draws"]
+        print(f"sketches over {d['draws']} draws of the set (seeds 0-{d['draws'] - 1}), pooled (range over the draws):")
+        for kind, r in d["pooled"].items():
+            spread = d["per_draw"][kind]
+            print(f"  {kind}: {r['accuracy'] * 100:.1f} % of {r['n']} ({_range(spread['accuracy'])}), class-balanced "
+                  f"{r['balanced_accuracy'] * 100:.1f} %  (" + ", ".join(
+                      f"{n.split('/')[0]} {a * 100:.0f} ({_range(spread['per_class_accuracy'][n])})"
+                      for n, a in r["per_class_accuracy"].items()) + ")")
     return 0
+
+
+def _range(values: list[float]) -> str:
+    """Percentages' lowest and highest, as "86-89" (one value: itself)."""
+    low, high = round(min(values) * 100), round(max(values) * 100)
+    return f"{low}" if low == high else f"{low}-{high}"
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -404,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--sketches", action="store_true",
                    help="also accuracy on the sketch-style set (outlines and filled drawings of test images)")
+    p.add_argument("--draws", type=int, metavar="N",
+                   help="also the sketch figures pooled over N draws of the set (seeds 0 to N-1, about 10 s each), "
+                        "with their range: how precise one draw's figures are")
     data_args(p)
     p.set_defaults(func=cmd_evaluate)
 

@@ -98,6 +98,10 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
     assert "Traceback" not in res.stderr
     res = fmnist("evaluate", "nope.pt", cwd=tmp_path)
     assert res.returncode == 2 and "no such file" in res.stderr
+    for draws in ("0", "21"):
+        res = fmnist("evaluate", "lenet", "--draws", draws, cwd=tmp_path)
+        assert res.returncode == 2 and f"--draws: draws must be a whole number from 1 to 20, got {draws}" in res.stderr
+        assert "Traceback" not in res.stderr
 
 
 @pytest.mark.parametrize("args,said", [(["--model", "lenet", "--width", "32"], "lenet takes no options"),

@@ -16,7 +16,7 @@ from fmnist.preprocess import BlankImageError, fill_enclosed, preprocess_drawing
 from conftest import real_data
 from fmnist.sketches import (BRUSHES, CANVAS, COLOURED, CONDITIONS, DESIGNS, DRAWINGS, KINDS, MAX_TILT, SMALL_TILT,
                              Design, Pose, Prepared, draw_design, hand_drawn_outline, iter_coloured, iter_designs,
-                             make_sketches, prepare_sketches, sketch_accuracy)
+                             draw_set, make_sketches, prepare_sketches, sketch_accuracy, sketch_draws, sketch_set)
 
 
 def test_sketches_are_sketchpad_canvases_from_the_test_split(tmp_path):
@@ -405,3 +405,26 @@ def test_verdicts_tell_right_answers_from_wrong_ones_and_drawings_from_scribbles
     # a confident answer is right far more often than a hesitant one, and scribbles rarely get one
     assert d["sure"]["accuracy"] > d["unsure"]["accuracy"] + 0.2 and d["sure"]["share"] > 0.5
     assert v["scribbles"]["sure"] < d["sure"]["share"] - 0.3
+
+
+def test_figures_over_several_draws_pool_the_draws_drawings_and_draw_0_is_the_reported_set(tmp_path):
+    data = load_fashion_mnist(write_idx_dataset(tmp_path / "d", n_train=100, n_test=200))
+    model, norm = build_model("cnn", seed=0).eval(), {"mean": 0.286, "std": 0.353}
+    reported = sketch_accuracy(model, norm, sketch_set(data))
+    got = sketch_draws(model, norm, data, 2)
+    assert got["draws"] == 2 and set(got["pooled"]) == set(got["per_draw"]) == set(reported)
+    second = draw_set(data, 1)
+    for name, r in reported.items():
+        per, pooled = got["per_draw"][name], got["pooled"][name]
+        assert per["accuracy"][0] == r["accuracy"] and len(per["accuracy"]) == 2
+        assert {c: a[0] for c, a in per["per_class_accuracy"].items()} == r["per_class_accuracy"]
+        assert pooled["n"] == r["n"] + len(second[name].labels) == 2 * r["n"]  # each draw has the same drawings
+        for c, a in per["per_class_accuracy"].items():  # same counts per class in each draw: the mean of the two
+            assert pooled["per_class_accuracy"][c] == pytest.approx(sum(a) / 2, abs=1e-4)
+    first = sketch_set(data)["designs"].images
+    assert not np.array_equal(second["designs"].images, first)  # another draw: other wobbles, pens and poses
+    assert np.array_equal(draw_set(data, 1)["designs"].images, second["designs"].images)  # seeded
+    assert got["per_draw"]["designs"]["accuracy"][1] == sketch_accuracy(model, norm, second)["designs"]["accuracy"]
+    for bad in (0, 21, 1.5, True):
+        with pytest.raises(ValueError, match="draws must be a whole number from 1 to 20"):
+            sketch_draws(model, norm, data, bad)
