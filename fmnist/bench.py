@@ -141,6 +141,50 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def bf16_step_ms(model: str = "cnn", options: dict | None = None, batch_size: int = 128, steps: int = 5,
+                 device: str = "cpu") -> dict[str, float]:
+    """Median time of one Adam step (forward, loss, backward, update) of a freshly built `model` on random images, in
+    float32 and in bfloat16 autocast, the two taking turns after a warm-up step each: {"float32_ms", "bfloat16_ms"}.
+    Whether `--bf16` pays here: it runs on the CPU's bfloat16 instructions where there are any, and they are not
+    always the faster (README, *Performance*). Uses its own generator, so a run that measures first trains the same."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch_size, 1, 28, 28, generator=gen).to(device, memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch_size,), generator=gen).to(device)
+    nets = {}
+    for name in ("float32", "bfloat16"):
+        net = build_model(model, seed=0, **(options or {})).to(device, memory_format=torch.channels_last).train()
+        nets[name] = (net, torch.optim.Adam(net.parameters(), lr=1e-3))
+    times: dict[str, list[float]] = {name: [] for name in nets}
+    for i in range(steps + 1):
+        for name, (net, optimizer) in nets.items():
+            _sync(torch.device(device))
+            start = time.perf_counter()
+            with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=name == "bfloat16"):
+                loss = F.cross_entropy(net(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            _sync(torch.device(device))
+            if i:  # the first step of each sets up its kernels
+                times[name].append((time.perf_counter() - start) * 1000)
+    return {f"{name}_ms": round(float(np.median(t)), 1) for name, t in times.items()}
+
+
+def bf16_measured_warning(model: str, options: dict, batch_size: int, device: torch.device,
+                          measure=None) -> str | None:
+    """Why `--bf16` would not pay for this net on this CPU, measured (bf16_step_ms), or None where bfloat16 is the
+    faster or the device is not a CPU (on a GPU with bfloat16 it pays). For a CPU that has bfloat16 instructions:
+    one without them is told so by fmnist.train.bf16_warning without measuring."""
+    if device.type != "cpu":
+        return None
+    t = (measure or bf16_step_ms)(model, options, batch_size)
+    if t["bfloat16_ms"] < t["float32_ms"]:
+        return None
+    return (f"bf16: on this CPU a training step of this net takes {t['bfloat16_ms']:.0f} ms in bfloat16 against "
+            f"{t['float32_ms']:.0f} ms in float32 (measured just now): leave out --bf16 to train faster, or keep it to "
+            f"repeat a run that used it")
+
+
 def _percentiles(ms: list[float]) -> dict[str, float]:
     return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2)}
 
@@ -200,6 +244,8 @@ def run_bench(device: torch.device, data: FashionMNIST, quick: bool = False) -> 
     result["train_speedup"] = train[100]["speedup"]
     if device.type == "cpu":
         result["train_step_ms"] = step_breakdown(data, 100, steps)
+    # the shipped default's net at its batch size: does its recipe's --bf16 pay on this device?
+    result["default_step_ms"] = bf16_step_ms("cnn", {"width": 48, "stages": 3}, 128, 3 if quick else 12, str(device))
     if not quick:
         result["epoch_s_by_train_size"] = epoch_seconds_by_size(data, [10000, 30000, 60000], str(device))
     latency = predict_latency(50 if quick else 300)

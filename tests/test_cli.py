@@ -133,6 +133,20 @@ def test_bf16_on_a_cpu_without_it_says_so_and_still_trains(tmp_path, monkeypatch
     assert meta["arch_options"] == {"width": 8, "stages": 3} and model.stages == 3
 
 
+def test_bf16_slower_than_float32_on_this_cpu_says_so_and_still_trains(tmp_path, monkeypatch, capsys):
+    import fmnist.bench
+    from fmnist.__main__ import main
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)  # bfloat16 instructions, not faster
+    monkeypatch.setattr(fmnist.bench, "bf16_step_ms", lambda *a: {"float32_ms": 240.0, "bfloat16_ms": 302.0})
+    data = write_idx_dataset(tmp_path / "fm", n_train=300, n_test=100)
+    assert main(["train", "--data-dir", str(data), "--model", "cnn", "--width", "8", "--bf16", "--epochs", "1",
+                 "--quiet", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "302 ms in bfloat16 against 240 ms in float32" in out and "emulates" not in out
+    assert (tmp_path / "run" / "model.pt").exists()
+
+
 def test_a_shapes_run_says_what_it_trains_on_and_its_checkpoint_records_it(tmp_path, capsys):
     from fmnist.__main__ import main
 
