@@ -278,6 +278,14 @@ LONG_TOP = [(0.5, 0.14), (0.4, 0.11), (0.25, 0.18), (0.13, 0.85), (0.25, 0.88), 
 MESSAGE = "document.querySelector('#predict-message [role=status]').innerText"
 
 
+def settled_message(page) -> str:
+    """The line under the answer once no event is running on it (while one runs, Gradio writes "processing | 0.1s"
+    over the component, beside the line)."""
+    page.wait_for_function("!document.querySelector('#predict-message').innerText.includes('processing')",
+                           timeout=20_000)
+    return page.evaluate(MESSAGE)
+
+
 def test_a_bare_silhouette_of_a_top_is_answered_with_what_tells_tops_apart(page, tmp_path):
     """Outline a long-sleeved top: an answer, no hint (an outline is not judged bare). Fill closed outlines: a solid
     silhouette with nothing inside, which a shirt, a pullover and a coat all are, so the line under the answer says
@@ -290,11 +298,11 @@ def test_a_bare_silhouette_of_a_top_is_answered_with_what_tells_tops_apart(page,
         draw(page, LONG_TOP)
         page.wait_for_function(f"{MESSAGE}.startsWith('Prediction for your drawing') || "
                                f"{MESSAGE}.startsWith('Not sure')", timeout=20_000)
-        outline = page.locator("#predict-message").inner_text()
+        outline = settled_message(page)
         assert BARE_TOP_HINT not in outline
         page.locator("#fill input[type=checkbox]").check()
         page.wait_for_function(f"{MESSAGE}.includes('Tops drawn as a bare shape')", timeout=20_000)
-        filled = page.locator("#predict-message").inner_text()
+        filled = settled_message(page)
         assert "paints over lines drawn inside" in filled
         assert re.search(r"(?:Prediction for your drawing|Not sure): (T-shirt/top|Pullover|Coat|Shirt)", filled), filled
         hint = page.locator("#predict-message [role=status]")
@@ -304,7 +312,7 @@ def test_a_bare_silhouette_of_a_top_is_answered_with_what_tells_tops_apart(page,
         shoot(page, "bare-top" if attempt == 0 else "bare-top-again", tmp_path, full_page=False)
         page.locator("#fill input[type=checkbox]").uncheck()
         page.wait_for_function(f"!{MESSAGE}.includes('Tops drawn as a bare shape')", timeout=20_000)
-        assert page.locator("#predict-message").inner_text() == outline
+        assert settled_message(page) == outline
         seen.append((outline, filled))
         page.locator("#clear").click()
         page.wait_for_function("!document.querySelector('#prediction').innerText.includes('%')", timeout=10_000)
