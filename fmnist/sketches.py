@@ -7,7 +7,7 @@ column). Generated from the test split and the templates, never used in training
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from itertools import chain
 
 import numpy as np
@@ -756,20 +756,22 @@ def sketch_draws(model: nn.Module, normalization: dict, data: FashionMNIST, draw
     check_draws(draws)
     preds: dict[str, list[np.ndarray]] = {}
     parts: dict[str, list[Prepared]] = {}
-    per_draw: dict[str, dict] = {}
     for seed in range(draws):
         for name, p in (sketch_set(data) if seed == 0 else draw_set(data, seed)).items():
-            got = _probabilities(model, normalization, p.images).argmax(1)
-            preds.setdefault(name, []).append(got)
+            preds.setdefault(name, []).append(_probabilities(model, normalization, p.images).argmax(1))
             parts.setdefault(name, []).append(p)
-            one = _figures(got, p)
-            entry = per_draw.setdefault(name, {"accuracy": [], "per_class_accuracy": {c: [] for c in CLASS_NAMES}})
-            entry["accuracy"].append(one["accuracy"])
-            for c, a in one["per_class_accuracy"].items():
-                entry["per_class_accuracy"][c].append(a)
-    pooled = {name: _figures(np.concatenate(preds[name]), Prepared(*(np.concatenate(arrays) for arrays in zip(
-        *((q.images, q.labels, q.drawn, q.blank) for q in parts[name]))))) for name in parts}
+    per_draw = {}
+    for name in parts:
+        each = [_figures(got, p) for got, p in zip(preds[name], parts[name])]
+        per_draw[name] = {"accuracy": [f["accuracy"] for f in each],
+                          "per_class_accuracy": {c: [f["per_class_accuracy"][c] for f in each] for c in CLASS_NAMES}}
+    pooled = {name: _figures(np.concatenate(preds[name]), _joined(parts[name])) for name in parts}
     return {"draws": draws, "pooled": pooled, "per_draw": per_draw}
+
+
+def _joined(parts: list[Prepared]) -> Prepared:
+    """Several draws' drawings of one condition as one Prepared, in order."""
+    return Prepared(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Prepared)))
 
 
 def iter_scribbles(n: int = 150, seed: int = 0) -> Iterator[np.ndarray]:
