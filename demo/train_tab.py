@@ -150,6 +150,8 @@ def log_every(batch_size: int, images: int = 60000) -> int:
 # On a phone the other figures, laid out 600-900 pixels wide, came out at 40 % of that: 5-pixel names under garments
 # 45 pixels tall. There they keep at least 80 % of their design and scroll sideways inside their own box (the page
 # does not); centred, a figure's left part would be out of reach, so it starts at the box's left edge.
+# The run's column is at least a screen tall there, so the page can scroll its status line to the top when Start is
+# pressed (SHOW_RUN_JS) although the pictures under it are still hidden (REVEALED).
 TRAIN_CSS = """
 #per-class img { max-width: min(660px, 100%); margin: 0 auto; display: block; }
 @media (max-width: 640px) {
@@ -158,6 +160,7 @@ TRAIN_CSS = """
   #samples img { min-width: 720px; }
   #filters img { min-width: 690px; }
   #confusion img, #mistakes img { min-width: 480px; }
+  #train-run { min-height: 100vh; }
 }
 """
 # On a narrow screen the columns stack and the form comes first: a student who pressed Start saw nothing change (the
@@ -241,6 +244,23 @@ def curves_plot(runs, key: str):
     if key == "loss":
         return report.curves_figure(curves, "loss (running mean)", "Training loss", epochs=epochs)
     return report.curves_figure(curves, "test accuracy %", "Test accuracy", epochs=epochs)
+
+
+# What the Train tab says before its first run; the results below it are hidden until a run gives them (REVEALED).
+READY_TEXT = ("Pick a batch size and press **Start training**: the loss curve, the test accuracy after each epoch, a "
+              "grid of sample predictions and what the first layer learns appear here as it trains; the per-class "
+              "accuracy, the confusion matrix, the worst mistakes and the checkpoint when it ends.")
+# The Train tab's pictures and checkpoint: hidden until a run first gives them a value, so a fresh tab shows no empty
+# boxes (the runs table stays: its named columns say what each run will be measured on).
+REVEALED = ("loss_plot", "acc_plot", "samples", "filters", "per_class_plot", "confusion", "mistakes", "checkpoint_file")
+
+
+def revealed(key: str, value):
+    """A run's update for one Train tab output -> what the page gets: a picture or file (REVEALED) shown with its
+    value; anything else as it is."""
+    if key not in REVEALED or isinstance(value, dict):
+        return value
+    return gr.update(value=value, visible=True)
 
 
 def results_frame(runs) -> Styler:
@@ -543,23 +563,27 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
             nickname, problems["nickname"] = nickname_box()
             with gr.Accordion("What do these settings do?", open=False, elem_id="explain"):
                 gr.Markdown(EXPLAIN)
-        with gr.Column(scale=3):
-            status = gr.Markdown("Pick a batch size and press **Start training**.", elem_id="train-status")
+        with gr.Column(scale=3, elem_id="train-run"):
+            status = gr.Markdown(READY_TEXT, elem_id="train-status")
             use_button = gr.Button("Use it for drawing", visible=False, variant="secondary", elem_id="use-model")
             with gr.Row():
-                loss_plot = gr.Plot(format="png", label="Training loss", show_label=False, elem_id="loss-plot")
-                acc_plot = gr.Plot(format="png", label="Test accuracy", show_label=False, elem_id="acc-plot")
+                loss_plot = gr.Plot(format="png", label="Training loss", show_label=False, elem_id="loss-plot",
+                                    visible=False)
+                acc_plot = gr.Plot(format="png", label="Test accuracy", show_label=False, elem_id="acc-plot",
+                                   visible=False)
             samples = gr.Plot(format="png", label="Sample test images: predicted vs correct (wrong in red)", show_label=False,
-                              elem_id="samples")
-            filters = gr.Plot(format="png", label="What the first layer has learned", show_label=False, elem_id="filters")
+                              elem_id="samples", visible=False)
+            filters = gr.Plot(format="png", label="What the first layer has learned", show_label=False, elem_id="filters",
+                              visible=False)
             results = gr.Dataframe(results_frame([]), label="This session's runs", interactive=False,
                                    elem_id="results")
             per_class_plot = gr.Plot(format="png", label="Per-class test accuracy", show_label=False,
-                                     elem_id="per-class")
-            confusion = gr.Plot(label="Confusion matrix", show_label=False, format="png", elem_id="confusion")
+                                     elem_id="per-class", visible=False)
+            confusion = gr.Plot(label="Confusion matrix", show_label=False, format="png", elem_id="confusion",
+                                visible=False)
             mistakes = gr.Plot(format="png", label="The test images it got wrong most confidently", show_label=False,
-                               elem_id="mistakes")
-            checkpoint_file = gr.File(label="Download the trained checkpoint", elem_id="checkpoint")
+                               elem_id="mistakes", visible=False)
+            checkpoint_file = gr.File(label="Download the trained checkpoint", elem_id="checkpoint", visible=False)
     settings = {"batch_size": batch, "epochs": epochs, "lr": lr, "model": model, "seed": seed, "images": n_images,
                 "augment": augment, "nickname": nickname}
     outputs = {"status": status, "loss_plot": loss_plot, "acc_plot": acc_plot, "samples": samples,
@@ -597,7 +621,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
             token = stopping.new_token(session.id)
             try:
                 for update in session_fn(cfg, session, token):
-                    yield {outputs[k]: v for k, v in update.items()}
+                    yield {outputs[k]: revealed(k, v) for k, v in update.items()}
             finally:
                 stopping.release(session.id, token)
         return handler

@@ -612,3 +612,22 @@ def test_the_model_card_is_written_with_the_page_not_after_it():
     card = next(c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "model-card")
     assert card["props"]["value"] == describe_model("default", {})
     assert card["props"]["value"].startswith("**cnn** (")
+
+
+def test_a_fresh_train_tab_shows_no_empty_boxes_and_a_run_reveals_its_pictures():
+    """Before a run the Train tab had eight empty grey boxes under its first line; now the pictures and the checkpoint
+    are hidden until a run gives them a value, the runs table keeps its named columns, and the first line says what
+    will appear."""
+    from demo.layout import build_demo
+    from demo.train_tab import READY_TEXT, REVEALED, revealed
+
+    props = {c["props"].get("elem_id"): c["props"] for c in build_demo().config["components"] if "props" in c}
+    pictures = ("loss-plot", "acc-plot", "samples", "filters", "per-class", "confusion", "mistakes", "checkpoint")
+    assert {e: props[e]["visible"] for e in pictures} == {e: False for e in pictures}
+    assert props["results"]["visible"] is True and props["train-status"]["value"] == READY_TEXT
+    assert all(words in READY_TEXT for words in ("Start training", "loss curve", "confusion matrix", "checkpoint"))
+    figure = object()
+    assert [revealed(k, figure) for k in REVEALED] == [{"__type__": "update", "value": figure, "visible": True}] * 8
+    assert revealed("status", "Epoch 1/3") == "Epoch 1/3" and revealed("results", figure) is figure
+    picker = gr.update(choices=["a"])
+    assert revealed("model_picker", picker) is picker and revealed("loss_plot", picker) is picker

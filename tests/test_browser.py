@@ -403,6 +403,12 @@ def test_load_a_checkpoint_of_ones_own(page, tmp_path):
 @real_data
 def test_train_watch_and_stop(page, tmp_path):
     page.get_by_role("tab", name="Train").click()
+    page.locator("#train-status").wait_for(timeout=10_000)
+    # Before a run: no grey empty boxes (Gradio's placeholder for a picture without a value), a line saying what
+    # will appear; the pictures come with the run, and none is left empty once it has been measured.
+    empty = page.locator('div[aria-label="Empty value"]:visible')
+    assert empty.count() == 0 and not page.locator("#loss-plot").is_visible()
+    assert "loss curve" in page.locator("#train-status").inner_text()
     page.locator("#batch-preset label").filter(has_text="256").click()
     # the preset fills the batch-size box in the page itself, at once: nothing to wait for before Start
     assert page.locator("#batch-size input").input_value() == "256"
@@ -424,6 +430,8 @@ def test_train_watch_and_stop(page, tmp_path):
                            timeout=120_000)
     page.locator("#confusion img").first.wait_for(timeout=30_000)
     page.locator("#mistakes img").first.wait_for(timeout=30_000)
+    page.locator("#checkpoint").get_by_text(".pt").first.wait_for(timeout=30_000)
+    assert empty.count() == 0
 
 
 @real_data
