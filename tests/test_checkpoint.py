@@ -9,6 +9,7 @@ import torch
 
 from fmnist.checkpoint import (FORMAT_VERSION, CheckpointError, clean_stale_temp_files, load_checkpoint,
                                make_checkpoint, resolve_checkpoint, save_checkpoint)
+from fmnist.data import CLASS_NAMES
 from fmnist.models import build_model
 from fmnist.train import TrainConfig
 
@@ -182,3 +183,19 @@ def test_readme_gives_the_shipped_defaults_figures():
     balanced = m["sketch_balanced_accuracy"]
     assert cells[6:10] == [f"{balanced[k] * 100:.1f} %" for k in ("outline", "outline+fill", "filled", "designs")]
     assert f"{m['train_seconds']:.0f} s" in cells[4]
+
+
+def test_readme_per_class_table_gives_both_shipped_models_figures():
+    """The README's per-class table (each cell `default` / `lenet`) states the checkpoints' own figures, every column."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(readme) if line.startswith("| class (`default` / `lenet`)"))
+    rows = {cells[0]: cells[1:] for cells in
+            ([c.strip() for c in line.strip("|").split("|")] for line in readme[start + 2:start + 12])}
+    metrics = [load_checkpoint(name)[1]["metrics"] for name in ("default", "lenet")]
+    columns = ("outline", "outline+fill", "filled", "designs", "coloured")
+    assert list(rows) == list(CLASS_NAMES)
+    for name, cells in rows.items():
+        expected = [" / ".join(f"{m['per_class_accuracy'][name] * 100:.1f}" for m in metrics)]
+        expected += [" / ".join(f"{m['sketch_per_class_accuracy'][c][name] * 100:.0f}" for m in metrics) for c in columns]
+        assert cells == expected, name
