@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser,
 # the rule, and a test on the offending element's HTML. Anything else critical or serious fails the test.
 GRADIO_OWN = {
     # Gradio's placeholder for an output without a value (js/atoms/src/Empty.svelte) is a <div> with an
-    # aria-label and no role: the prediction, the 28x28 picture and the Train tab's plots before a run.
+    # aria-label and no role: the prediction and the 28x28 picture before an answer.
     "aria-prohibited-attr": lambda html: html.startswith('<div aria-label="Empty value" class="empty'),
 }
 
