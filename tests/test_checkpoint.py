@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,6 +13,8 @@ from fmnist.checkpoint import (FORMAT_VERSION, CheckpointError, clean_stale_temp
 from fmnist.data import CLASS_NAMES
 from fmnist.models import build_model
 from fmnist.train import TrainConfig
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.fixture
@@ -169,9 +172,8 @@ def test_a_wide_or_deep_cnn_keeps_its_shape_and_loads_as_it_was(tmp_path, option
 def test_readme_gives_the_shipped_defaults_figures():
     """The README's results table states the default's test and sketch figures: they must be the checkpoint's own."""
     import re
-    from pathlib import Path
     meta = load_checkpoint("default")[1]
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = README.read_text()
     row = next(line for line in readme.splitlines() if line.startswith("| `cnn` (default)"))
     cells = [re.sub(r"\*\*", "", c).strip() for c in row.strip("|").split("|")]
     m = meta["metrics"]
@@ -187,8 +189,7 @@ def test_readme_gives_the_shipped_defaults_figures():
 
 def test_readme_per_class_table_gives_both_shipped_models_figures():
     """The README's per-class table (each cell `default` / `lenet`) states the checkpoints' own figures, every column."""
-    from pathlib import Path
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text().splitlines()
+    readme = README.read_text().splitlines()
     start = next(i for i, line in enumerate(readme) if line.startswith("| class (`default` / `lenet`)"))
     rows = {cells[0]: cells[1:] for cells in
             ([c.strip() for c in line.strip("|").split("|")] for line in readme[start + 2:start + 12])}
