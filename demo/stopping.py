@@ -35,15 +35,15 @@ _tokens: dict[str, StopToken] = {}  # session -> the token of its current reques
 _lock = threading.Lock()
 
 
-def new_token(session: str) -> StopToken:
-    """A fresh stop token for a session's new request (a run or a sweep); replaces its previous one."""
+def new_token(session: str) -> StopToken | None:
+    """A fresh stop token for a session's new request (a run or a sweep), or None while its previous request is still
+    queued or training: one request a session, so that Stop always reaches the one that is running."""
     STOP_DIR.mkdir(parents=True, exist_ok=True)
     token = StopToken(str(STOP_DIR / f"{uuid.uuid4().hex}.stop"))
     with _lock:
-        old = _tokens.get(session)
+        if session in _tokens:
+            return None
         _tokens[session] = token
-    if old is not None:
-        old.discard()
     return token
 
 
@@ -58,7 +58,7 @@ def request_stop(session: str) -> bool:
 
 
 def release(session: str, token: StopToken) -> None:
-    """The request is over: forget its token (unless a newer request has replaced it) and remove its file."""
+    """The request is over: forget its token and remove its file."""
     with _lock:
         if _tokens.get(session) == token:
             del _tokens[session]

@@ -250,6 +250,8 @@ def curves_plot(runs, key: str):
 READY_TEXT = ("Pick a batch size and press **Start training**: the loss curve, the test accuracy after each epoch, a "
               "grid of sample predictions and what the first layer learns appear here as it trains; the per-class "
               "accuracy, the confusion matrix, the worst mistakes and the checkpoint when it ends.")
+BUSY_TEXT = ("⚠️ Your run is still training or waiting for its turn: press **Stop** first, or wait for it to end. "
+             "(One run at a time for each page, so that Stop always reaches the one that is running.)")
 # The Train tab's pictures and checkpoint: hidden until a run first gives them a value, so a fresh tab shows no empty
 # boxes (the runs table stays: its named columns say what each run will be measured on).
 REVEALED = ("loss_plot", "acc_plot", "samples", "filters", "per_class_plot", "confusion", "mistakes", "checkpoint_file")
@@ -557,7 +559,7 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
             cost = gr.Markdown(cost_text(TrainConfig(epochs=3, log_every=log_every(100))), elem_id="train-estimate")
             with gr.Row():
                 start = gr.Button("Start training", variant="primary", elem_id="start")
-                stop = gr.Button("Stop", variant="stop", elem_id="stop")
+                stop = gr.Button("Stop", variant="stop", elem_id="stop", interactive=False)  # until a run starts
             stop_note = gr.Markdown(elem_id="stop-note")
             sweep = gr.Button("Run the seed's experiment: batch 32, 64, 100 and 256 in turn", elem_id="sweep")
             nickname, problems["nickname"] = nickname_box()
@@ -615,16 +617,30 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
                 yield {outputs[k]: v for k, v in shown.items()} | {
                     status: "❌ Some settings need fixing first: see the notes in red next to them."}
                 return
-            yield {outputs[k]: v for k, v in shown.items()} | {stop_note: ""}
             session = Session(session_of(request), tuple(values[runs_state] or ()), dict(values[session_models] or {}),
                               check_nickname(values[nickname]))
             token = stopping.new_token(session.id)
+            if token is None:  # a second Start (another tab's form, or the API) while the first still runs
+                yield {outputs[k]: v for k, v in shown.items()} | {stop_note: BUSY_TEXT}
+                return
             try:
+                yield {outputs[k]: v for k, v in shown.items()} | {stop_note: ""} | buttons(busy=True)
                 for update in session_fn(cfg, session, token):
                     yield {outputs[k]: revealed(k, v) for k, v in update.items()}
             finally:
                 stopping.release(session.id, token)
         return handler
+
+    def buttons(busy: bool) -> dict:
+        """Start and the seed's experiment while nothing of the session's runs; Stop while something does."""
+        return {start: gr.update(interactive=not busy), sweep: gr.update(interactive=not busy),
+                stop: gr.update(interactive=busy)}
+
+    def after_request(request: gr.Request):
+        """When a Start or the seed's experiment has ended: the buttons as the session now is (a request refused
+        while another ran leaves them as that one set them), and no stale "Stop requested" under Stop."""
+        busy = stopping.active(session_of(request))
+        return buttons(busy) | {stop_note: gr.update() if busy else ""}
 
     def use_offered(name: str | None):
         """Pick the offered model in the Predict tab and go there."""
@@ -643,9 +659,10 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
                 api_visibility="private")
     # Runs waiting for a slot wait inside the handler (told their place), so Gradio's own limit is larger.
     limit = serving.MAX_TRAININGS + serving.WAITING_ROOM
-    start.click(run_handler(train_session), form, list(outputs.values()), api_name="train", concurrency_id="train",
-                concurrency_limit=limit, show_progress="minimal")
-    sweep.click(run_handler(sweep_session), form, list(outputs.values()), api_name="sweep", concurrency_id="train",
-                concurrency_limit=limit, show_progress="minimal")
+    for button, session_fn, name in ((start, train_session, "train"), (sweep, sweep_session, "sweep")):
+        button.click(run_handler(session_fn), form, [*outputs.values(), start, sweep, stop], api_name=name,
+                     concurrency_id="train", concurrency_limit=limit, show_progress="minimal").then(
+            after_request, None, [start, sweep, stop, stop_note], api_visibility="private", queue=False,
+            show_progress="hidden")
     stop.click(stop_request, None, stop_note, api_name="stop", queue=False, show_progress="hidden")
     use_button.click(use_offered, offer_state, [picker, tabs], api_visibility="private", show_progress="hidden")

@@ -451,6 +451,32 @@ def test_client_runs_the_seed_experiment(served):
     assert [row[1] for row in table["data"]][-4:] == [32, 64, 100, 256]
 
 
+@pytest.mark.slow
+@real_data
+def test_a_second_request_while_one_trains_is_refused_and_stop_still_reaches_the_first(served):
+    """One page, one run at a time: the seed's experiment asked for while a run trains is refused at once in words
+    (it used to queue behind it and take over Stop, leaving the first run unstoppable)."""
+    from demo.train_tab import BUSY_TEXT
+
+    _, client = served
+    job = client.submit(100, 20, 0.001, "lenet", 0, 60000, False, api_name="/train")
+    deadline = time.time() + 120
+    while time.time() < deadline and not any("step" in (out[0] or "") for out in job.outputs()):
+        time.sleep(0.2)
+    second = client.submit(100, 1, 0.001, "lenet", 0, 1000, False, api_name="/sweep")
+    asked = time.time()
+    while not second.done() and time.time() - asked < 15:
+        time.sleep(0.1)
+    try:
+        assert second.done(), "the second request waits instead of being refused"
+        assert BUSY_TEXT in second.outputs()[-1], second.outputs()[-1]
+    finally:
+        client.predict(api_name="/stop")
+    while not job.done() and time.time() - asked < 60:
+        time.sleep(0.1)
+    assert job.done() and "Stopped early" in job.outputs()[-1][0], job.outputs()[-1][0]
+
+
 def _get(url: str) -> int:
     import urllib.error
     import urllib.request

@@ -409,6 +409,10 @@ def test_train_watch_and_stop(page, tmp_path):
     empty = page.locator('div[aria-label="Empty value"]:visible')
     assert empty.count() == 0 and not page.locator("#loss-plot").is_visible()
     assert "loss curve" in page.locator("#train-status").inner_text()
+    # Nothing to stop yet: Stop is greyed out and cannot be pressed, Start and the seed's experiment can.
+    assert page.locator("#stop").is_disabled() and page.locator("#start").is_enabled()
+    assert page.locator("#sweep").is_enabled()
+    idle_stop = button_colour(page, "#stop")
     page.locator("#batch-preset label").filter(has_text="256").click()
     # the preset fills the batch-size box in the page itself, at once: nothing to wait for before Start
     assert page.locator("#batch-size input").input_value() == "256"
@@ -423,6 +427,11 @@ def test_train_watch_and_stop(page, tmp_path):
     page.locator("#samples img").first.wait_for(timeout=30_000)
     page.locator("#filters img").first.wait_for(timeout=30_000)  # what the first layer has learned
     assert "bs256" in page.locator("#train-status").inner_text()  # the run trains with the preset's batch size
+    # While it trains: Stop is the button to press (its full red), a second Start or the seed's experiment cannot be.
+    assert page.locator("#stop").is_enabled() and page.locator("#start").is_disabled()
+    assert page.locator("#sweep").is_disabled()
+    running_stop = button_colour(page, "#stop")
+    assert running_stop[0] - running_stop[1] > idle_stop[0] - idle_stop[1] + 40, (idle_stop, running_stop)
     page.locator("#stop").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped early')",
                            timeout=30_000)  # at once; the measurements follow
@@ -432,6 +441,17 @@ def test_train_watch_and_stop(page, tmp_path):
     page.locator("#mistakes img").first.wait_for(timeout=30_000)
     page.locator("#checkpoint").get_by_text(".pt").first.wait_for(timeout=30_000)
     assert empty.count() == 0
+    # Over: Stop greyed out again (and its "Stop requested" note gone), Start ready for the next run.
+    page.wait_for_function("document.querySelector('#stop').disabled && !document.querySelector('#start').disabled",
+                           timeout=10_000)
+    assert "Stop requested" not in page.locator("#stop-note").inner_text()
+    assert button_colour(page, "#stop") == pytest.approx(idle_stop, abs=12)
+
+
+def button_colour(page, selector: str) -> tuple[float, float, float]:
+    """The mean colour (R, G, B) of a button as the screen shows it."""
+    pixels = np.asarray(Image.open(io.BytesIO(page.locator(selector).screenshot())).convert("RGB"), dtype=float)
+    return tuple(pixels.reshape(-1, 3).mean(axis=0))
 
 
 @real_data

@@ -354,3 +354,21 @@ def test_a_run_s_step_time_leaves_out_what_the_app_does_between_records(small_da
     finally:
         estimate.forget_observations()
     assert before / 3 < after < before * 3, (before, after)
+
+
+def test_one_request_a_session_so_stop_reaches_the_running_one():
+    """A session's second request while its first is queued or training gets no stop token (the app refuses it);
+    another session is not held back, and once the first is over the session may start again."""
+    first = stopping.new_token("one-at-a-time")
+    try:
+        assert first is not None and stopping.new_token("one-at-a-time") is None
+        other = stopping.new_token("someone-else")
+        assert other is not None
+        stopping.release("someone-else", other)
+        assert stopping.request_stop("one-at-a-time") and first.is_set()  # Stop reaches the first request
+    finally:
+        stopping.release("one-at-a-time", first)
+    again = stopping.new_token("one-at-a-time")
+    assert again is not None and not again.is_set()
+    stopping.release("one-at-a-time", again)
+    assert not stopping.active("one-at-a-time")
