@@ -16,6 +16,7 @@ from matplotlib import colormaps
 from demo.models import all_models, get_model, is_number, model_card, model_key, picker_entries, shown_name
 from demo.sketch_canvas import decode_drawing, sketch_canvas
 from fmnist.checkpoint import CheckpointError, load_checkpoint
+from fmnist.collected import CollectionError, add_drawing, collection_folder, count_drawings
 from fmnist.data import CLASS_NAMES
 from fmnist.preprocess import (BlankImageError, ImageError, bare_shape, open_image, preprocess_drawing,
                                preprocess_image)
@@ -217,6 +218,38 @@ def predict_current(value: str | None, path: str | None, model_name: str, sessio
     return nothing(NOTHING_DRAWN, show_maps)
 
 
+MAX_KEPT_PER_PAGE = 200  # drawings one page may add to the collection (a class adds a few each)
+KEEP_PROMPT = ("Was it right or wrong? Say what you drew and add your drawing to the class's drawings: they show how "
+               "well the network knows real drawings. Only the drawing is kept, no name.")
+
+
+def keep_drawing(value: str | None, drawn_as: str | None, kept: int):
+    """Handler for "Add it to the class's drawings": the pad's drawing joins the collection under the class the
+    student picked -> (message, the class picker, this page's count). Nothing drawn, no class picked, the page's
+    limit, a full disk: a sentence, and the drawing stays on the pad."""
+    kept = kept if isinstance(kept, int) else 0
+    if drawn_as not in CLASS_NAMES:
+        return "⚠️ First pick what you drew, then add it.", gr.update(), kept
+    try:
+        rgba, _ = decode_drawing(value)
+    except ImageError as err:
+        return f"⚠️ {err}", gr.update(), kept
+    if rgba is None or not rgba[..., 3].any():
+        return "⚠️ Only drawings from the pad are kept: draw a garment first.", gr.update(), kept
+    if kept >= MAX_KEPT_PER_PAGE:
+        return f"⚠️ This page has added {MAX_KEPT_PER_PAGE} drawings, the most one page may.", gr.update(), kept
+    try:
+        _, new = add_drawing(collection_folder(), rgba, CLASS_NAMES.index(drawn_as))
+    except CollectionError as err:
+        return f"⚠️ Your drawing could not be kept: {err}. It is still on the pad.", gr.update(), kept
+    counts = count_drawings(collection_folder())
+    total = sum(counts.values())
+    if not new:
+        return f"This drawing is already among the class's drawings as {drawn_as} ({total} in all).", None, kept
+    return (f"✅ Added as {drawn_as}, thank you. The class's drawings: {total} ({counts[drawn_as]} {drawn_as}). "
+            "The Class tab shows how each model does on them."), None, kept + 1
+
+
 def clear_all(show_maps: bool):
     """Handler for Clear: an empty pad, no photo, no answer."""
     return ("", None, *nothing(NOTHING_DRAWN, show_maps))
@@ -323,9 +356,12 @@ PREDICT_CSS = """
   #predict-row > .column > #predict-message { order: 3; }
   #predict-row > .column > #prediction { order: 3; }
   #predict-row > .column > #other-models { order: 3; }
+  #predict-row > .column > #keep-drawing { order: 3; }
+  #predict-row > .column > #keep-message { order: 3; }
   #predict-row > .column > #preview { order: 4; }
 }
 #predict-message p { margin: 4px 0; font-size: 1.05em; min-height: 1.5em; }
+#keep-drawing { align-items: center; }  /* the button beside the class picker, not stretched to its height */
 /* Gradio 6.31 floats a picture's label (and its icon buttons) over the picture's top rows: the waistband of a drawn
    pair of trousers was hidden under "What the model sees", and a photo's corner under the upload box's. The label gets a row of its own above the picture, the
    icons beside it; the enlarged 28x28 pixels stay sharp squares at any size. */
@@ -367,6 +403,12 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
             message = gr.HTML(status_html(NOTHING_DRAWN), html_template=STATUS_TEMPLATE, elem_id="predict-message")
             label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
             others = gr.Markdown(elem_id="other-models")
+            with gr.Row(elem_id="keep-drawing"):
+                drawn_as = gr.Dropdown(list(CLASS_NAMES), value=None, label="What did you draw?", scale=2,
+                                       elem_id="drawn-as")
+                keep = gr.Button("Add it to the class's drawings", size="sm", scale=1, elem_id="keep")
+            keep_message = gr.Markdown(KEEP_PROMPT, elem_id="keep-message")
+            kept = gr.State(0)
             preview = gr.Image(label="What the model sees (28×28, enlarged)", height=PREVIEW + 40, format="png",
                                interactive=False, elem_id="preview")
             show_maps = gr.Checkbox(False, label="Show what the network sees: which parts make its answer, and its "
@@ -391,7 +433,10 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
         trigger(predict_current, [pad, upload, model_pick, session_models, show_maps, fill], outputs,
                 api_visibility="private", **common)
     clear.click(clear_all, show_maps, [pad, upload, *outputs], api_visibility="private",
-                show_progress="hidden", queue=False)
+                show_progress="hidden", queue=False).then(
+        lambda: (None, KEEP_PROMPT), None, [drawn_as, keep_message], queue=False, show_progress="hidden")
+    keep.click(keep_drawing, [pad, drawn_as, kept], [keep_message, drawn_as, kept], api_visibility="private",
+               show_progress="hidden", concurrency_id="predict")
     model_pick.change(describe_model, [model_pick, session_models], card, api_visibility="private",
                       show_progress="hidden")
     load_button.upload(load_own_checkpoint,

@@ -21,6 +21,7 @@ from fmnist.evaluate import evaluate, report_run
 from fmnist.garments import DOODLES
 from fmnist.models import MODELS, STAGES, FashionCNN, count_parameters, describe_options, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
+from fmnist.collected import CollectionError, collected_accuracy, collection_folder, load_collection
 from fmnist.sketches import check_draws, sketch_accuracy, sketch_draws, sketch_set, verdict_figures
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
 from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, bf16_warning, describe_device,
@@ -251,6 +252,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             check_draws(args.draws)
         except ValueError as err:
             raise UserError(f"--draws: {err}") from None
+    collection = None
+    if args.collected is not None:
+        try:
+            args.collected = args.collected or str(collection_folder())
+            collection = load_collection(args.collected)
+        except CollectionError as err:
+            raise UserError(f"--collected: {err}") from None
     model, meta = _load(args.checkpoint)
     data = _load_data(args)
     norm = meta["normalization"]
@@ -261,6 +269,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         result["verdicts"] = verdict_figures(model, norm, sketch_set(data))
     if args.draws is not None:
         result["sketch_draws"] = sketch_draws(model, norm, data, args.draws)
+    if collection is not None:
+        result["collected"] = collected_accuracy(model, norm, collection)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -287,7 +297,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                   f"{r['balanced_accuracy'] * 100:.1f} %  (" + ", ".join(
                       f"{n.split('/')[0]} {a * 100:.0f} ({_range(spread['per_class_accuracy'][n])})"
                       for n, a in r["per_class_accuracy"].items()) + ")")
+    if "collected" in result:
+        _print_collected(args.collected, result["collected"])
     return 0
+
+
+def _print_collected(folder: str, r: dict, shown: int = 10) -> None:
+    """The collected drawings' figures, the surest mistakes and any file skipped, as text."""
+    print(f"people's drawings in {folder}: {r['accuracy'] * 100:.1f} % of {r['n']}, class-balanced "
+          f"{r['balanced_accuracy'] * 100:.1f} % over the classes drawn  (" + ", ".join(
+              f"{name.split('/')[0]} {round(a * r['per_class_n'][name]) if a is not None else 0}/{r['per_class_n'][name]}"
+              for name, a in r["per_class_accuracy"].items()) + ")")
+    for m in r["mistakes"][:shown]:
+        said = "nothing to classify" if m["predicted"] is None else f"{m['predicted']} ({m['probability'] * 100:.0f} %)"
+        print(f"  wrong: {m['file']}: drawn as {m['label']}, answered {said}")
+    if len(r["mistakes"]) > shown:
+        print(f"  ... and {len(r['mistakes']) - shown} more wrong (--json lists them all)")
+    for s in r["skipped"]:
+        print(f"  skipped: {s['file']}: {s['why']}")
 
 
 def _range(values: list[float]) -> str:
@@ -438,6 +465,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, metavar="N",
                    help="also the sketch figures pooled over N draws of the set (seeds 0 to N-1, about 10 s each), "
                         "with their range: how precise one draw's figures are")
+    p.add_argument("--collected", metavar="DIR", nargs="?", const="",
+                   help="also accuracy on drawings people made in the app (the Predict tab's \"Add it to the class's "
+                        "drawings\"), per class, and its surest mistakes; without DIR the app's own folder "
+                        "($FMNIST_DRAWINGS, else /data/drawings on a Space with storage, else runs/drawings)")
     data_args(p)
     p.set_defaults(func=cmd_evaluate)
 

@@ -705,7 +705,7 @@ def sketch_set(data: FashionMNIST) -> dict[str, Prepared]:
     return draw_set(data, 0)
 
 
-def _probabilities(model: nn.Module, normalization: dict, images: np.ndarray) -> np.ndarray:
+def drawing_probabilities(model: nn.Module, normalization: dict, images: np.ndarray) -> np.ndarray:
     """Preprocessed drawings uint8 (N, 28, 28) -> the model's probabilities (N, 10), 256 at a time."""
     x = to_float(torch.from_numpy(images), normalization["mean"], normalization["std"])
     return np.concatenate([predict_proba(model, b) for b in x.split(256)]) if len(x) else np.zeros((0, 10))
@@ -717,10 +717,11 @@ def sketch_accuracy(model: nn.Module, normalization: dict, prepared: dict[str, P
     "per_class_accuracy", "n", "drawn_accuracy", "drawn_n"}}; balanced_accuracy is the mean of the per-class
     accuracies over the classes present (the headline for "designs", whose classes differ in size); the drawn_
     figures count the hand-constructed DRAWINGS alone."""
-    return {name: _figures(_probabilities(model, normalization, p.images).argmax(1), p) for name, p in prepared.items()}
+    return {name: condition_figures(drawing_probabilities(model, normalization, p.images).argmax(1), p)
+            for name, p in prepared.items()}
 
 
-def _figures(preds: np.ndarray, p: Prepared) -> dict:
+def condition_figures(preds: np.ndarray, p: Prepared) -> dict:
     """One condition's figures (sketch_accuracy's entries) from its predicted classes (N,)."""
     right = (preds == p.labels) & ~p.blank
     total = np.bincount(p.labels, minlength=10)
@@ -758,14 +759,14 @@ def sketch_draws(model: nn.Module, normalization: dict, data: FashionMNIST, draw
     parts: dict[str, list[Prepared]] = {}
     for seed in range(draws):
         for name, p in (sketch_set(data) if seed == 0 else draw_set(data, seed)).items():
-            preds.setdefault(name, []).append(_probabilities(model, normalization, p.images).argmax(1))
+            preds.setdefault(name, []).append(drawing_probabilities(model, normalization, p.images).argmax(1))
             parts.setdefault(name, []).append(p)
     per_draw = {}
     for name in parts:
-        each = [_figures(got, p) for got, p in zip(preds[name], parts[name])]
+        each = [condition_figures(got, p) for got, p in zip(preds[name], parts[name])]
         per_draw[name] = {"accuracy": [f["accuracy"] for f in each],
                           "per_class_accuracy": {c: [f["per_class_accuracy"][c] for f in each] for c in CLASS_NAMES}}
-    pooled = {name: _figures(np.concatenate(preds[name]), _joined(parts[name])) for name in parts}
+    pooled = {name: condition_figures(np.concatenate(preds[name]), _joined(parts[name])) for name in parts}
     return {"draws": draws, "pooled": pooled, "per_draw": per_draw}
 
 
@@ -810,7 +811,7 @@ def verdict_figures(model: nn.Module, normalization: dict, prepared: dict[str, P
             continue
 
     def verdicts(ims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        probs = _probabilities(model, normalization, ims)
+        probs = drawing_probabilities(model, normalization, ims)
         return np.array([judge(p, bare_shape(im)).kind for p, im in zip(probs, ims)]), probs.argmax(1)
 
     kinds, preds = verdicts(images)

@@ -15,6 +15,7 @@ from fmnist.data import DEBIAN_DIR, IDX_FILES, encode_idx
 # Runs trained by the tests (in this process and in the apps they start) go to a class board of their own,
 # never to the checkout's runs/fmnist.sqlite.
 os.environ["FMNIST_DB"] = os.path.join(tempfile.mkdtemp(prefix="fmnist-test-board-"), "fmnist.sqlite")
+os.environ["FMNIST_DRAWINGS"] = tempfile.mkdtemp(prefix="fmnist-test-drawings-")
 
 
 def synthetic_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

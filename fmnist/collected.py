@@ -1,0 +1,179 @@
+"""Drawings people made, kept with what they drew: the folder a class fills from the Predict tab ("Add it to the
+class's drawings") and `python -m fmnist evaluate CHECKPOINT --collected DIR` scores a model on. Our own sketch set is
+drawn by code; these are the drawings the project is really for.
+
+One PNG per drawing (the pad's RGBA ink as it reached the server), in a sub-folder named after its class
+(`DIR/coat/3f9a0c12d4e5a7b8.png`) and named by a hash of its pixels: the same drawing added twice is one file, and
+added again under another class it moves there. A teacher can look through the folders and move a file whose label
+is wrong; nothing here is ever used in training."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from torch import nn
+
+from fmnist.data import CLASS_NAMES
+from fmnist.preprocess import BlankImageError, ImageError, open_image, preprocess_drawing
+from fmnist.sketches import Prepared, condition_figures, drawing_probabilities
+
+LOCAL_FOLDER = Path("runs/drawings")
+SPACES_DATA = Path("/data")  # a Hugging Face Space's persistent storage, when the Space has it
+MAX_DRAWINGS = 20_000  # a folder's limit (a drawing is 2-10 KB: at most about 200 MB)
+MAX_SIDE = 1024  # the largest drawing kept, in pixels a side (the pad sends 224)
+TEMP_PREFIX = ".tmp-drawing-"
+
+
+def class_folder(label: int) -> str:
+    """The sub-folder of a class: "T-shirt/top" -> "t-shirt-top", "Ankle boot" -> "ankle-boot"."""
+    return re.sub(r"[^a-z]+", "-", CLASS_NAMES[label].lower())
+
+
+FOLDERS = tuple(class_folder(label) for label in range(len(CLASS_NAMES)))
+
+
+def collection_folder() -> Path:
+    """Where the app keeps the drawings: $FMNIST_DRAWINGS, else /data/drawings on a Space with persistent storage,
+    else runs/drawings under the working folder (as the class board's file)."""
+    if os.environ.get("FMNIST_DRAWINGS", "").strip():
+        return Path(os.environ["FMNIST_DRAWINGS"].strip())
+    if SPACES_DATA.is_dir() and os.access(SPACES_DATA, os.W_OK):
+        return SPACES_DATA / "drawings"
+    return LOCAL_FOLDER
+
+
+class CollectionError(ValueError):
+    """A drawing that could not be kept, or a folder that cannot be read, in words."""
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A folder's drawings after the app's preprocessing, and the files it could not use."""
+
+    prepared: Prepared  # what condition_figures scores (blank: preprocessing found nothing to classify)
+    files: tuple[str, ...]  # (N,) each drawing's path relative to the folder, "coat/3f9a0c12d4e5a7b8.png"
+    skipped: tuple[tuple[str, str], ...]  # (path relative to the folder, why), e.g. not a PNG the app can read
+
+
+def add_drawing(folder: str | os.PathLike, rgba: np.ndarray, label: int) -> tuple[Path, bool]:
+    """Keep a drawing (H, W, 4) uint8 RGBA under its class -> (its file, whether it is new). The same pixels added
+    again under another class move there; CollectionError says why a drawing cannot be kept (nothing drawn, not
+    a class, the folder full, the disk full), and nothing is left half-written."""
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < len(CLASS_NAMES):
+        raise CollectionError(f"the class must be a number from 0 to {len(CLASS_NAMES) - 1}, got {label!r}")
+    if not isinstance(rgba, np.ndarray) or rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise CollectionError("a drawing is an RGBA picture (H, W, 4) of 8-bit values")
+    if max(rgba.shape[:2]) > MAX_SIDE:
+        raise CollectionError(f"the drawing is {rgba.shape[1]}x{rgba.shape[0]} pixels, larger than {MAX_SIDE}")
+    if not rgba[..., 3].any():
+        raise CollectionError("nothing is drawn")
+    folder = Path(folder)
+    name = hashlib.sha256(np.ascontiguousarray(rgba).tobytes() + str(rgba.shape).encode()).hexdigest()[:16] + ".png"
+    target = folder / FOLDERS[label] / name
+    if target.exists():
+        return target, False
+    elsewhere = [folder / f / name for f in FOLDERS if f != FOLDERS[label] and (folder / f / name).exists()]
+    if not elsewhere and sum(count_drawings(folder).values()) >= MAX_DRAWINGS:
+        raise CollectionError(f"the collection is full ({MAX_DRAWINGS:,} drawings)")
+    png = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(png, format="PNG", optimize=True)
+    _write_atomically(target, png.getvalue())
+    for old in elsewhere:
+        old.unlink(missing_ok=True)
+    return target, True
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """A temp file in the same folder, then a rename: a full disk leaves no half-written drawing."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".png", dir=path.parent)
+    except OSError as err:
+        raise CollectionError(_disk_problem(err)) from err
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise CollectionError(_disk_problem(err)) from err
+        raise
+
+
+def _disk_problem(err: OSError) -> str:
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the server's disk is full"
+    return f"the drawing could not be written ({err.strerror or err})"
+
+
+def count_drawings(folder: str | os.PathLike) -> dict[str, int]:
+    """How many drawings each class has in a folder {class name: n} (a folder not made yet: none)."""
+    folder = Path(folder)
+    return {name: sum(1 for _ in (folder / sub).glob("*.png")) if (folder / sub).is_dir() else 0
+            for name, sub in zip(CLASS_NAMES, FOLDERS)}
+
+
+def load_collection(folder: str | os.PathLike) -> Collection:
+    """Every drawing in a folder through the app's preprocessing, class by class and file by file in name order; a
+    file that is not a drawing the app can read is skipped and named. CollectionError: no such folder, or no
+    drawing in it."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CollectionError(f"{folder}: no such folder")
+    images, labels, blank, files, skipped = [], [], [], [], []
+    for label, sub in enumerate(FOLDERS):
+        for path in sorted((folder / sub).glob("*.png")) if (folder / sub).is_dir() else ():
+            rel = f"{sub}/{path.name}"
+            try:
+                img = open_image(path)
+                if max(img.size) > MAX_SIDE:
+                    raise ImageError(f"{img.size[0]}x{img.size[1]} pixels, larger than {MAX_SIDE}")
+                image, empty = preprocess_drawing(np.asarray(img.convert("RGBA"))), False
+            except BlankImageError:
+                image, empty = np.zeros((28, 28), np.uint8), True
+            except ImageError as err:
+                skipped.append((rel, str(err).replace(str(path), rel)))
+                continue
+            images.append(image)
+            labels.append(label)
+            blank.append(empty)
+            files.append(rel)
+    if not files:
+        raise CollectionError(f"{folder}: no drawings in it (one sub-folder a class: {', '.join(FOLDERS)})")
+    prepared = Prepared(np.stack(images), np.array(labels, dtype=np.int64), np.zeros(len(files), dtype=bool),
+                        np.array(blank, dtype=bool))
+    return Collection(prepared, tuple(files), tuple(skipped))
+
+
+def collected_accuracy(model: nn.Module, normalization: dict, collection: Collection) -> dict:
+    """A model on a collection: the sketch columns' figures ("accuracy", "balanced_accuracy" over the classes with
+    drawings, "per_class_accuracy" (None for a class without drawings), "n"), "per_class_n", and each wrong answer {"file", "label", "predicted",
+    "probability"}, surest first, and "skipped" [{"file", "why"}]."""
+    p = collection.prepared
+    probs = drawing_probabilities(model, normalization, p.images)
+    preds = probs.argmax(1)
+    figures = {k: v for k, v in condition_figures(preds, p).items() if not k.startswith("drawn_")}
+    counts = np.bincount(p.labels, minlength=len(CLASS_NAMES))
+    figures["per_class_accuracy"] = {n: (a if c else None) for (n, a), c in
+                                     zip(figures["per_class_accuracy"].items(), counts)}  # None: no drawing of it
+    wrong = [i for i in np.flatnonzero((preds != p.labels) | p.blank)]
+    wrong.sort(key=lambda i: -probs[i, preds[i]])
+    return {**figures,
+            "per_class_n": {n: int(c) for n, c in zip(CLASS_NAMES, counts)},
+            "mistakes": [{"file": collection.files[i], "label": CLASS_NAMES[p.labels[i]],
+                          "predicted": None if p.blank[i] else CLASS_NAMES[preds[i]],
+                          "probability": None if p.blank[i] else round(float(probs[i, preds[i]]), 4)} for i in wrong],
+            "skipped": [{"file": f, "why": why} for f, why in collection.skipped]}
