@@ -9,18 +9,26 @@ import hmac
 import logging
 import os
 import tempfile
+import threading
 import time
 from functools import lru_cache
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
+from PIL import Image
 
+from demo.models import all_models, shipped_model, shown_name
 from demo.tables import fixed_decimals
 from fmnist import report
 from fmnist.board import (NICKNAME_MAX, SEED_ACCURACY, Board, BoardRun, best_runs, check_nickname, class_table,
                           make_run, table_rows)
+from fmnist.data import CLASS_NAMES
+from fmnist.collected import (CollectionError, collected_accuracy, collection_folder, collection_version,
+                              load_collection, read_drawing)
+from fmnist.preprocess import ImageError
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +144,81 @@ def tick(seen=None):
     return board_view(seen, force=False)
 
 
+# -- the class's drawings ------------------------------------------------------------------------------------
+DRAWINGS_INTRO = ("### The class's drawings\nDrawings added in the **Predict** tab (\u201cWhat did you draw?\u201d), "
+                  "and how the shipped models do on them: the network never trains on them, so they show how well it "
+                  "knows drawings made by people, not by our code. The teacher can score any checkpoint on them with "
+                  "`python -m fmnist evaluate CHECKPOINT --collected`.")
+DRAWINGS_NONE = "No drawings yet: draw a garment in the **Predict** tab, say what it is and add it."
+MISTAKES_SHOWN = 8
+THUMB = 160  # pixels a side of a drawing in the mistakes gallery
+_drawings_lock = threading.Lock()
+_drawings_cache: dict = {}  # fmnist.collected.load_collection's per-file cache, shared by every session
+_drawings_memo: dict = {}  # {"version": ..., "view": ...}: the last view, shared while the folder is unchanged
+
+
+def drawings_view(seen=None, force: bool = True):
+    """The drawings section's outputs (summary, per-class table, the default's surest mistakes) and the folder's
+    version last. Unchanged since `seen` and not forced: gr.skip() for each (a tick costs ten stat calls); not
+    forced, the last view of an unchanged folder is shared by every session; forced (Refresh), scored again."""
+    folder = collection_folder()
+    version = list(collection_version(folder))
+    if not force and seen is not None and list(seen) == version:
+        return tuple(gr.skip() for _ in range(4))
+    with _drawings_lock:
+        if force or _drawings_memo.get("version") != version:  # Refresh looks again (a folder's clock is coarse)
+            _drawings_memo.update(version=version, view=_score_drawings(folder))
+        view = _drawings_memo["view"]
+    return (*view, version)
+
+
+def _score_drawings(folder: Path) -> tuple:
+    names = all_models({})
+    empty = pd.DataFrame(columns=["class", "drawings", *(shown_name(n) for n in names)])
+    try:
+        collection = load_collection(folder, _drawings_cache)
+    except CollectionError:
+        return DRAWINGS_NONE, empty, gr.update(value=[], visible=False)
+    results = {}
+    for name in names:
+        model, meta = shipped_model(name)
+        results[name] = collected_accuracy(model, meta["normalization"], collection)
+    first = results[names[0]]
+    drawn = sum(1 for n in first["per_class_n"].values() if n)
+    summary = (f"**{first['n']} drawing{'s' if first['n'] != 1 else ''} from the class** ({drawn} of 10 classes). "
+               + "; ".join(f"{shown_name(n)}: **{r['accuracy'] * 100:.1f} %** right (class-balanced "
+                           f"{r['balanced_accuracy'] * 100:.1f} %)" for n, r in results.items()) + ".")
+    if collection.skipped:
+        summary += f" {len(collection.skipped)} file(s) in the folder are not drawings the app can read (left out)."
+    rows = [[cls, n, *(_right(r, cls) for r in results.values())] for cls, n in first["per_class_n"].items()]
+    frame = pd.DataFrame(rows, columns=list(empty.columns))
+    wrong = [m for m in first["mistakes"] if m["predicted"] is not None][:MISTAKES_SHOWN]
+    if not wrong:
+        return summary, frame, gr.update(value=None, visible=False)
+    figure = report.samples_figure(
+        np.stack([_thumbnail(folder / m["file"]) for m in wrong]), [CLASS_NAMES.index(m["label"]) for m in wrong],
+        [CLASS_NAMES.index(m["predicted"]) for m in wrong], cols=4,
+        confidence=[m["probability"] for m in wrong],
+        title=f"Wrong, and sure of it: the class's drawings\n{shown_name(names[0])} got wrong most confidently")
+    return summary, frame, gr.update(value=figure, visible=True)
+
+
+def _right(result: dict, cls: str) -> str:
+    """A model's figure for one class of drawings: "7 of 9 (78 %)", or "" when there is no drawing of it."""
+    n, acc = result["per_class_n"][cls], result["per_class_accuracy"][cls]
+    return "" if not n else f"{round(acc * n)} of {n} ({acc * 100:.0f} %)"
+
+
+def _thumbnail(path: Path) -> np.ndarray:
+    """A kept drawing as it looked on the pad: its ink on white, THUMB pixels a side (grey uint8)."""
+    try:
+        rgba = Image.fromarray(read_drawing(path))
+    except ImageError:
+        return np.full((THUMB, THUMB), 255, np.uint8)
+    paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return np.asarray(Image.alpha_composite(paper, rgba).convert("L").resize((THUMB, THUMB), Image.LANCZOS))
+
+
 # -- teacher controls ---------------------------------------------------------------------------------------
 def download_csv(token):
     """All runs as a CSV file, for the admin token only."""
@@ -190,6 +273,14 @@ def build_class_tab(tabs: gr.Tabs) -> None:
         best_drawings = gr.Dataframe(pd.DataFrame(columns=BEST_COLUMNS), label="Best runs on drawings",
                                      datatype=["number", "str", "str", "number", "number", "number", "number", "str"],
                                      interactive=False, elem_id="best-drawings")
+    drawings_seen = gr.State(None)
+    gr.Markdown(DRAWINGS_INTRO, elem_id="drawings-intro")
+    drawings_summary = gr.Markdown(elem_id="drawings-summary")
+    drawings_table = gr.Dataframe(pd.DataFrame(columns=["class", "drawings"]), label="The class's drawings, by class",
+                                  interactive=False, elem_id="drawings-table")
+    drawings_mistakes = gr.Plot(format="png", label="The default's surest mistakes on the class's drawings",
+                                show_label=False, visible=False, elem_id="drawings-mistakes")
+    drawings = [drawings_summary, drawings_table, drawings_mistakes, drawings_seen]
     if admin_token():
         with gr.Accordion("Teacher", open=False, elem_id="teacher"):
             token = gr.Textbox(type="password", label="Admin token (FMNIST_ADMIN_TOKEN)", elem_id="admin-token")
@@ -219,3 +310,14 @@ def build_class_tab(tabs: gr.Tabs) -> None:
     tabs.select(opened, None, [timer, *view], queue=False, show_progress="hidden", api_visibility="private")
     refresh_button.click(refresh, seen, view, queue=False, api_name="class_board")
     timer.tick(tick, seen, view, queue=False, show_progress="hidden", api_visibility="private")
+
+    # The drawings are scored in the queue (the first look preprocesses every drawing), once for each change.
+    def drawings_opened(evt: gr.SelectData):
+        return drawings_view(force=False) if evt.value == CLASS_TAB else tuple(gr.skip() for _ in drawings)
+
+    tabs.select(drawings_opened, None, drawings, show_progress="hidden", api_visibility="private",
+                concurrency_id="predict")
+    refresh_button.click(drawings_view, None, drawings, show_progress="hidden", api_name="class_drawings",
+                         concurrency_id="predict")
+    timer.tick(lambda seen: drawings_view(seen, force=False), drawings_seen, drawings, show_progress="hidden",
+               api_visibility="private", concurrency_id="predict")

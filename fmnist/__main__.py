@@ -306,7 +306,7 @@ def _print_collected(folder: str, r: dict, shown: int = 10) -> None:
     """The collected drawings' figures, the surest mistakes and any file skipped, as text."""
     print(f"people's drawings in {folder}: {r['accuracy'] * 100:.1f} % of {r['n']}, class-balanced "
           f"{r['balanced_accuracy'] * 100:.1f} % over the classes drawn  (" + ", ".join(
-              f"{name.split('/')[0]} {round(a * r['per_class_n'][name]) if a is not None else 0}/{r['per_class_n'][name]}"
+              f"{name.split('/')[0]} {round((a or 0) * r['per_class_n'][name])}/{r['per_class_n'][name]}"
               for name, a in r["per_class_accuracy"].items()) + ")")
     for m in r["mistakes"][:shown]:
         said = "nothing to classify" if m["predicted"] is None else f"{m['predicted']} ({m['probability'] * 100:.0f} %)"

@@ -126,31 +126,65 @@ def count_drawings(folder: str | os.PathLike) -> dict[str, int]:
             for name, sub in zip(CLASS_NAMES, FOLDERS)}
 
 
-def load_collection(folder: str | os.PathLike) -> Collection:
+def _drawing_files(folder: Path) -> list[tuple[int, str, os.stat_result]]:
+    """(label, path relative to the folder, stat) of every PNG in the class sub-folders, class by class, by name."""
+    found = []
+    for label, sub in enumerate(FOLDERS):
+        try:
+            entries = sorted((e.name, e.stat()) for e in os.scandir(folder / sub) if e.name.endswith(".png"))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        found += [(label, f"{sub}/{name}", st) for name, st in entries]
+    return found
+
+
+def collection_version(folder: str | os.PathLike) -> tuple[int, ...]:
+    """Each class folder's last change in ns (0: no such folder): changes whenever a drawing is added, moved or
+    removed (each is a rename or unlink in its folder), at the cost of ten stat calls however many drawings."""
+    stamps = []
+    for sub in FOLDERS:
+        try:
+            stamps.append((Path(folder) / sub).stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return tuple(stamps)
+
+
+def read_drawing(path: str | os.PathLike) -> np.ndarray:
+    """A kept drawing's file -> its RGBA pixels (H, W, 4) uint8; ImageError if it is not a drawing the app can read."""
+    img = open_image(path)
+    if max(img.size) > MAX_SIDE:
+        raise ImageError(f"{img.size[0]}x{img.size[1]} pixels, larger than {MAX_SIDE}")
+    return np.asarray(img.convert("RGBA"))
+
+
+def load_collection(folder: str | os.PathLike, cache: dict | None = None) -> Collection:
     """Every drawing in a folder through the app's preprocessing, class by class and file by file in name order; a
-    file that is not a drawing the app can read is skipped and named. CollectionError: no such folder, or no
-    drawing in it."""
+    file that is not a drawing the app can read is skipped and named. `cache` (the caller's dict, kept between
+    calls) keeps each file's result while the file is unchanged, so a growing folder is read once. CollectionError:
+    no such folder, or no drawing in it."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CollectionError(f"{folder}: no such folder")
+    cache = {} if cache is None else cache
     images, labels, blank, files, skipped = [], [], [], [], []
-    for label, sub in enumerate(FOLDERS):
-        for path in sorted((folder / sub).glob("*.png")) if (folder / sub).is_dir() else ():
-            rel = f"{sub}/{path.name}"
+    for label, rel, st in _drawing_files(folder):
+        stamp = (st.st_mtime_ns, st.st_size)
+        if cache.get(rel, (None,))[0] != stamp:
             try:
-                img = open_image(path)
-                if max(img.size) > MAX_SIDE:
-                    raise ImageError(f"{img.size[0]}x{img.size[1]} pixels, larger than {MAX_SIDE}")
-                image, empty = preprocess_drawing(np.asarray(img.convert("RGBA"))), False
+                cache[rel] = (stamp, preprocess_drawing(read_drawing(folder / rel)), None)
             except BlankImageError:
-                image, empty = np.zeros((28, 28), np.uint8), True
+                cache[rel] = (stamp, None, None)
             except ImageError as err:
-                skipped.append((rel, str(err).replace(str(path), rel)))
-                continue
-            images.append(image)
-            labels.append(label)
-            blank.append(empty)
-            files.append(rel)
+                cache[rel] = (stamp, None, str(err).replace(str(folder / rel), rel))
+        _, image, problem = cache[rel]
+        if problem is not None:
+            skipped.append((rel, problem))
+            continue
+        images.append(np.zeros((28, 28), np.uint8) if image is None else image)
+        labels.append(label)
+        blank.append(image is None)
+        files.append(rel)
     if not files:
         raise CollectionError(f"{folder}: no drawings in it (one sub-folder a class: {', '.join(FOLDERS)})")
     prepared = Prepared(np.stack(images), np.array(labels, dtype=np.int64), np.zeros(len(files), dtype=bool),
@@ -160,8 +194,9 @@ def load_collection(folder: str | os.PathLike) -> Collection:
 
 def collected_accuracy(model: nn.Module, normalization: dict, collection: Collection) -> dict:
     """A model on a collection: the sketch columns' figures ("accuracy", "balanced_accuracy" over the classes with
-    drawings, "per_class_accuracy" (None for a class without drawings), "n"), "per_class_n", and each wrong answer {"file", "label", "predicted",
-    "probability"}, surest first, and "skipped" [{"file", "why"}]."""
+    drawings, "per_class_accuracy" (None for a class without drawings), "n"), "per_class_n", each wrong answer
+    {"file", "label", "predicted", "probability"} surest first (a blank drawing: None, None), and "skipped"
+    [{"file", "why"}]."""
     p = collection.prepared
     probs = drawing_probabilities(model, normalization, p.images)
     preds = probs.argmax(1)

@@ -657,3 +657,85 @@ def test_a_fresh_train_tab_shows_no_empty_boxes_and_a_run_reveals_its_pictures()
     assert revealed("status", "Epoch 1/3") == "Epoch 1/3" and revealed("results", figure) is figure
     picker = gr.update(choices=["a"])
     assert revealed("model_picker", picker) is picker and revealed("loss_plot", picker) is picker
+
+
+def test_a_drawing_is_added_to_the_class_s_drawings_under_what_the_student_says(tmp_path, monkeypatch):
+    from demo import predict_tab
+    from fmnist.collected import FOLDERS, read_drawing
+
+    monkeypatch.setenv("FMNIST_DRAWINGS", str(tmp_path))
+    value = pad_value(stroke_layer())
+    for pad, drawn_as, words in ((value, None, "First pick what you drew"), (value, "Hat", "First pick what you drew"),
+                                 ("", "Coat", "draw a garment first"), (None, "Coat", "draw a garment first"),
+                                 ('{"png": "oops"}', "Coat", "could not be read")):
+        message, picker, kept = predict_tab.keep_drawing(pad, drawn_as, 0)
+        assert words in message and kept == 0 and not any(tmp_path.rglob("*.png")), (pad, drawn_as, message)
+    message, picker, kept = predict_tab.keep_drawing(value, "Coat", 0)
+    files = list(tmp_path.rglob("*.png"))
+    assert message.startswith("✅ Added as Coat") and "1 (1 Coat)" in message and kept == 1 and picker is None
+    assert len(files) == 1 and files[0].parent.name == FOLDERS[4]
+    assert read_drawing(files[0])[..., 3].any()
+    message, _, kept = predict_tab.keep_drawing(value, "Coat", kept)
+    assert "already among the class's drawings" in message and kept == 1
+    message, _, kept = predict_tab.keep_drawing(value, "Shirt", kept)  # said again as another class: moved
+    assert "Added as Shirt" in message and [f.parent.name for f in tmp_path.rglob("*.png")] == [FOLDERS[6]]
+    other = stroke_layer()
+    other[300:320, 50:400, 3] = 255
+    message, _, kept = predict_tab.keep_drawing(pad_value(other), "Coat", predict_tab.MAX_KEPT_PER_PAGE)
+    assert "the most one page may" in message and len(list(tmp_path.rglob("*.png"))) == 1
+
+
+def test_a_full_disk_is_said_and_the_drawing_stays_on_the_pad(tmp_path, monkeypatch):
+    import errno
+
+    from demo import predict_tab
+    from fmnist import collected
+
+    monkeypatch.setenv("FMNIST_DRAWINGS", str(tmp_path))
+
+    def no_space(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(collected.os, "replace", no_space)
+    message, picker, kept = predict_tab.keep_drawing(pad_value(stroke_layer()), "Bag", 3)
+    assert message == "⚠️ Your drawing could not be kept: the server's disk is full. It is still on the pad."
+    assert kept == 3 and not any(tmp_path.rglob("*.png")) and picker != None  # noqa: E711 (an update, not None)
+
+
+def test_the_class_tab_scores_the_shipped_models_on_the_class_s_drawings(tmp_path, monkeypatch):
+    from itertools import islice
+
+    from demo import class_tab
+    from fmnist.collected import add_drawing, collected_accuracy, load_collection
+    from fmnist.sketches import iter_designs
+
+    monkeypatch.setenv("FMNIST_DRAWINGS", str(tmp_path))
+    monkeypatch.setattr(class_tab, "_drawings_memo", {})
+    monkeypatch.setattr(class_tab, "_drawings_cache", {})
+    summary, table, gallery, seen = class_tab.drawings_view()
+    assert summary == class_tab.DRAWINGS_NONE and gallery["visible"] is False and seen == [0] * 10
+    kept = list(islice(iter_designs(seed=2), 0, 1044, 50))
+    for s in kept:
+        add_drawing(tmp_path, s.canvas, s.label)
+    trousers = next(s for s in kept if s.label == 1)
+    add_drawing(tmp_path, np.fliplr(trousers.canvas).copy(), 4)  # a pair of trousers said to be a Coat (a slip)
+    kept.append(trousers)
+    summary, table, gallery, seen = class_tab.drawings_view(seen, force=False)  # the folder changed: redrawn
+    default, meta = load_checkpoint("default")
+    expected = collected_accuracy(default, meta["normalization"], load_collection(tmp_path))
+    assert f"**{len(kept)} drawings from the class**" in summary
+    assert f"cnn (default): **{expected['accuracy'] * 100:.1f} %** right" in summary and "lenet: **" in summary
+    assert list(table.columns) == ["class", "drawings", "cnn (default)", "lenet"] and len(table) == 10
+    coat = table.set_index("class").loc["Coat"]
+    n, acc = expected["per_class_n"]["Coat"], expected["per_class_accuracy"]["Coat"]
+    assert coat["drawings"] == n and coat["cnn (default)"] == f"{round(acc * n)} of {n} ({acc * 100:.0f} %)"
+    wrong = [m for m in expected["mistakes"] if m["predicted"] is not None][:class_tab.MISTAKES_SHOWN]
+    assert wrong and gallery["visible"] is True
+    axes = [ax for ax in gallery["value"].axes if ax.images]
+    assert len(axes) == len(wrong)
+    for ax, m in zip(axes, wrong):  # each the drawing itself (dark ink on white), titled with its answer in red
+        picture = ax.images[0].get_array()
+        assert picture.shape == (class_tab.THUMB, class_tab.THUMB) and (picture > 200).mean() > 0.4
+        said = m["predicted"].split("/")[0]
+        assert ax.get_title() == f"{said} ({m['probability'] * 100:.0f} %)\ntrue: {m['label'].split('/')[0]}"
+    assert all(v == gr.skip() for v in class_tab.drawings_view(seen, force=False))  # unchanged: nothing sent
