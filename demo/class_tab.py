@@ -27,7 +27,7 @@ from fmnist.board import (NICKNAME_MAX, SEED_ACCURACY, Board, BoardRun, best_run
                           make_run, table_rows)
 from fmnist.data import CLASS_NAMES
 from fmnist.collected import (CollectionError, collected_accuracy, collection_folder, collection_version,
-                              load_collection, read_drawing)
+                              load_collection, read_drawing, write_archive)
 from fmnist.preprocess import ImageError
 
 log = logging.getLogger(__name__)
@@ -232,6 +232,20 @@ def download_csv(token):
     return gr.update(value=str(path), visible=True), f"{text.count(chr(10)) - 1} run(s) in the file."
 
 
+def download_drawings(token):
+    """The class's drawings as one zip file (a sub-folder a class), for the admin token only."""
+    if not is_admin(token):
+        return gr.update(value=None, visible=False), "❌ Wrong admin token."
+    path = Path(tempfile.mkdtemp(prefix="fmnist-drawings-")) / f"class-drawings-{time.strftime('%Y%m%d-%H%M%S')}.zip"
+    try:
+        n = write_archive(collection_folder(), path)
+    except CollectionError as err:
+        return gr.update(value=None, visible=False), f"❌ {err}"
+    return gr.update(value=str(path), visible=True), (f"{n} drawing(s) in the file, a folder a class: score a "
+                                                      "checkpoint on them with `python -m fmnist evaluate CHECKPOINT "
+                                                      "--collected FOLDER` once unzipped.")
+
+
 def ask_clear(token):
     """First step of clearing: show the confirmation, naming how many runs would go."""
     if not is_admin(token):
@@ -286,6 +300,7 @@ def build_class_tab(tabs: gr.Tabs) -> None:
             token = gr.Textbox(type="password", label="Admin token (FMNIST_ADMIN_TOKEN)", elem_id="admin-token")
             with gr.Row():
                 download = gr.Button("Download all runs (CSV)", elem_id="board-download")
+                download_zip = gr.Button("Download the class's drawings (zip)", elem_id="drawings-download")
                 clear = gr.Button("Clear the board…", variant="stop", elem_id="board-clear")
             with gr.Row(visible=False, elem_id="clear-confirm") as confirm_row:
                 confirm_text = gr.Markdown()
@@ -293,7 +308,9 @@ def build_class_tab(tabs: gr.Tabs) -> None:
                 cancel = gr.Button("Cancel", elem_id="board-clear-cancel")
             admin_message = gr.Markdown(elem_id="admin-message")
             csv_file = gr.File(label="All runs (CSV)", visible=False, elem_id="board-csv")
+            zip_file = gr.File(label="The class's drawings (zip)", visible=False, elem_id="drawings-zip")
         download.click(download_csv, token, [csv_file, admin_message], api_visibility="private")
+        download_zip.click(download_drawings, token, [zip_file, admin_message], api_visibility="private")
         clear.click(ask_clear, token, [confirm_row, confirm_text, admin_message], api_visibility="private")
         cancel.click(lambda: gr.update(visible=False), None, confirm_row, queue=False, api_visibility="private")
         yes.click(confirm_clear, token, [confirm_row, admin_message], api_visibility="private").then(

@@ -356,8 +356,8 @@ PREDICT_CSS = """
   #predict-row > .column > #predict-message { order: 3; }
   #predict-row > .column > #prediction { order: 3; }
   #predict-row > .column > #other-models { order: 3; }
-  #predict-row > .column > #keep-drawing { order: 3; }
   #predict-row > .column > #keep-message { order: 3; }
+  #predict-row > .column > #keep-drawing { order: 3; }
   #predict-row > .column > #preview { order: 4; }
 }
 #predict-message p { margin: 4px 0; font-size: 1.05em; min-height: 1.5em; }
@@ -403,11 +403,11 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
             message = gr.HTML(status_html(NOTHING_DRAWN), html_template=STATUS_TEMPLATE, elem_id="predict-message")
             label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
             others = gr.Markdown(elem_id="other-models")
+            keep_message = gr.Markdown(KEEP_PROMPT, elem_id="keep-message")
             with gr.Row(elem_id="keep-drawing"):
                 drawn_as = gr.Dropdown(list(CLASS_NAMES), value=None, label="What did you draw?", scale=2,
                                        elem_id="drawn-as")
                 keep = gr.Button("Add it to the class's drawings", size="sm", scale=1, elem_id="keep")
-            keep_message = gr.Markdown(KEEP_PROMPT, elem_id="keep-message")
             kept = gr.State(0)
             preview = gr.Image(label="What the model sees (28×28, enlarged)", height=PREVIEW + 40, format="png",
                                interactive=False, elem_id="preview")
@@ -422,8 +422,8 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
     common = dict(show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
     # One input is answered at a time: a stroke empties the photo box, a photo empties the pad.
     pad.input(predict_drawing, [pad, model_pick, session_models, show_maps, fill], outputs,
-              api_name="predict_drawing", **common).then(lambda: None, None, upload, queue=False,
-                                                          show_progress="hidden")
+              api_name="predict_drawing", **common).then(lambda: (None, KEEP_PROMPT), None, [upload, keep_message],
+                                                          queue=False, show_progress="hidden")
     upload.change(predict_upload, [upload, model_pick, session_models, show_maps], outputs, preprocess=False,
                   api_name="predict_upload", **common).then(keep_one_input, upload, [pad, upload], preprocess=False,
                                                             queue=False, show_progress="hidden")

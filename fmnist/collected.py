@@ -15,6 +15,7 @@ import io
 import os
 import re
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,6 +157,23 @@ def read_drawing(path: str | os.PathLike) -> np.ndarray:
     if max(img.size) > MAX_SIDE:
         raise ImageError(f"{img.size[0]}x{img.size[1]} pixels, larger than {MAX_SIDE}")
     return np.asarray(img.convert("RGBA"))
+
+
+def write_archive(folder: str | os.PathLike, path: str | os.PathLike) -> int:
+    """Every drawing of a folder into one zip file, in its class sub-folders as kept -> how many. CollectionError:
+    nothing to archive, or the file could not be written (the disk full: no half-written file is left)."""
+    files = _drawing_files(Path(folder))
+    if not files:
+        raise CollectionError(f"{folder}: no drawings to download yet")
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:  # PNGs are compressed already
+            for _, rel, _ in files:
+                archive.write(Path(folder) / rel, rel)
+    except OSError as err:
+        path.unlink(missing_ok=True)
+        raise CollectionError(_disk_problem(err)) from err
+    return len(files)
 
 
 def load_collection(folder: str | os.PathLike, cache: dict | None = None) -> Collection:

@@ -126,7 +126,7 @@ def test_the_predict_tab_works_from_the_keyboard(browser, app_url):
     names = [f.split("|", 1)[1] for f in order]
     want = ["Thin", "Medium", "Thick", "Eraser", "Clear the drawing", "Fill closed outlines", "Clear drawing, photo",
             "Drop Image Here", *[example_label(p) for p in EXAMPLES], "Model", "Load a checkpoint",
-            "Show what the network sees"]
+            "What did you draw?", "Add it to the class's drawings", "Show what the network sees"]
     positions = [next((i for i, n in enumerate(names) if n.startswith(w)), None) for w in want]
     assert None not in positions and positions == sorted(positions), list(zip(want, positions, names))
 
@@ -145,6 +145,14 @@ def test_the_predict_tab_works_from_the_keyboard(browser, app_url):
     page.keyboard.press("Enter")
     page.wait_for_function("document.querySelector('#model-pick input').value === 'lenet'", timeout=10_000)
     page.wait_for_function("document.querySelector('#model-card').innerText.startsWith('lenet')", timeout=10_000)
+
+    tab_until(page, "drawn-as|What did you draw?")  # a photo is answered: only a drawing is kept, and it says so
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('#drawn-as input').value === 'T-shirt/top'", timeout=10_000)
+    tab_until(page, "keep|Add it to the class's drawings")
+    page.keyboard.press("Enter")
+    page.locator("#keep-message").get_by_text("Only drawings from the pad are kept").wait_for(timeout=10_000)
 
     tab_until(page, "show-maps")
     page.keyboard.press("Space")

@@ -147,6 +147,7 @@ def test_drawings_added_by_students_are_kept_and_scored_on_the_class_tab(class_a
             draw(student, stroke)
         student.wait_for_function("document.querySelector('#predict-message').innerText.includes('%')",
                                   timeout=20_000)
+        keep_message.get_by_text("Was it right or wrong?").wait_for(timeout=10_000)  # a new drawing: asked afresh
         student.locator("#drawn-as input").click()
         student.get_by_role("option", name="Coat", exact=True).click()
         student.locator("#keep").click()

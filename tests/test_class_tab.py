@@ -148,8 +148,9 @@ def test_admin_controls_need_the_token(fresh_board, monkeypatch, caplog):
     with caplog.at_level(logging.DEBUG):
         for wrong in ("", "s3cret", secret + "x", None, 12):
             assert class_tab.is_admin(wrong) is False
-            file, message = class_tab.download_csv(wrong)
-            assert file["visible"] is False and message == "❌ Wrong admin token."
+            for download in (class_tab.download_csv, class_tab.download_drawings):
+                file, message = download(wrong)
+                assert file["visible"] is False and message == "❌ Wrong admin token."
             row, _, message = class_tab.ask_clear(wrong)
             assert row["visible"] is False and message == "❌ Wrong admin token."
             assert class_tab.confirm_clear(wrong)[1] == "❌ Wrong admin token."
@@ -185,9 +186,35 @@ def test_teacher_controls_only_with_a_token(monkeypatch):
     monkeypatch.delenv("FMNIST_ADMIN_TOKEN", raising=False)
     ids = _elem_ids(build_demo())
     assert {"class-table", "class-acc", "class-loss", "best-test", "best-drawings", "nickname"} <= ids
-    assert "teacher" not in ids and "board-clear" not in ids
+    assert "teacher" not in ids and "board-clear" not in ids and "drawings-download" not in ids
+    assert {"drawings-summary", "drawings-table", "drawings-mistakes", "drawn-as", "keep"} <= ids
     monkeypatch.setenv("FMNIST_ADMIN_TOKEN", "t0ken")
-    assert {"teacher", "board-clear", "board-download", "admin-token"} <= _elem_ids(build_demo())
+    assert {"teacher", "board-clear", "board-download", "drawings-download", "admin-token"} <= _elem_ids(build_demo())
+
+
+def test_the_teacher_downloads_the_class_s_drawings_as_one_zip(tmp_path, monkeypatch):
+    import zipfile
+    from itertools import islice
+
+    from fmnist.collected import FOLDERS, add_drawing, read_drawing
+    from fmnist.sketches import iter_designs
+
+    monkeypatch.setattr(class_tab, "WRONG_TOKEN_DELAY_S", 0)
+    monkeypatch.setenv("FMNIST_ADMIN_TOKEN", "t0ken")
+    monkeypatch.setenv("FMNIST_DRAWINGS", str(tmp_path / "drawings"))
+    file, message = class_tab.download_drawings("t0ken")
+    assert file["visible"] is False and message.startswith("❌") and "no drawings to download yet" in message
+    kept = list(islice(iter_designs(seed=4), 0, 1044, 200))
+    paths = [add_drawing(tmp_path / "drawings", s.canvas, s.label)[0] for s in kept]
+    file, message = class_tab.download_drawings("t0ken")
+    assert file["visible"] is True and message.startswith(f"{len(kept)} drawing(s) in the file")
+    with zipfile.ZipFile(file["value"]) as archive:
+        names = archive.namelist()
+        archive.extractall(tmp_path / "unzipped")
+    assert sorted(names) == sorted(f"{p.parent.name}/{p.name}" for p in paths)
+    assert all(n.split("/")[0] in FOLDERS for n in names)
+    for p in paths:  # the same drawings, pixel for pixel
+        assert (read_drawing(tmp_path / "unzipped" / p.parent.name / p.name) == read_drawing(p)).all()
 
 
 @pytest.mark.slow

@@ -184,3 +184,19 @@ def test_the_folder_is_the_environments_or_the_spaces_storage_or_runs(monkeypatc
     monkeypatch.setattr(collected, "SPACES_DATA", tmp_path / "absent")
     assert collected.collection_folder() == Path("runs/drawings")
     assert os.environ.get("FMNIST_DRAWINGS") is None
+
+
+def test_an_archive_on_a_full_disk_is_said_and_leaves_no_half_written_file(tmp_path, monkeypatch):
+    import zipfile
+
+    for s in designs(3):
+        add_drawing(tmp_path / "drawn", s.canvas, s.label)
+    assert collected.write_archive(tmp_path / "drawn", tmp_path / "all.zip") == 3
+
+    def no_space(*_, **__):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "write", no_space)
+    with pytest.raises(CollectionError, match="the server's disk is full"):
+        collected.write_archive(tmp_path / "drawn", tmp_path / "again.zip")
+    assert not (tmp_path / "again.zip").exists()
