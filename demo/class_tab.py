@@ -154,6 +154,7 @@ MISTAKES_SHOWN = 8
 THUMB = 160  # pixels a side of a drawing in the mistakes gallery
 _drawings_lock = threading.Lock()
 _drawings_cache: dict = {}  # fmnist.collected.load_collection's per-file cache, shared by every session
+_answers_cache: dict = {}  # {model name: collected_accuracy's cache}: each drawing goes through each model once
 _drawings_memo: dict = {}  # {"version": ..., "view": ...}: the last view, shared while the folder is unchanged
 
 
@@ -182,7 +183,8 @@ def _score_drawings(folder: Path) -> tuple:
     results = {}
     for name in names:
         model, meta = shipped_model(name)
-        results[name] = collected_accuracy(model, meta["normalization"], collection)
+        results[name] = collected_accuracy(model, meta["normalization"], collection,
+                                           _answers_cache.setdefault(name, {}))
     first = results[names[0]]
     drawn = sum(1 for n in first["per_class_n"].values() if n)
     summary = (f"**{first['n']} drawing{'s' if first['n'] != 1 else ''} from the class** ({drawn} of 10 classes). "

@@ -62,6 +62,7 @@ class Collection:
 
     prepared: Prepared  # what condition_figures scores (blank: preprocessing found nothing to classify)
     files: tuple[str, ...]  # (N,) each drawing's path relative to the folder, "coat/3f9a0c12d4e5a7b8.png"
+    stamps: tuple[tuple[str, int, int], ...]  # (N,) (file name, change in ns, size): the same for an unchanged file
     skipped: tuple[tuple[str, str], ...]  # (path relative to the folder, why), e.g. not a PNG the app can read
 
 
@@ -185,7 +186,7 @@ def load_collection(folder: str | os.PathLike, cache: dict | None = None) -> Col
     if not folder.is_dir():
         raise CollectionError(f"{folder}: no such folder")
     cache = {} if cache is None else cache
-    images, labels, blank, files, skipped = [], [], [], [], []
+    images, labels, blank, files, stamps, skipped = [], [], [], [], [], []
     for label, rel, st in _drawing_files(folder):
         stamp = (st.st_mtime_ns, st.st_size)
         if cache.get(rel, (None,))[0] != stamp:
@@ -203,20 +204,31 @@ def load_collection(folder: str | os.PathLike, cache: dict | None = None) -> Col
         labels.append(label)
         blank.append(image is None)
         files.append(rel)
+        stamps.append((Path(rel).name, *stamp))
     if not files:
         raise CollectionError(f"{folder}: no drawings in it (one sub-folder a class: {', '.join(FOLDERS)})")
     prepared = Prepared(np.stack(images), np.array(labels, dtype=np.int64), np.zeros(len(files), dtype=bool),
                         np.array(blank, dtype=bool))
-    return Collection(prepared, tuple(files), tuple(skipped))
+    return Collection(prepared, tuple(files), tuple(stamps), tuple(skipped))
 
 
-def collected_accuracy(model: nn.Module, normalization: dict, collection: Collection) -> dict:
+def collected_accuracy(model: nn.Module, normalization: dict, collection: Collection,
+                       cache: dict | None = None) -> dict:
     """A model on a collection: the sketch columns' figures ("accuracy", "balanced_accuracy" over the classes with
     drawings, "per_class_accuracy" (None for a class without drawings), "n"), "per_class_n", each wrong answer
     {"file", "label", "predicted", "probability"} surest first (a blank drawing: None, None), and "skipped"
-    [{"file", "why"}]."""
+    [{"file", "why"}]. `cache` (the caller's dict for this model, kept between calls) keeps each drawing's
+    probabilities while its file is unchanged, so a growing collection goes through the model once; it is pruned
+    to the drawings there are."""
     p = collection.prepared
-    probs = drawing_probabilities(model, normalization, p.images)
+    cache = {} if cache is None else cache
+    new = [i for i, key in enumerate(collection.stamps) if key not in cache]
+    if new:
+        for i, row in zip(new, drawing_probabilities(model, normalization, p.images[new])):
+            cache[collection.stamps[i]] = row
+    for key in set(cache) - set(collection.stamps):
+        del cache[key]
+    probs = np.stack([cache[key] for key in collection.stamps])
     preds = probs.argmax(1)
     figures = {k: v for k, v in condition_figures(preds, p).items() if not k.startswith("drawn_")}
     counts = np.bincount(p.labels, minlength=len(CLASS_NAMES))

@@ -200,3 +200,22 @@ def test_an_archive_on_a_full_disk_is_said_and_leaves_no_half_written_file(tmp_p
     with pytest.raises(CollectionError, match="the server's disk is full"):
         collected.write_archive(tmp_path / "drawn", tmp_path / "again.zip")
     assert not (tmp_path / "again.zip").exists()
+
+
+def test_with_a_cache_each_drawing_goes_through_the_model_once(tmp_path, monkeypatch):
+    model, meta = load_checkpoint("lenet")
+    kept = designs(6)
+    for s in kept[:5]:
+        add_drawing(tmp_path, s.canvas, s.label)
+    cache = {}
+    first = collected_accuracy(model, meta["normalization"], load_collection(tmp_path), cache)
+    seen = []
+    original = collected.drawing_probabilities
+    monkeypatch.setattr(collected, "drawing_probabilities", lambda m, n, images: seen.append(len(images)) or
+                        original(m, n, images))
+    assert collected_accuracy(model, meta["normalization"], load_collection(tmp_path), cache) == first and seen == []
+    add_drawing(tmp_path, kept[5].canvas, kept[5].label)
+    moved, _ = add_drawing(tmp_path, kept[0].canvas, (kept[0].label + 1) % 10)  # relabelled: a new file
+    again = collected_accuracy(model, meta["normalization"], load_collection(tmp_path), cache)
+    assert seen == [2] and again["n"] == 6 and len(cache) == 6  # the new and the moved one; the old entry pruned
+    assert again == collected_accuracy(model, meta["normalization"], load_collection(tmp_path))  # as without one
