@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 import zipfile
 from dataclasses import asdict
@@ -14,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from fmnist.atomic import write_atomically
 from fmnist.data import CLASS_NAMES, MEAN, STD
 from fmnist.models import MODELS, build_model, model_options
 
@@ -67,23 +67,11 @@ def make_checkpoint(model: nn.Module, arch: str, train_config: object | None = N
 
 
 def save_checkpoint(checkpoint: dict, path: str | os.PathLike) -> Path:
-    """Write atomically: a temp file in the same folder, fsync, then rename over the target."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".pt", dir=path.parent)
+    """Write atomically (`fmnist.atomic`): a full disk leaves the previous file, or none, never half of one."""
     try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a checkpoint is meant to be shared
-        with os.fdopen(fd, "wb") as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise CheckpointError(f"{path}: could not write checkpoint ({err.strerror or err})") from err
-        raise
-    return path
+        return write_atomically(path, lambda f: torch.save(checkpoint, f), TEMP_PREFIX)
+    except OSError as err:
+        raise CheckpointError(f"{path}: could not write checkpoint ({err.strerror or err})") from err
 
 
 def clean_stale_temp_files(folder: str | os.PathLike) -> list[Path]:

@@ -14,7 +14,6 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from PIL import Image
 from torch import nn
 
+from fmnist.atomic import write_atomically
 from fmnist.data import CLASS_NAMES
 from fmnist.preprocess import BlankImageError, ImageError, open_image, preprocess_drawing
 from fmnist.sketches import Prepared, condition_figures, drawing_probabilities
@@ -88,31 +88,13 @@ def add_drawing(folder: str | os.PathLike, rgba: np.ndarray, label: int) -> tupl
         raise CollectionError(f"the collection is full ({MAX_DRAWINGS:,} drawings)")
     png = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(png, format="PNG", optimize=True)
-    _write_atomically(target, png.getvalue())
+    try:
+        write_atomically(target, lambda f: f.write(png.getvalue()), TEMP_PREFIX)
+    except OSError as err:
+        raise CollectionError(_disk_problem(err)) from err
     for old in elsewhere:
         old.unlink(missing_ok=True)
     return target, True
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """A temp file in the same folder, then a rename: a full disk leaves no half-written drawing."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".png", dir=path.parent)
-    except OSError as err:
-        raise CollectionError(_disk_problem(err)) from err
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise CollectionError(_disk_problem(err)) from err
-        raise
 
 
 def _disk_problem(err: OSError) -> str:

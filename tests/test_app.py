@@ -689,14 +689,14 @@ def test_a_full_disk_is_said_and_the_drawing_stays_on_the_pad(tmp_path, monkeypa
     import errno
 
     from demo import predict_tab
-    from fmnist import collected
+    from fmnist import atomic
 
     monkeypatch.setenv("FMNIST_DRAWINGS", str(tmp_path))
 
     def no_space(*_):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(collected.os, "replace", no_space)
+    monkeypatch.setattr(atomic.os, "replace", no_space)
     message, picker, kept = predict_tab.keep_drawing(pad_value(stroke_layer()), "Bag", 3)
     assert message == "⚠️ Your drawing could not be kept: the server's disk is full. It is still on the pad."
     assert kept == 3 and not any(tmp_path.rglob("*.png")) and picker != None  # noqa: E711 (an update, not None)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import write_idx_dataset
-from fmnist import collected
+from fmnist import atomic, collected
 from fmnist.checkpoint import load_checkpoint
 from fmnist.collected import (FOLDERS, CollectionError, add_drawing, collected_accuracy, collection_version,
                               count_drawings, load_collection, read_drawing)
@@ -70,7 +70,7 @@ def test_a_full_disk_or_a_full_folder_is_said_and_leaves_no_half_written_file(tm
     def no_space(*_):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(collected.os, "replace", no_space)
+    monkeypatch.setattr(atomic.os, "replace", no_space)
     with pytest.raises(CollectionError, match="the server's disk is full"):
         add_drawing(tmp_path, s.canvas, s.label)
     assert not any(p.is_file() for p in tmp_path.rglob("*"))  # the temp file removed too
