@@ -105,17 +105,18 @@ def _disk_problem(err: OSError) -> str:
 
 def count_drawings(folder: str | os.PathLike) -> dict[str, int]:
     """How many drawings each class has in a folder {class name: n} (a folder not made yet: none)."""
-    folder = Path(folder)
-    return {name: sum(1 for _ in (folder / sub).glob("*.png")) if (folder / sub).is_dir() else 0
-            for name, sub in zip(CLASS_NAMES, FOLDERS)}
+    counts = np.bincount([label for label, _, _ in _drawing_files(Path(folder))], minlength=len(CLASS_NAMES))
+    return {name: int(n) for name, n in zip(CLASS_NAMES, counts)}
 
 
 def _drawing_files(folder: Path) -> list[tuple[int, str, os.stat_result]]:
-    """(label, path relative to the folder, stat) of every PNG in the class sub-folders, class by class, by name."""
+    """(label, path relative to the folder, stat) of every PNG in the class sub-folders, class by class, by name (a
+    temp file that a killed write left behind is not one)."""
     found = []
     for label, sub in enumerate(FOLDERS):
         try:
-            entries = sorted((e.name, e.stat()) for e in os.scandir(folder / sub) if e.name.endswith(".png"))
+            entries = sorted((e.name, e.stat()) for e in os.scandir(folder / sub)
+                             if e.name.endswith(".png") and not e.name.startswith(TEMP_PREFIX))
         except (FileNotFoundError, NotADirectoryError):
             continue
         found += [(label, f"{sub}/{name}", st) for name, st in entries]

@@ -87,6 +87,7 @@ def test_read_back_through_the_apps_preprocessing_with_unreadable_files_named(tm
     for s in kept:
         add_drawing(tmp_path, s.canvas, s.label)
     (tmp_path / "coat" / "broken.png").write_bytes(b"not a png")
+    (tmp_path / "coat" / f"{collected.TEMP_PREFIX}x1y2.png").write_bytes(b"\x89PNG half")  # a killed write's temp file
     (tmp_path / "coat" / "notes.txt").write_text("ignored: not a .png")
     (tmp_path / "hats").mkdir()
     add_drawing(tmp_path / "hats", kept[0].canvas, 0)  # a folder that is not a class's: not read
@@ -94,6 +95,7 @@ def test_read_back_through_the_apps_preprocessing_with_unreadable_files_named(tm
     assert collection.skipped == (("coat/broken.png", collection.skipped[0][1]),)
     assert "broken.png" in collection.skipped[0][1] and str(tmp_path) not in collection.skipped[0][1]
     assert len(collection.files) == len(kept) == len(collection.prepared.labels)
+    assert sum(count_drawings(tmp_path).values()) == len(kept) + 1  # broken.png is a file there; the temp file not
     by_file = {f: i for i, f in enumerate(collection.files)}
     for s in kept:
         name = add_drawing(tmp_path, s.canvas, s.label)[0]
