@@ -27,7 +27,7 @@ from fmnist.board import (NICKNAME_MAX, SEED_ACCURACY, Board, BoardRun, best_run
                           make_run, table_rows)
 from fmnist.data import CLASS_NAMES
 from fmnist.collected import (CollectionError, collected_accuracy, collection_folder, collection_version,
-                              load_collection, read_drawing, write_archive)
+                              clear_collection, count_drawings, load_collection, read_drawing, write_archive)
 from fmnist.preprocess import ImageError
 
 log = logging.getLogger(__name__)
@@ -248,6 +248,27 @@ def download_drawings(token):
                                                       "--collected FOLDER` once unzipped.")
 
 
+def ask_clear_drawings(token):
+    """First step of deleting the class's drawings: show the confirmation, naming how many would go."""
+    if not is_admin(token):
+        return gr.update(visible=False), "", "❌ Wrong admin token."
+    count = sum(count_drawings(collection_folder()).values())
+    return (gr.update(visible=True), f"**Delete all {count} of the class's drawings, for everyone?** This cannot be "
+                                     "undone (download the zip first to keep them).", "")
+
+
+def confirm_clear_drawings(token):
+    """Second step: the teacher confirmed; delete the drawings (the token is checked again)."""
+    if not is_admin(token):
+        return gr.update(visible=False), "❌ Wrong admin token."
+    try:
+        deleted = clear_collection(collection_folder())
+    except CollectionError as err:
+        return gr.update(visible=False), f"❌ {err}"
+    log.info("the class's drawings deleted by the teacher (%d)", deleted)
+    return gr.update(visible=False), f"Deleted: {deleted} drawing(s)."
+
+
 def ask_clear(token):
     """First step of clearing: show the confirmation, naming how many runs would go."""
     if not is_admin(token):
@@ -308,11 +329,23 @@ def build_class_tab(tabs: gr.Tabs) -> None:
                 confirm_text = gr.Markdown()
                 yes = gr.Button("Yes, delete every run", variant="stop", elem_id="board-clear-yes")
                 cancel = gr.Button("Cancel", elem_id="board-clear-cancel")
+            clear_drawings = gr.Button("Delete the class's drawings…", variant="stop", elem_id="drawings-clear")
+            with gr.Row(visible=False, elem_id="drawings-clear-confirm") as drawings_confirm_row:
+                drawings_confirm_text = gr.Markdown()
+                drawings_yes = gr.Button("Yes, delete every drawing", variant="stop", elem_id="drawings-clear-yes")
+                drawings_cancel = gr.Button("Cancel", elem_id="drawings-clear-cancel")
             admin_message = gr.Markdown(elem_id="admin-message")
             csv_file = gr.File(label="All runs (CSV)", visible=False, elem_id="board-csv")
             zip_file = gr.File(label="The class's drawings (zip)", visible=False, elem_id="drawings-zip")
         download.click(download_csv, token, [csv_file, admin_message], api_visibility="private")
         download_zip.click(download_drawings, token, [zip_file, admin_message], api_visibility="private")
+        clear_drawings.click(ask_clear_drawings, token, [drawings_confirm_row, drawings_confirm_text, admin_message],
+                             api_visibility="private")
+        drawings_cancel.click(lambda: gr.update(visible=False), None, drawings_confirm_row, queue=False,
+                              api_visibility="private")
+        drawings_yes.click(confirm_clear_drawings, token, [drawings_confirm_row, admin_message],
+                           api_visibility="private").then(drawings_view, None, drawings, api_visibility="private",
+                                                          concurrency_id="predict")
         clear.click(ask_clear, token, [confirm_row, confirm_text, admin_message], api_visibility="private")
         cancel.click(lambda: gr.update(visible=False), None, confirm_row, queue=False, api_visibility="private")
         yes.click(confirm_clear, token, [confirm_row, admin_message], api_visibility="private").then(

@@ -143,6 +143,22 @@ def read_drawing(path: str | os.PathLike) -> np.ndarray:
     return np.asarray(img.convert("RGBA"))
 
 
+def clear_collection(folder: str | os.PathLike) -> int:
+    """Delete every drawing of a folder (and any temp file a killed write left) -> how many drawings went. Other
+    files and folders stay. CollectionError: a file could not be deleted (those before it are gone)."""
+    folder = Path(folder)
+    files = _drawing_files(folder)
+    try:
+        for _, rel, _ in files:
+            (folder / rel).unlink(missing_ok=True)
+        for sub in FOLDERS:
+            for stale in (folder / sub).glob(TEMP_PREFIX + "*") if (folder / sub).is_dir() else ():
+                stale.unlink(missing_ok=True)
+    except OSError as err:
+        raise CollectionError(f"a drawing could not be deleted ({err.strerror or err})") from err
+    return len(files)
+
+
 def write_archive(folder: str | os.PathLike, path: str | os.PathLike) -> int:
     """Every drawing of a folder into one zip file, in its class sub-folders as kept -> how many. CollectionError:
     nothing to archive, or the file could not be written (the disk full: no half-written file is left)."""

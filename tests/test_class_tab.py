@@ -151,6 +151,8 @@ def test_admin_controls_need_the_token(fresh_board, monkeypatch, caplog):
             for download in (class_tab.download_csv, class_tab.download_drawings):
                 file, message = download(wrong)
                 assert file["visible"] is False and message == "❌ Wrong admin token."
+            assert class_tab.ask_clear_drawings(wrong)[2] == class_tab.confirm_clear_drawings(wrong)[1] == (
+                "❌ Wrong admin token.")
             row, _, message = class_tab.ask_clear(wrong)
             assert row["visible"] is False and message == "❌ Wrong admin token."
             assert class_tab.confirm_clear(wrong)[1] == "❌ Wrong admin token."
@@ -189,7 +191,8 @@ def test_teacher_controls_only_with_a_token(monkeypatch):
     assert "teacher" not in ids and "board-clear" not in ids and "drawings-download" not in ids
     assert {"drawings-summary", "drawings-table", "drawings-mistakes", "drawn-as", "keep"} <= ids
     monkeypatch.setenv("FMNIST_ADMIN_TOKEN", "t0ken")
-    assert {"teacher", "board-clear", "board-download", "drawings-download", "admin-token"} <= _elem_ids(build_demo())
+    assert {"teacher", "board-clear", "board-download", "drawings-download", "drawings-clear",
+            "admin-token"} <= _elem_ids(build_demo())
 
 
 def test_the_teacher_downloads_the_class_s_drawings_as_one_zip(tmp_path, monkeypatch):
@@ -215,6 +218,16 @@ def test_the_teacher_downloads_the_class_s_drawings_as_one_zip(tmp_path, monkeyp
     assert all(n.split("/")[0] in FOLDERS for n in names)
     for p in paths:  # the same drawings, pixel for pixel
         assert (read_drawing(tmp_path / "unzipped" / p.parent.name / p.name) == read_drawing(p)).all()
+    # then deleted, in two steps: asking deletes nothing; a wrong token nothing either
+    (tmp_path / "drawings" / "notes.txt").write_text("the teacher's own file stays")
+    row, text, _ = class_tab.ask_clear_drawings("t0ken")
+    assert row["visible"] is True and f"Delete all {len(kept)} of the class's drawings" in text
+    assert all(p.exists() for p in paths)
+    assert class_tab.confirm_clear_drawings("nope")[1] == "❌ Wrong admin token." and all(p.exists() for p in paths)
+    row, message = class_tab.confirm_clear_drawings("t0ken")
+    assert row["visible"] is False and message == f"Deleted: {len(kept)} drawing(s)."
+    assert not any(p.exists() for p in paths) and (tmp_path / "drawings" / "notes.txt").exists()
+    assert class_tab.drawings_view()[0] == class_tab.DRAWINGS_NONE
 
 
 @pytest.mark.slow

@@ -221,3 +221,15 @@ def test_with_a_cache_each_drawing_goes_through_the_model_once(tmp_path, monkeyp
     again = collected_accuracy(model, meta["normalization"], load_collection(tmp_path), cache)
     assert seen == [2] and again["n"] == 6 and len(cache) == 6  # the new and the moved one; the old entry pruned
     assert again == collected_accuracy(model, meta["normalization"], load_collection(tmp_path))  # as without one
+
+
+def test_clearing_deletes_the_drawings_and_temp_files_and_nothing_else(tmp_path):
+    for s in designs(4):
+        add_drawing(tmp_path, s.canvas, s.label)
+    (tmp_path / "coat").mkdir(exist_ok=True)
+    (tmp_path / "coat" / f"{collected.TEMP_PREFIX}abc.png").write_bytes(b"half")
+    (tmp_path / "coat" / "README.txt").write_text("kept")
+    (tmp_path / "elsewhere.png").write_bytes(b"not in a class folder: kept")
+    assert collected.clear_collection(tmp_path) == 4
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["README.txt", "elsewhere.png"]
+    assert collected.clear_collection(tmp_path) == 0 and collected.clear_collection(tmp_path / "none") == 0
