@@ -149,6 +149,7 @@ DRAWINGS_INTRO = ("### The class's drawings\nDrawings added in the **Predict** t
                   "and how the shipped models do on them: the network never trains on them, so they show how well it "
                   "knows drawings made by people, not by our code. The teacher can score any checkpoint on them with "
                   "`python -m fmnist evaluate CHECKPOINT --collected`.")
+DRAWINGS_LOOKING = "Looking at the class's drawings…"
 DRAWINGS_NONE = "No drawings yet: draw a garment in the **Predict** tab, say what it is and add it."
 MISTAKES_SHOWN = 8
 THUMB = 160  # pixels a side of a drawing in the mistakes gallery
@@ -161,15 +162,20 @@ _drawings_memo: dict = {}  # {"version": ..., "view": ...}: the last view, share
 def drawings_view(seen=None, force: bool = True):
     """The drawings section's outputs (summary, per-class table, the default's surest mistakes) and the folder's
     version last. Unchanged since `seen` and not forced: gr.skip() for each (a tick costs ten stat calls); not
-    forced, the last view of an unchanged folder is shared by every session; forced (Refresh), scored again."""
+    forced, the last view of an unchanged folder is shared by every session; forced (Refresh), scored again. While
+    another call is scoring them, gr.skip() too: a tick never waits, so it never holds a place in the queue."""
     folder = collection_folder()
     version = list(collection_version(folder))
     if not force and seen is not None and list(seen) == version:
         return tuple(gr.skip() for _ in range(4))
-    with _drawings_lock:
+    if not _drawings_lock.acquire(blocking=False):  # being scored (after a restart: up to a minute): look next tick
+        return tuple(gr.skip() for _ in range(4))
+    try:
         if force or _drawings_memo.get("version") != version:  # Refresh looks again (a folder's clock is coarse)
             _drawings_memo.update(version=version, view=_score_drawings(folder))
         view = _drawings_memo["view"]
+    finally:
+        _drawings_lock.release()
     return (*view, version)
 
 
@@ -312,12 +318,14 @@ def build_class_tab(tabs: gr.Tabs) -> None:
                                      interactive=False, elem_id="best-drawings")
     drawings_seen = gr.State(None)
     gr.Markdown(DRAWINGS_INTRO, elem_id="drawings-intro")
-    drawings_summary = gr.Markdown(elem_id="drawings-summary")
+    drawings_summary = gr.Markdown(DRAWINGS_LOOKING, elem_id="drawings-summary")
     drawings_table = gr.Dataframe(pd.DataFrame(columns=["class", "drawings"]), label="The class's drawings, by class",
                                   interactive=False, elem_id="drawings-table")
     drawings_mistakes = gr.Plot(format="png", label="The default's surest mistakes on the class's drawings",
                                 show_label=False, visible=False, elem_id="drawings-mistakes")
     drawings = [drawings_summary, drawings_table, drawings_mistakes, drawings_seen]
+    # Score the drawings kept before a restart now, so the first look at the tab need not (20,000 take about a minute).
+    threading.Thread(target=drawings_view, kwargs={"force": False}, daemon=True, name="class-drawings").start()
     if admin_token():
         with gr.Accordion("Teacher", open=False, elem_id="teacher"):
             token = gr.Textbox(type="password", label="Admin token (FMNIST_ADMIN_TOKEN)", elem_id="admin-token")

@@ -739,3 +739,17 @@ def test_the_class_tab_scores_the_shipped_models_on_the_class_s_drawings(tmp_pat
         said = m["predicted"].split("/")[0]
         assert ax.get_title() == f"{said} ({m['probability'] * 100:.0f} %)\ntrue: {m['label'].split('/')[0]}"
     assert all(v == gr.skip() for v in class_tab.drawings_view(seen, force=False))  # unchanged: nothing sent
+
+
+def test_while_the_drawings_are_scored_a_look_waits_for_nothing(tmp_path, monkeypatch):
+    """After a restart the first look scores every kept drawing (up to a minute for 20,000); the ticks of the open
+    Class tabs meanwhile must not queue behind it, holding the places predictions need."""
+    from demo import class_tab
+
+    monkeypatch.setenv("FMNIST_DRAWINGS", str(tmp_path))
+    with class_tab._drawings_lock:  # another call is scoring
+        started = time.perf_counter()
+        assert all(v == gr.skip() for v in class_tab.drawings_view(None, force=False))
+        assert all(v == gr.skip() for v in class_tab.drawings_view(None, force=True))
+        assert time.perf_counter() - started < 0.5
+    assert class_tab.drawings_view(None, force=False)[0] == class_tab.DRAWINGS_NONE
