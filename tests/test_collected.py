@@ -233,3 +233,22 @@ def test_clearing_deletes_the_drawings_and_temp_files_and_nothing_else(tmp_path)
     assert collected.clear_collection(tmp_path) == 4
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["README.txt", "elsewhere.png"]
     assert collected.clear_collection(tmp_path) == 0 and collected.clear_collection(tmp_path / "none") == 0
+
+
+def test_without_the_dataset_evaluate_collected_scores_the_drawings_alone(isolated, capsys):
+    """A teacher with the app (which needs no dataset) and the class's drawings, but not Fashion-MNIST."""
+    from fmnist.__main__ import main
+
+    for s in designs(10):
+        add_drawing(isolated / "drawn", s.canvas, s.label)
+    model, meta = load_checkpoint("lenet")
+    expected = collected_accuracy(model, meta["normalization"], load_collection(isolated / "drawn"))
+    assert main(["evaluate", "lenet", "--collected", "drawn", "--json"]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert alone["collected"] == expected and "accuracy" not in alone
+    assert alone["test_set"].startswith("skipped: Fashion-MNIST not found")
+    assert main(["evaluate", "lenet", "--collected", "drawn"]) == 0
+    out = capsys.readouterr().out
+    assert "the test set skipped: Fashion-MNIST not found" in out and "people's drawings in drawn: " in out
+    assert main(["evaluate", "lenet", "--collected", "drawn", "--sketches"]) == 2  # the sketch set needs the data
+    assert capsys.readouterr().err.startswith("error: Fashion-MNIST not found")
