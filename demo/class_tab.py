@@ -27,7 +27,7 @@ from fmnist.board import (NICKNAME_MAX, SEED_ACCURACY, Board, BoardRun, best_run
                           make_run, table_rows)
 from fmnist.data import CLASS_NAMES
 from fmnist.collected import (CollectionError, collected_accuracy, collection_folder, collection_version,
-                              clear_collection, count_drawings, load_collection, read_drawing, write_archive)
+                              clear_collection, collecting, count_drawings, load_collection, read_drawing, write_archive)
 from fmnist.preprocess import ImageError
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,7 @@ DRAWINGS_INTRO = ("### The class's drawings\nDrawings added in the **Predict** t
                   "and how the shipped models do on them: the network never trains on them, so they show how well it "
                   "knows drawings made by people, not by our code. The teacher can score any checkpoint on them with "
                   "`python -m fmnist evaluate CHECKPOINT --collected`.")
+DRAWINGS_OFF = "This server keeps no drawings (its teacher set `FMNIST_DRAWINGS=off`)."
 DRAWINGS_LOOKING = "Looking at the class's drawings…"
 DRAWINGS_NONE = "No drawings yet: draw a garment in the **Predict** tab, say what it is and add it."
 MISTAKES_SHOWN = 8
@@ -164,7 +165,12 @@ def drawings_view(seen=None, force: bool = True):
     version last. Unchanged since `seen` and not forced: gr.skip() for each (a tick costs ten stat calls); not
     forced, the last view of an unchanged folder is shared by every session; forced (Refresh), scored again. While
     another call is scoring them, gr.skip() too: a tick never waits, so it never holds a place in the queue."""
-    folder = collection_folder()
+    try:
+        folder = collection_folder()
+    except CollectionError:
+        if not force and seen == "off":
+            return tuple(gr.skip() for _ in range(4))
+        return DRAWINGS_OFF, gr.update(visible=False), gr.update(visible=False), "off"
     version = list(collection_version(folder))
     if not force and seen is not None and list(seen) == version:
         return tuple(gr.skip() for _ in range(4))
@@ -258,7 +264,10 @@ def ask_clear_drawings(token):
     """First step of deleting the class's drawings: show the confirmation, naming how many would go."""
     if not is_admin(token):
         return gr.update(visible=False), "", "❌ Wrong admin token."
-    count = sum(count_drawings(collection_folder()).values())
+    try:
+        count = sum(count_drawings(collection_folder()).values())
+    except CollectionError as err:
+        return gr.update(visible=False), "", f"❌ {err}"
     return (gr.update(visible=True), f"**Delete all {count} of the class's drawings, for everyone?** This cannot be "
                                      "undone (download the zip first to keep them).", "")
 
@@ -325,7 +334,8 @@ def build_class_tab(tabs: gr.Tabs) -> None:
                                 show_label=False, visible=False, elem_id="drawings-mistakes")
     drawings = [drawings_summary, drawings_table, drawings_mistakes, drawings_seen]
     # Score the drawings kept before a restart now, so the first look at the tab need not (20,000 take about a minute).
-    threading.Thread(target=drawings_view, kwargs={"force": False}, daemon=True, name="class-drawings").start()
+    if collecting():
+        threading.Thread(target=drawings_view, kwargs={"force": False}, daemon=True, name="class-drawings").start()
     if admin_token():
         with gr.Accordion("Teacher", open=False, elem_id="teacher"):
             token = gr.Textbox(type="password", label="Admin token (FMNIST_ADMIN_TOKEN)", elem_id="admin-token")

@@ -16,7 +16,7 @@ from matplotlib import colormaps
 from demo.models import all_models, get_model, is_number, model_card, model_key, picker_entries, shown_name
 from demo.sketch_canvas import decode_drawing, sketch_canvas
 from fmnist.checkpoint import CheckpointError, load_checkpoint
-from fmnist.collected import CollectionError, add_drawing, collection_folder, count_drawings
+from fmnist.collected import CollectionError, add_drawing, collecting, collection_folder, count_drawings
 from fmnist.data import CLASS_NAMES
 from fmnist.preprocess import (BlankImageError, ImageError, bare_shape, open_image, preprocess_drawing,
                                preprocess_image)
@@ -403,8 +403,8 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
             message = gr.HTML(status_html(NOTHING_DRAWN), html_template=STATUS_TEMPLATE, elem_id="predict-message")
             label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
             others = gr.Markdown(elem_id="other-models")
-            keep_message = gr.Markdown(KEEP_PROMPT, elem_id="keep-message")
-            with gr.Row(elem_id="keep-drawing"):
+            keep_message = gr.Markdown(KEEP_PROMPT, elem_id="keep-message", visible=collecting())
+            with gr.Row(elem_id="keep-drawing", visible=collecting()):
                 drawn_as = gr.Dropdown(list(CLASS_NAMES), value=None, label="What did you draw?", scale=2,
                                        elem_id="drawn-as")
                 keep = gr.Button("Add it to the class's drawings", size="sm", scale=1, elem_id="keep")

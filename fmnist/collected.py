@@ -42,18 +42,25 @@ def class_folder(label: int) -> str:
 FOLDERS = tuple(class_folder(label) for label in range(len(CLASS_NAMES)))
 
 
+class CollectionError(ValueError):
+    """A drawing that could not be kept, or a folder that cannot be read, in words."""
+
+
+def collecting() -> bool:
+    """Whether the app keeps the drawings students add: unless FMNIST_DRAWINGS is "off" (a public server)."""
+    return os.environ.get("FMNIST_DRAWINGS", "").strip().lower() != "off"
+
+
 def collection_folder() -> Path:
     """Where the app keeps the drawings: $FMNIST_DRAWINGS, else /data/drawings on a Space with persistent storage,
-    else runs/drawings under the working folder (as the class board's file)."""
+    else runs/drawings under the working folder (as the class board's file). CollectionError where it keeps none."""
+    if not collecting():
+        raise CollectionError("this server keeps no drawings (FMNIST_DRAWINGS=off)")
     if os.environ.get("FMNIST_DRAWINGS", "").strip():
         return Path(os.environ["FMNIST_DRAWINGS"].strip())
     if SPACES_DATA.is_dir() and os.access(SPACES_DATA, os.W_OK):
         return SPACES_DATA / "drawings"
     return LOCAL_FOLDER
-
-
-class CollectionError(ValueError):
-    """A drawing that could not be kept, or a folder that cannot be read, in words."""
 
 
 @dataclass(frozen=True)

@@ -265,3 +265,32 @@ def test_two_students_train_at_once_and_a_third_sees_both_even_after_a_restart(t
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_server_that_keeps_no_drawings_says_so_everywhere(monkeypatch, tmp_path, capsys):
+    """FMNIST_DRAWINGS=off (a public server): no question under the answer, a line on the Class tab, and every way
+    in (the handler, the teacher's buttons, the CLI without a folder) says so; nothing is written anywhere."""
+    from demo import predict_tab
+    from demo.layout import build_demo
+    from demo.sketch_canvas import pad_value
+    from fmnist.__main__ import main
+    from test_app import stroke_layer
+
+    monkeypatch.setattr(class_tab, "WRONG_TOKEN_DELAY_S", 0)
+    monkeypatch.setenv("FMNIST_ADMIN_TOKEN", "t0ken")
+    monkeypatch.setenv("FMNIST_DRAWINGS", "off")
+    monkeypatch.chdir(tmp_path)
+    demo = build_demo()
+    shown = {b.elem_id: b.visible for b in demo.blocks.values() if getattr(b, "elem_id", None)}
+    assert shown["keep-drawing"] is False and shown["keep-message"] is False
+    message, _, kept = predict_tab.keep_drawing(pad_value(stroke_layer()), "Coat", 0)
+    assert "this server keeps no drawings" in message and kept == 0
+    summary, table, plot, seen = class_tab.drawings_view()
+    assert summary == class_tab.DRAWINGS_OFF and table["visible"] is False and plot["visible"] is False
+    assert all(v == gr.skip() for v in class_tab.drawings_view(seen, force=False))  # the tick sends nothing more
+    assert "keeps no drawings" in class_tab.download_drawings("t0ken")[1]
+    assert "keeps no drawings" in class_tab.ask_clear_drawings("t0ken")[2]
+    assert "keeps no drawings" in class_tab.confirm_clear_drawings("t0ken")[1]
+    assert main(["evaluate", "lenet", "--collected"]) == 2
+    assert capsys.readouterr().err == "error: --collected: this server keeps no drawings (FMNIST_DRAWINGS=off)\n"
+    assert not any(tmp_path.rglob("*.png"))
