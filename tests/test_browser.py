@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -445,13 +446,24 @@ def test_train_watch_and_stop(page, tmp_path):
     page.wait_for_function("document.querySelector('#stop').disabled && !document.querySelector('#start').disabled",
                            timeout=10_000)
     assert "Stop requested" not in page.locator("#stop-note").inner_text()
-    assert button_colour(page, "#stop") == pytest.approx(idle_stop, abs=12)
+    assert button_colour(page, "#stop") == pytest.approx(idle_stop, abs=6)
 
 
-def button_colour(page, selector: str) -> tuple[float, float, float]:
-    """The mean colour (R, G, B) of a button as the screen shows it."""
-    pixels = np.asarray(Image.open(io.BytesIO(page.locator(selector).screenshot())).convert("RGB"), dtype=float)
-    return tuple(pixels.reshape(-1, 3).mean(axis=0))
+def button_colour(page, selector: str, seconds: float = 5) -> tuple[float, float, float]:
+    """The mean colour (R, G, B) of a button as the screen shows it, once it has settled (Gradio fades a button
+    that is disabled or enabled: two readings 0.3 s apart agree)."""
+    def read():
+        shot = page.locator(selector).screenshot()
+        return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"), dtype=float).reshape(-1, 3).mean(axis=0)
+
+    before, deadline = read(), time.time() + seconds
+    while time.time() < deadline:
+        page.wait_for_timeout(300)
+        now = read()
+        if np.abs(now - before).max() < 1:
+            break
+        before = now
+    return tuple(now)
 
 
 @real_data
