@@ -153,7 +153,7 @@ DRAWINGS_OFF = "This server keeps no drawings (its teacher set `FMNIST_DRAWINGS=
 DRAWINGS_LOOKING = "Looking at the class's drawings…"
 DRAWINGS_NONE = "No drawings yet: draw a garment in the **Predict** tab, say what it is and add it."
 MISTAKES_SHOWN = 8
-THUMB = 160  # pixels a side of a drawing in the mistakes gallery
+THUMB = 160  # pixels a side of a drawing in the mistakes figure
 _drawings_lock = threading.Lock()
 _drawings_cache: dict = {}  # fmnist.collected.load_collection's per-file cache, shared by every session
 _answers_cache: dict = {}  # {model name: collected_accuracy's cache}: each drawing goes through each model once
@@ -191,7 +191,7 @@ def _score_drawings(folder: Path) -> tuple:
     try:
         collection = load_collection(folder, _drawings_cache)
     except CollectionError:
-        return DRAWINGS_NONE, empty, gr.update(value=[], visible=False)
+        return DRAWINGS_NONE, empty, gr.update(value=None, visible=False)
     results = {}
     for name in names:
         model, meta = shipped_model(name)

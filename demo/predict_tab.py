@@ -239,10 +239,11 @@ def keep_drawing(value: str | None, drawn_as: str | None, kept: int):
     if kept >= MAX_KEPT_PER_PAGE:
         return f"⚠️ This page has added {MAX_KEPT_PER_PAGE} drawings, the most one page may.", gr.update(), kept
     try:
-        _, new = add_drawing(collection_folder(), rgba, CLASS_NAMES.index(drawn_as))
+        folder = collection_folder()
+        _, new = add_drawing(folder, rgba, CLASS_NAMES.index(drawn_as))
     except CollectionError as err:
         return f"⚠️ Your drawing could not be kept: {err}. It is still on the pad.", gr.update(), kept
-    counts = count_drawings(collection_folder())
+    counts = count_drawings(folder)
     total = sum(counts.values())
     if not new:
         return f"This drawing is already among the class's drawings as {drawn_as} ({total} in all).", None, kept
