@@ -186,14 +186,17 @@ def write_archive(folder: str | os.PathLike, path: str | os.PathLike) -> int:
 def load_collection(folder: str | os.PathLike, cache: dict | None = None) -> Collection:
     """Every drawing in a folder through the app's preprocessing, class by class and file by file in name order; a
     file that is not a drawing the app can read is skipped and named. `cache` (the caller's dict, kept between
-    calls) keeps each file's result while the file is unchanged, so a growing folder is read once. CollectionError:
-    no such folder, or no drawing in it."""
+    calls) keeps each file's result while the file is unchanged, so a growing folder is read once; it is pruned to
+    the files there are, as collected_accuracy's is. CollectionError: no such folder, or no drawing in it."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CollectionError(f"{folder}: no such folder")
     cache = {} if cache is None else cache
     images, labels, blank, files, stamps, skipped = [], [], [], [], [], []
-    for label, rel, st in _drawing_files(folder):
+    found = _drawing_files(folder)
+    for rel in set(cache) - {rel for _, rel, _ in found}:  # deleted or moved away
+        del cache[rel]
+    for label, rel, st in found:
         stamp = (st.st_mtime_ns, st.st_size)
         if cache.get(rel, (None,))[0] != stamp:
             try:

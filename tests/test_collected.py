@@ -121,6 +121,17 @@ def test_a_growing_folder_is_read_once_with_a_cache_and_its_version_follows_it(t
     assert len(load_collection(tmp_path, cache).files) == 4 and len(read) == 1  # only the new one
 
 
+def test_the_read_cache_keeps_only_the_files_there_are(tmp_path):
+    kept = designs(3)
+    for s in kept:
+        add_drawing(tmp_path, s.canvas, s.label)
+    cache = {}
+    load_collection(tmp_path, cache)
+    moved, _ = add_drawing(tmp_path, kept[0].canvas, (kept[0].label + 1) % 10)
+    collection = load_collection(tmp_path, cache)
+    assert sorted(cache) == sorted(collection.files) and f"{moved.parent.name}/{moved.name}" in cache
+
+
 def test_no_folder_or_an_empty_one_is_an_error_in_words(tmp_path):
     with pytest.raises(CollectionError, match="no such folder"):
         load_collection(tmp_path / "missing")
