@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from dataclasses import asdict
@@ -15,7 +16,8 @@ from tqdm import tqdm
 from fmnist import board as class_board
 from fmnist import report
 from fmnist.augment import HAND_VARIANTS
-from fmnist.checkpoint import CheckpointError, clean_stale_temp_files, load_checkpoint, save_checkpoint
+from fmnist.checkpoint import (RESUME_FILE, CheckpointError, clean_stale_temp_files, load_checkpoint, load_resume_state,
+                               save_checkpoint, save_resume_state)
 from fmnist.data import CLASS_NAMES, DataFormatError, DataNotFoundError, load_fashion_mnist, to_float
 from fmnist.evaluate import evaluate, report_run
 from fmnist.garments import DOODLES
@@ -25,11 +27,18 @@ from fmnist.collected import CollectionError, collected_accuracy, collection_fol
 from fmnist.sketches import check_draws, sketch_accuracy, sketch_draws, sketch_set, verdict_figures
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
 from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, bf16_warning, describe_device,
-                          pick_device, prepare_run, train_epochs, tune_allocator)
+                          pick_device, prepare_run, resume_run, train_epochs, tune_allocator)
 
 
 class UserError(Exception):
     """A problem the user can fix; printed as one line, exit status 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a host shutting down, a Space restarting) during training: stopped like Ctrl-C."""
+
+
+INTERRUPTED, TERMINATED = "interrupted by the user", "terminated (SIGTERM)"
 
 
 def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
@@ -52,10 +61,12 @@ def _load_data(args: argparse.Namespace):
         raise UserError(str(err)) from None
 
 
-def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> dict:
-    """Train one run with a progress bar, print the seed-style report and write the run's files."""
+def run_training(config: TrainConfig, data, out: Path, quiet: bool = False, resume: dict | None = None) -> dict:
+    """Train one run with a progress bar, print the seed-style report and write the run's files. After every epoch
+    but the last, the run's progress is saved to out/resume.pt (removed when it finishes); with resume (that file's
+    contents), go on from there."""
     try:
-        run = prepare_run(config)
+        run = resume_run(resume) if resume is not None else prepare_run(config)
     except ValueError as err:
         raise UserError(str(err)) from None
     device = describe_device(run.device)
@@ -87,13 +98,20 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
         print(f"init: starting from the weights of {config.init}", flush=True)
     if config.doodles:
         print(f"doodles: drawing {DOODLES:,} doodles of no garment first (about 1 ms each on one core)", flush=True)
-    curve_x: list[float] = []
-    curve_y: list[float] = []
+    curve_x: list[float] = list(resume["curve_x"]) if resume else []
+    curve_y: list[float] = list(resume["curve_y"]) if resume else []
+    before = resume["seconds"] if resume else 0.0  # the seconds of the run's earlier sittings
+    if resume:
+        print(f"resume: going on after epoch {resume['epoch']} of {config.epochs} ({before / 60:.0f} min so far)",
+              flush=True)
+    print(f"progress: saved to {out / RESUME_FILE} after every epoch; if the run stops, go on with "
+          f"`python -m fmnist train --resume {out}`", flush=True)
     stopped, start = None, time.perf_counter()
-    steps_per_epoch = None
+    steps_per_epoch, unsaved = None, None
     bar = tqdm(total=None, unit="step", disable=quiet, dynamic_ncols=True, leave=False)
+    previous_term = signal.signal(signal.SIGTERM, _terminate)
     try:
-        for rec in train_epochs(run, data):
+        for rec in train_epochs(run, data, resume=resume):
             if bar.total is None:
                 bar.total = rec.total_steps
                 steps_per_epoch = rec.total_steps // config.epochs
@@ -105,15 +123,32 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
             elif isinstance(rec, EpochRecord):
                 tqdm.write(f"epoch {rec.epoch:3d}/{config.epochs}  loss {rec.loss:.4f}  "
                            f"test accuracy {rec.test_acc * 100:.2f} %  ({rec.epoch_s:.1f} s)")
-    except KeyboardInterrupt:
-        stopped = "interrupted by the user"
+                if run.resume_state is not None:
+                    try:
+                        save_resume_state({**run.resume_state(), "curve_x": curve_x, "curve_y": curve_y,
+                                           "seconds": before + time.perf_counter() - start}, out)
+                    except CheckpointError as err:  # a full disk: the run goes on, it just cannot be resumed
+                        if unsaved is None:
+                            tqdm.write(f"warning: {err}; training goes on without it")
+                        unsaved = err
+    except KeyboardInterrupt as err:
+        stopped = TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except TrainingDiverged as err:
         stopped = str(err)
     finally:
+        signal.signal(signal.SIGTERM, previous_term)
         bar.close()
-    seconds = time.perf_counter() - start
-    if stopped:
+    seconds = before + time.perf_counter() - start
+    saved = out / RESUME_FILE
+    if stopped in (INTERRUPTED, TERMINATED) and saved.is_file():
+        done = load_resume_state(out)["epoch"]
+        print(f"stopped early: {stopped}; reporting the model as it is. Its progress after epoch {done} is saved: "
+              f"go on with `python -m fmnist train --resume {out}`")
+    elif stopped:
+        saved.unlink(missing_ok=True)  # diverged: going on would diverge again the same way
         print(f"stopped early: {stopped}; reporting the model as it is")
+    else:
+        saved.unlink(missing_ok=True)  # finished: model.pt is the run's result
 
     result = report_run(run.model, data, config, run.history, seconds, device, stopped, run.started_from)
     evaluation, preds, mistakes, metrics = (result.assessment.evaluation, result.assessment.preds,
@@ -154,9 +189,24 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False) -> d
     return {**metrics, "curve": (curve_x, curve_y)}
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     tune_allocator()
     config = _config(args, args.batch_size)
+    resume = None
+    if args.resume is not None:
+        given = sorted(k for k, v in asdict(config).items() if v != getattr(TrainConfig(), k))
+        if given or (args.out is not None and Path(args.out) != Path(args.resume)):
+            flags = ", ".join("--" + k.replace("_", "-") for k in given + (["out"] if args.out is not None else []))
+            raise UserError(f"--resume goes on with the options the run was started with; leave out {flags}")
+        try:
+            resume = load_resume_state(args.resume)
+            config = resume_run(resume).config
+        except (CheckpointError, ValueError) as err:
+            raise UserError(str(err)) from None
     if args.nickname is not None and not args.record:
         raise UserError("--nickname is for the class board: add --record")
     if args.record and config.shapes:
@@ -167,8 +217,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UserError(str(err)) from None
     data = _load_data(args)
-    out = Path(args.out or f"runs/{config.model}-bs{config.batch_size}-{time.strftime('%Y%m%d-%H%M%S')}")
-    result = run_training(config, data, out, quiet=args.quiet)
+    if resume is not None:
+        out = Path(args.resume) if Path(args.resume).is_dir() else Path(args.resume).parent
+    else:
+        out = Path(args.out or f"runs/{config.model}-bs{config.batch_size}-{time.strftime('%Y%m%d-%H%M%S')}")
+        if (out / RESUME_FILE).exists():  # a new run there would overwrite an unfinished one's progress
+            raise UserError(f"{out} holds an unfinished run: go on with `python -m fmnist train --resume {out}`, "
+                            f"or give another --out (or delete {out / RESUME_FILE} to start that folder over)")
+    result = run_training(config, data, out, quiet=args.quiet, resume=resume)
     if args.record:
         _record(config, result, len(data.train_labels), nickname, Path(args.db) if args.db else None)
     return 0
@@ -177,7 +233,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _record(config: TrainConfig, result: dict, n_train: int, nickname: str | None, db: Path | None) -> None:
     """Put a finished CLI run on the class board; a board that is off is a warning, not a failure."""
     stopped = result["stopped_early"]
-    outcome = "finished" if stopped is None else "stopped" if stopped == "interrupted by the user" else "diverged"
+    outcome = "finished" if stopped is None else "stopped" if stopped in (INTERRUPTED, TERMINATED) else "diverged"
     run = class_board.make_run(model=config.model, batch_size=config.batch_size, epochs=config.epochs, lr=config.lr,
                                train_images=min(config.subset or n_train, n_train), augment=config.augment,
                                seed=config.seed, device=result["device"], train_seconds=result["train_seconds"],
@@ -461,6 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nickname", help=f"your name on the class board (with --record; at most "
                                       f"{class_board.NICKNAME_MAX} characters)")
     p.add_argument("--db", help="the class board's file (default: $FMNIST_DB or runs/fmnist.sqlite)")
+    p.add_argument("--resume", metavar="DIR",
+                   help=f"go on with the unfinished run in DIR (its --out folder, which holds {RESUME_FILE}) from "
+                        f"after its last whole epoch, with its own options: the same result as if it had not stopped")
     train_args(p)
     p.set_defaults(func=cmd_train)
 

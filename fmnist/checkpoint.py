@@ -82,6 +82,37 @@ def clean_stale_temp_files(folder: str | os.PathLike) -> list[Path]:
     return stale
 
 
+RESUME_FILE = "resume.pt"  # a run's progress between two epochs, in its output folder, until the run finishes
+
+
+def save_resume_state(state: dict, folder: str | os.PathLike) -> Path:
+    """A run's state between two epochs (`fmnist.train.TrainRun.resume_state()`, plus whatever the caller adds) ->
+    folder/resume.pt, atomically (a run killed while saving keeps the previous epoch's). CheckpointError when it
+    cannot be written."""
+    path = Path(folder) / RESUME_FILE
+    try:
+        return write_atomically(path, lambda f: torch.save(state, f), TEMP_PREFIX)
+    except OSError as err:
+        raise CheckpointError(f"{path}: could not save the run's progress ({err.strerror or err})") from err
+
+
+def load_resume_state(folder: str | os.PathLike) -> dict:
+    """A run's folder (or its resume.pt) -> the state save_resume_state wrote, read with weights_only=True.
+    CheckpointError in words when there is none or it cannot be read; `fmnist.train.resume_run` checks the rest."""
+    path = Path(folder)
+    path = path / RESUME_FILE if path.is_dir() else path
+    if not path.is_file():
+        raise CheckpointError(f"{folder}: no unfinished run there (a run saves {RESUME_FILE} in its --out folder "
+                              f"after each epoch and removes it when it finishes; a finished run leaves model.pt)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # cut short, not a torch file, objects that could run code
+        raise CheckpointError(f"{path}: not a readable saved run ({_unreadable_reason(path, err)[0]})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: not a saved training run")
+    return state
+
+
 def _validate(ckpt: object, where: str) -> dict:
     if isinstance(ckpt, dict) and ckpt and all(isinstance(v, torch.Tensor) for v in ckpt.values()):
         raise CheckpointError(f"{where}: a bare state_dict (weights without the metadata this project needs); "

@@ -7,7 +7,8 @@ import copy
 import ctypes
 import math
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -219,6 +220,9 @@ class TrainRun:
     sample_indices: list[int] = field(default_factory=list)  # test images whose predictions epochs carry
     history: list[EpochRecord] = field(default_factory=list)
     started_from: dict | None = None  # fmnist.checkpoint.lineage of config.init, taken when its weights were loaded
+    # Between two epochs (while train_epochs waits after yielding an EpochRecord that is not the last): a function
+    # returning everything the run needs to go on exactly from there (see `resume_run`); None otherwise.
+    resume_state: Callable[[], dict] | None = None
 
 
 class WeightAverage:
@@ -307,8 +311,10 @@ def swap_in(x: torch.Tensor, bank: torch.Tensor, share: float,
     return torch.where(which.view(-1, 1, 1, 1), drawings, x).contiguous(memory_format=torch.channels_last), which, pick
 
 
-def train_epochs(run: TrainRun, data: FashionMNIST):
-    """Train run.model in place, yielding StepRecord and EpochRecord; stop by closing the generator."""
+def train_epochs(run: TrainRun, data: FashionMNIST, resume: dict | None = None):
+    """Train run.model in place, yielding StepRecord and EpochRecord; stop by closing the generator. With resume (a
+    `run.resume_state()` of an earlier run of the same config on the same data), go on after its last epoch: the
+    same losses and weights as if it had never stopped."""
     cfg, model, device = run.config, run.model, run.device
     g = torch.Generator().manual_seed(cfg.seed)
     images, labels = data.train_images, data.train_labels
@@ -350,9 +356,23 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if cfg.cosine else None
     average = WeightAverage(model, cfg.ema) if cfg.ema else None
+    step, first, start = 0, 1, time.perf_counter()
+    if resume is not None:
+        step, first = _restore(resume, run, n, optimizer, schedule, average, g, dropout_rng)
+        start -= resume["elapsed_s"]
     good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    step, start = 0, time.perf_counter()
-    for epoch in range(1, cfg.epochs + 1):
+
+    def resume_state() -> dict:  # called between epochs only, while the generator waits at `yield record`
+        return copy.deepcopy({
+            "version": RESUME_VERSION, "config": asdict(cfg), "n_train": n, "epoch": epoch, "step": step,
+            "elapsed_s": time.perf_counter() - start, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "schedule": schedule.state_dict() if schedule is not None else None,
+            "average": {"state": average.state, "updates": average.updates} if average is not None else None,
+            "rng": g.get_state(), "dropout_rng": dropout_rng.get_state(),
+            "history": [asdict(r) for r in run.history], "started_from": run.started_from})
+
+    for epoch in range(first, cfg.epochs + 1):
+        run.resume_state = None
         model.train()
         perm = torch.randperm(n, generator=g).to(device)
         epoch_start = window_start = time.perf_counter()
@@ -423,4 +443,62 @@ def train_epochs(run: TrainRun, data: FashionMNIST):
             preds[sample_idx].tolist(), epoch_s, time.perf_counter() - start,
         )
         run.history.append(record)
+        run.resume_state = resume_state if epoch < cfg.epochs else None
         yield record
+    run.resume_state = None
+
+
+RESUME_VERSION = 1
+RESUME_KEYS = ("version", "config", "n_train", "epoch", "step", "elapsed_s", "model", "optimizer", "schedule",
+               "average", "rng", "dropout_rng", "history", "started_from")
+
+
+def check_resume_state(state: object) -> dict:
+    """A resume state as read from a file -> the same dict; a ValueError in words when it is not one this code wrote."""
+    if not isinstance(state, dict) or any(key not in state for key in RESUME_KEYS):
+        raise ValueError("not a saved training run (written by `python -m fmnist train` between two epochs)")
+    if state["version"] != RESUME_VERSION:
+        raise ValueError(f"a saved training run of format {state['version']!r}; this version of fmnist reads format "
+                         f"{RESUME_VERSION} only")
+    return state
+
+
+def resume_run(state: dict) -> TrainRun:
+    """The run a resume state belongs to, ready for `train_epochs(run, data, resume=state)`: its config, a model of
+    its shape (the weights come from the state; the checkpoint it once started from need not be there any more) and
+    the lineage of that checkpoint. A ValueError in words when the state is not a resume state."""
+    from fmnist.models import build_model
+
+    check_resume_state(state)
+    try:
+        config = TrainConfig(**state["config"])
+    except TypeError as err:
+        raise ValueError(f"a saved training run whose options this version does not know ({err})") from None
+    run = prepare_run(config, build_model(config.model, seed=config.seed, **config.model_options()))
+    run.started_from = state["started_from"]
+    return run
+
+
+def _restore(state: dict, run: TrainRun, n: int, optimizer, schedule, average: WeightAverage | None,
+             g: torch.Generator, dropout_rng: torch.Generator) -> tuple[int, int]:
+    """Put a run's training state back as `resume_state` saved it -> (steps done, the first epoch still to train)."""
+    check_resume_state(state)
+    if state["config"] != asdict(run.config):
+        changed = sorted(k for k, v in asdict(run.config).items() if state["config"].get(k) != v)
+        raise ValueError(f"that saved run was trained with other options ({', '.join(changed)})")
+    if state["n_train"] != n:
+        raise ValueError(f"that saved run trained on {state['n_train']:,} images, this data has {n:,}")
+    if not 1 <= state["epoch"] < run.config.epochs:
+        raise ValueError(f"that saved run stopped after epoch {state['epoch']} of {run.config.epochs}: nothing to go on "
+                         f"with")
+    run.model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if schedule is not None:
+        schedule.load_state_dict(state["schedule"])
+    if average is not None:
+        average.state = {k: v.to(run.device) for k, v in state["average"]["state"].items()}
+        average.updates = state["average"]["updates"]
+    g.set_state(state["rng"])
+    dropout_rng.set_state(state["dropout_rng"])
+    run.history = [EpochRecord(**r) for r in state["history"]]
+    return state["step"], state["epoch"] + 1

@@ -190,3 +190,85 @@ def test_a_run_started_from_a_checkpoint_says_so_records_it_and_refuses_another_
     err = capsys.readouterr().err
     assert err.startswith("error: --init ") and "is a cnn (width 8), but this run trains a cnn (width 16)" in err
     assert "\n" not in err.strip() and not (tmp_path / "c").exists()
+
+
+@pytest.mark.slow  # four runs, each scored on the sketch set: about 25 s
+def test_a_run_killed_with_sigterm_goes_on_with_resume_to_the_same_model(tmp_path):
+    import os
+    import signal
+
+    data = write_idx_dataset(tmp_path / "fm", n_train=600, n_test=100)
+    flags = ["--subset", "500", "--epochs", "30", "--batch-size", "50", "--data-dir", str(data), "--seed", "2",
+             "--cosine", "--augment", "--quiet"]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "fmnist", "train", *flags, "--out", "run"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stdout:  # kill it as a host shutting down would, a few epochs in
+        lines.append(line)
+        if line.startswith("epoch   3/30"):
+            proc.send_signal(signal.SIGTERM)
+            break
+    out = "".join(lines) + proc.stdout.read()
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    run = tmp_path / "run"
+    assert "progress: saved to run/resume.pt after every epoch" in out
+    assert "stopped early: terminated (SIGTERM)" in out and "go on with `python -m fmnist train --resume run`" in out
+    assert (run / "resume.pt").is_file() and (run / "model.pt").is_file()  # the model as it was, and the progress
+    stopped_at = torch.load(run / "resume.pt", weights_only=True)["epoch"]
+    assert 2 <= stopped_at < 30  # epoch 3 printed, perhaps not yet saved
+
+    again = fmnist("train", "--resume", "run", "--data-dir", str(data), "--quiet", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"resume: going on after epoch {stopped_at} of 30" in again.stdout and "stopped early" not in again.stdout
+    assert not (run / "resume.pt").exists()  # finished: model.pt is the result
+    straight = fmnist("train", *flags, "--out", "straight", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr
+    resumed_model, resumed = load_checkpoint(run / "model.pt")
+    straight_model, whole = load_checkpoint(tmp_path / "straight" / "model.pt")
+    assert all(torch.equal(a, b) for a, b in zip(resumed_model.state_dict().values(),
+                                                  straight_model.state_dict().values()))
+    assert resumed["metrics"]["accuracy"] == whole["metrics"]["accuracy"]
+    assert resumed["metrics"]["epochs_completed"] == 30
+    first, second = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("run", "straight"))
+    assert first["stopped_early"] is None
+    assert first["epoch_loss"] == second["epoch_loss"] and first["epoch_test_acc"] == second["epoch_test_acc"]
+    assert len(first["epoch_loss"]) == 30 and first["train_seconds"] > 0
+
+
+def test_resume_refuses_other_options_a_folder_without_a_run_and_overwriting_one(tmp_path, capsys, monkeypatch):
+    from fmnist import checkpoint
+    from fmnist.__main__ import main
+
+    data = write_idx_dataset(tmp_path / "fm", n_train=300, n_test=100)
+    common = ["--data-dir", str(data), "--quiet"]
+    saves = []
+
+    def full_disk(state, folder):  # the first save fails as on a full disk; the run goes on and can be resumed later
+        saves.append(state["epoch"])
+        if len(saves) == 1:
+            raise checkpoint.CheckpointError(f"{folder}/resume.pt: could not save the run's progress (No space left)")
+        return real(state, folder)
+
+    real = checkpoint.save_resume_state
+    monkeypatch.setattr("fmnist.__main__.save_resume_state", full_disk)
+    assert main(["train", *common, "--epochs", "3", "--subset", "100", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("No space left") == 1 and "training goes on without it" in out and saves == [1, 2]
+    assert not (tmp_path / "a" / "resume.pt").exists()  # finished
+
+    (tmp_path / "b").mkdir()
+    real({"epoch": 1}, tmp_path / "b")
+    assert main(["train", *common, "--out", str(tmp_path / "b")]) == 2
+    assert "holds an unfinished run: go on with `python -m fmnist train --resume" in capsys.readouterr().err
+    assert main(["train", *common, "--resume", str(tmp_path / "b"), "--lr", "0.01", "--epochs", "5"]) == 2
+    assert capsys.readouterr().err.strip() == ("error: --resume goes on with the options the run was started with; "
+                                               "leave out --epochs, --lr")
+    assert main(["train", *common, "--resume", str(tmp_path / "b")]) == 2
+    assert "not a saved training run" in capsys.readouterr().err
+    assert main(["train", *common, "--resume", str(tmp_path / "a")]) == 2
+    assert "no unfinished run there" in capsys.readouterr().err
+    (tmp_path / "b" / "resume.pt").write_bytes(b"PK\x03\x04 cut short")
+    assert main(["train", *common, "--resume", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "not a readable saved run (the file is cut short or damaged" in err and err.count("\n") == 1

@@ -412,3 +412,58 @@ def test_a_run_can_start_from_a_checkpoint_of_the_same_shape_and_only_that(data,
             prepare_run(TrainConfig(**{**cfg.__dict__, **wrong}))
     with pytest.raises(ValueError, match="no such file"):
         prepare_run(TrainConfig(**{**cfg.__dict__, "init": str(tmp_path / "missing.pt")}))
+
+
+def test_a_run_stopped_between_epochs_goes_on_to_the_same_losses_and_weights(data, tmp_path):
+    from fmnist.train import resume_run
+
+    cfg = TrainConfig(model="cnn", width=8, batch_size=50, epochs=3, seed=3, device="cpu", subset=300, augment=True,
+                      erase=0.5, cosine=True, label_smoothing=0.1, ema=0.9, lr=2e-3, log_every=2)
+    whole = prepare_run(cfg)
+    assert whole.resume_state is None
+    straight = [r for r in train_epochs(whole, data) if isinstance(r, EpochRecord)]
+    assert whole.resume_state is None  # a finished run has nothing to go on with
+
+    first = prepare_run(cfg)
+    records = train_epochs(first, data)
+    for record in records:
+        if isinstance(record, EpochRecord):
+            break
+    saved = first.resume_state()  # a snapshot: the steps after it must not leak into it
+    for _ in range(3):
+        next(records)
+    records.close()
+    path = tmp_path / "resume.pt"
+    torch.save(saved, path)  # what the CLI writes after each epoch
+    assert first.resume_state is None
+
+    state = torch.load(path, weights_only=True)
+    again = resume_run(state)
+    rest = [r for r in train_epochs(again, data, resume=state) if isinstance(r, EpochRecord)]
+    assert [r.epoch for r in rest] == [2, 3] and [r.epoch for r in again.history] == [1, 2, 3]
+    assert [r.loss for r in again.history] == [r.loss for r in straight]
+    assert [r.test_acc for r in again.history] == [r.test_acc for r in straight]
+    assert all(torch.equal(a, b) for a, b in zip(again.model.state_dict().values(), whole.model.state_dict().values()))
+    assert rest[-1].elapsed_s >= state["elapsed_s"]
+
+
+def test_a_saved_run_goes_on_only_with_its_own_options_and_data(data, tmp_path):
+    from fmnist.train import check_resume_state, resume_run
+
+    cfg = TrainConfig(batch_size=100, epochs=2, seed=1, device="cpu", subset=200)
+    run = prepare_run(cfg)
+    records = train_epochs(run, data)
+    state = next(r for r in records if isinstance(r, EpochRecord)) and run.resume_state()
+    records.close()
+    with pytest.raises(ValueError, match=r"other options \(lr\)"):
+        list(train_epochs(prepare_run(TrainConfig(**{**cfg.__dict__, "lr": 0.01})), data, resume=state))
+    with pytest.raises(ValueError, match="trained on 200 images, this data has 300"):
+        list(train_epochs(prepare_run(TrainConfig(**{**cfg.__dict__, "subset": 300})), data,
+                          resume={**state, "config": {**state["config"], "subset": 300}}))
+    with pytest.raises(ValueError, match="stopped after epoch 2 of 2: nothing to go on with"):
+        list(train_epochs(resume_run({**state, "epoch": 2}), data, resume={**state, "epoch": 2}))
+    for broken in ({"model": {}}, {**state, "version": 99}, [1, 2]):
+        with pytest.raises(ValueError, match="saved training run"):
+            check_resume_state(broken)
+    with pytest.raises(ValueError, match="options this version does not know"):
+        resume_run({**state, "config": {**state["config"], "warp_drive": True}})
