@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import signal
 
 import contourpy
 import numpy as np
@@ -221,9 +222,17 @@ def fork_map(fn, jobs: list, workers: int) -> list:
     not spawn: a spawned worker would re-run the caller's script (a fork bomb without a __main__ guard). For work in
     numpy, PIL and contourpy only, never torch (whose OpenMP pool does not survive a fork)."""
     if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
             return pool.map(fn, jobs)
     return [fn(job) for job in jobs]
+
+
+def _quiet_worker() -> None:
+    """A forked worker keeps its parent's signal handlers (the CLI turns SIGTERM into a stop that saves the run): the
+    pool ends its workers with SIGTERM and Ctrl-C reaches every process of the terminal, so a worker dies of SIGTERM
+    as by default and leaves Ctrl-C to its parent, which stops the pool, instead of each printing a traceback."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def hand_drawn_bank(images: torch.Tensor, labels: torch.Tensor, seed: int = 0, workers: int = 2,

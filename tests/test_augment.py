@@ -263,3 +263,25 @@ def test_colour_strokes_change_only_coloured_in_drawings_and_never_run_at_zero(m
         hand_drawn(top, 0, np.random.default_rng(s), 0.0)
         pen_shape(top, False, np.random.default_rng(s), 0.0)
         garment_drawing(s % 10, np.random.default_rng(s), 0.0)
+
+
+def _signal_handlers(_job) -> tuple:
+    import signal
+
+    return signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+
+
+def test_forked_bank_workers_die_quietly_rather_than_run_the_parents_handlers():
+    import signal
+
+    from fmnist.augment import fork_map
+
+    def stop(signum, frame):  # as the CLI's train: SIGTERM stops the run and saves it
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        got = fork_map(_signal_handlers, [0, 1, 2], workers=2)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert got == [(signal.SIG_DFL, signal.SIG_IGN)] * 3
