@@ -22,10 +22,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from statistics import mean
 
+from fmnist.storage import kept_path
+
 log = logging.getLogger(__name__)
 
-LOCAL_DB = Path("runs/fmnist.sqlite")
-SPACES_DATA = Path("/data")  # a Hugging Face Space's persistent storage, when the Space has it
 BUSY_TIMEOUT_S = 30.0  # a writer waits this long for another one before giving up
 NICKNAME_MAX = 24
 OUTCOMES = ("finished", "stopped", "time limit", "diverged")
@@ -38,11 +38,7 @@ DRAWING_KINDS = ("outline", "filled")  # fmnist.sketches.KINDS: what "accuracy o
 def db_path() -> Path:
     """Where the board lives: $FMNIST_DB, else /data/fmnist.sqlite on a Space with persistent storage
     (/data exists and is writable), else runs/fmnist.sqlite under the working folder."""
-    if os.environ.get("FMNIST_DB", "").strip():
-        return Path(os.environ["FMNIST_DB"].strip())
-    if SPACES_DATA.is_dir() and os.access(SPACES_DATA, os.W_OK):
-        return SPACES_DATA / "fmnist.sqlite"
-    return LOCAL_DB
+    return kept_path("FMNIST_DB", "fmnist.sqlite")
 
 
 def check_nickname(name: str | None) -> str | None:

@@ -26,9 +26,8 @@ from fmnist.atomic import write_atomically
 from fmnist.data import CLASS_NAMES
 from fmnist.preprocess import BlankImageError, ImageError, open_image, preprocess_drawing
 from fmnist.sketches import Prepared, condition_figures, drawing_probabilities
+from fmnist.storage import kept_path
 
-LOCAL_FOLDER = Path("runs/drawings")
-SPACES_DATA = Path("/data")  # a Hugging Face Space's persistent storage, when the Space has it
 MAX_DRAWINGS = 20_000  # a folder's limit (a drawing is 2-10 KB: at most about 200 MB)
 MAX_SIDE = 1024  # the largest drawing kept, in pixels a side (the pad sends 224)
 TEMP_PREFIX = ".tmp-drawing-"
@@ -56,11 +55,7 @@ def collection_folder() -> Path:
     else runs/drawings under the working folder (as the class board's file). CollectionError where it keeps none."""
     if not collecting():
         raise CollectionError("this server keeps no drawings (FMNIST_DRAWINGS=off)")
-    if os.environ.get("FMNIST_DRAWINGS", "").strip():
-        return Path(os.environ["FMNIST_DRAWINGS"].strip())
-    if SPACES_DATA.is_dir() and os.access(SPACES_DATA, os.W_OK):
-        return SPACES_DATA / "drawings"
-    return LOCAL_FOLDER
+    return kept_path("FMNIST_DRAWINGS", "drawings")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fmnist import storage
 from fmnist import board as board_mod
 from fmnist.board import (SEED_ACCURACY, Board, BoardRun, best_runs, check_nickname, class_table, db_path,
                           make_run, runs_csv)
@@ -32,11 +33,11 @@ def a_run(batch_size: int = 100, acc: float = 0.9, nickname: str | None = None, 
 
 
 def test_where_the_file_lives(tmp_path, monkeypatch):
-    monkeypatch.setattr(board_mod, "SPACES_DATA", tmp_path / "no-data")
+    monkeypatch.setattr(storage, "SPACES_DATA", tmp_path / "no-data")
     monkeypatch.delenv("FMNIST_DB", raising=False)
     assert db_path() == Path("runs/fmnist.sqlite")
     (tmp_path / "data").mkdir()
-    monkeypatch.setattr(board_mod, "SPACES_DATA", tmp_path / "data")  # a Space with persistent storage
+    monkeypatch.setattr(storage, "SPACES_DATA", tmp_path / "data")  # a Space with persistent storage
     assert db_path() == tmp_path / "data" / "fmnist.sqlite"
     monkeypatch.setenv("FMNIST_DB", str(tmp_path / "mine.sqlite"))
     assert db_path() == tmp_path / "mine.sqlite"

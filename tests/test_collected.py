@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import write_idx_dataset
+from fmnist import storage
 from fmnist import atomic, collected
 from fmnist.checkpoint import load_checkpoint
 from fmnist.collected import (FOLDERS, CollectionError, add_drawing, collected_accuracy, collection_version,
@@ -192,9 +193,9 @@ def test_the_folder_is_the_environments_or_the_spaces_storage_or_runs(monkeypatc
     monkeypatch.setenv("FMNIST_DRAWINGS", str(tmp_path / "mine"))
     assert collected.collection_folder() == tmp_path / "mine"
     monkeypatch.delenv("FMNIST_DRAWINGS")
-    monkeypatch.setattr(collected, "SPACES_DATA", tmp_path)
+    monkeypatch.setattr(storage, "SPACES_DATA", tmp_path)
     assert collected.collection_folder() == tmp_path / "drawings"
-    monkeypatch.setattr(collected, "SPACES_DATA", tmp_path / "absent")
+    monkeypatch.setattr(storage, "SPACES_DATA", tmp_path / "absent")
     assert collected.collection_folder() == Path("runs/drawings")
     assert os.environ.get("FMNIST_DRAWINGS") is None
 
