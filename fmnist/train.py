@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import ctypes
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -357,14 +358,16 @@ def train_epochs(run: TrainRun, data: FashionMNIST, resume: dict | None = None):
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if cfg.cosine else None
     average = WeightAverage(model, cfg.ema) if cfg.ema else None
     step, first, start = 0, 1, time.perf_counter()
+    fingerprint = _fingerprint(images, labels)
     if resume is not None:
-        step, first = _restore(resume, run, n, optimizer, schedule, average, g, dropout_rng)
+        step, first = _restore(resume, run, n, fingerprint, optimizer, schedule, average, g, dropout_rng)
         start -= resume["elapsed_s"]
     good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     def resume_state() -> dict:  # called between epochs only, while the generator waits at `yield record`
         return copy.deepcopy({
-            "version": RESUME_VERSION, "config": asdict(cfg), "n_train": n, "epoch": epoch, "step": step,
+            "version": RESUME_VERSION, "config": asdict(cfg), "n_train": n, "data_sha256": fingerprint,
+            "epoch": epoch, "step": step,
             "elapsed_s": time.perf_counter() - start, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "schedule": schedule.state_dict() if schedule is not None else None,
             "average": {"state": average.state, "updates": average.updates} if average is not None else None,
@@ -479,8 +482,16 @@ def resume_run(state: dict) -> TrainRun:
     return run
 
 
-def _restore(state: dict, run: TrainRun, n: int, optimizer, schedule, average: WeightAverage | None,
-             g: torch.Generator, dropout_rng: torch.Generator) -> tuple[int, int]:
+def _fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
+    """The sha256 of a run's training images and labels (about 50 ms for the 60,000): a saved run goes on only with
+    the data it was trained on."""
+    digest = hashlib.sha256(images.contiguous().numpy().tobytes())
+    digest.update(labels.contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _restore(state: dict, run: TrainRun, n: int, fingerprint: str, optimizer, schedule,
+             average: WeightAverage | None, g: torch.Generator, dropout_rng: torch.Generator) -> tuple[int, int]:
     """Put a run's training state back as `resume_state` saved it -> (steps done, the first epoch still to train)."""
     check_resume_state(state)
     if state["config"] != asdict(run.config):
@@ -488,6 +499,8 @@ def _restore(state: dict, run: TrainRun, n: int, optimizer, schedule, average: W
         raise ValueError(f"that saved run was trained with other options ({', '.join(changed)})")
     if state["n_train"] != n:
         raise ValueError(f"that saved run trained on {state['n_train']:,} images, this data has {n:,}")
+    if state.get("data_sha256", fingerprint) != fingerprint:  # (runs saved before 2026-12-06 did not record it)
+        raise ValueError("that saved run trained on other images than these (another --data-dir?)")
     if not 1 <= state["epoch"] < run.config.epochs:
         raise ValueError(f"that saved run stopped after epoch {state['epoch']} of {run.config.epochs}: nothing to go on "
                          f"with")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -460,6 +461,9 @@ def test_a_saved_run_goes_on_only_with_its_own_options_and_data(data, tmp_path):
     with pytest.raises(ValueError, match="trained on 200 images, this data has 300"):
         list(train_epochs(prepare_run(TrainConfig(**{**cfg.__dict__, "subset": 300})), data,
                           resume={**state, "config": {**state["config"], "subset": 300}}))
+    other = dataclasses.replace(data, train_images=data.train_images.flip(-1))  # as many images, other ones
+    with pytest.raises(ValueError, match=r"trained on other images than these \(another --data-dir\?\)"):
+        list(train_epochs(prepare_run(cfg), other, resume=state))
     with pytest.raises(ValueError, match="stopped after epoch 2 of 2: nothing to go on with"):
         list(train_epochs(resume_run({**state, "epoch": 2}), data, resume={**state, "epoch": 2}))
     for broken in ({"model": {}}, {**state, "version": 99}, [1, 2]):
