@@ -471,3 +471,25 @@ def test_a_saved_run_goes_on_only_with_its_own_options_and_data(data, tmp_path):
             check_resume_state(broken)
     with pytest.raises(ValueError, match="options this version does not know"):
         resume_run({**state, "config": {**state["config"], "warp_drive": True}})
+
+
+@pytest.mark.slow  # the drawing banks of 1,000 images and 12,000 doodles: about half a minute
+def test_the_default_recipes_options_go_on_exactly_too(data, tmp_path):
+    from fmnist.train import resume_run
+
+    cfg = TrainConfig(model="cnn", width=8, stages=3, bf16=True, batch_size=64, epochs=2, lr=2e-3, cosine=True,
+                      label_smoothing=0.1, drawings=True, erase=0.5, garments=0.3, garments_per_class=10,
+                      doodles=0.1, pen_shapes=0.3, ema=0.99, colour_strokes=0.1, seed=5, subset=256, device="cpu",
+                      log_every=1)
+    whole = prepare_run(cfg)
+    list(train_epochs(whole, data))
+    first = prepare_run(cfg)
+    records = train_epochs(first, data)
+    next(r for r in records if isinstance(r, EpochRecord))
+    torch.save(first.resume_state(), tmp_path / "resume.pt")
+    records.close()
+    state = torch.load(tmp_path / "resume.pt", weights_only=True)
+    again = resume_run(state)
+    list(train_epochs(again, data, resume=state))
+    assert [r.loss for r in again.history] == [r.loss for r in whole.history]
+    assert all(torch.equal(a, b) for a, b in zip(again.model.state_dict().values(), whole.model.state_dict().values()))
