@@ -140,15 +140,15 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False, resu
         bar.close()
     seconds = before + time.perf_counter() - start
     saved = out / RESUME_FILE
-    if stopped in (INTERRUPTED, TERMINATED) and saved.is_file():
+    # Kept when the run was stopped; otherwise removed once model.pt is written (a run killed while it is being scored
+    # still goes on from its last epoch): a diverged run would diverge again the same way, a finished one is done.
+    keep_progress = stopped in (INTERRUPTED, TERMINATED)
+    if keep_progress and saved.is_file():
         done = load_resume_state(out)["epoch"]
         print(f"stopped early: {stopped}; reporting the model as it is. Its progress after epoch {done} is saved: "
               f"go on with `python -m fmnist train --resume {out}`")
     elif stopped:
-        saved.unlink(missing_ok=True)  # diverged: going on would diverge again the same way
         print(f"stopped early: {stopped}; reporting the model as it is")
-    else:
-        saved.unlink(missing_ok=True)  # finished: model.pt is the run's result
 
     result = report_run(run.model, data, config, run.history, seconds, device, stopped, run.started_from)
     evaluation, preds, mistakes, metrics = (result.assessment.evaluation, result.assessment.preds,
@@ -184,6 +184,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False, resu
         report.samples_figure(images[[i]], [int(data.test_labels[i])], [int(preds[i])], cols=1).savefig(
             out / "samples" / f"sample_{k:02d}.png")
     save_checkpoint(result.checkpoint, out / "model.pt")
+    if not keep_progress:
+        saved.unlink(missing_ok=True)
     print(f"wrote {out}/: results.txt, metrics.json, loss.png, samples.png, samples/, mistakes.png, filters.png, "
           "model.pt")
     return {**metrics, "curve": (curve_x, curve_y)}

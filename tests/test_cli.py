@@ -272,3 +272,17 @@ def test_resume_refuses_other_options_a_folder_without_a_run_and_overwriting_one
     assert main(["train", *common, "--resume", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert "not a readable saved run (the file is cut short or damaged" in err and err.count("\n") == 1
+
+
+def test_a_run_killed_while_it_is_scored_still_goes_on_from_its_last_epoch(tmp_path, monkeypatch):
+    from fmnist.__main__ import main
+
+    def killed(*args, **kwargs):  # the host stops the run after its last epoch, while it is scored on the sketch set
+        raise KeyboardInterrupt
+
+    data = write_idx_dataset(tmp_path / "fm", n_train=300, n_test=100)
+    monkeypatch.setattr("fmnist.__main__.report_run", killed)
+    with pytest.raises(KeyboardInterrupt):
+        main(["train", "--data-dir", str(data), "--quiet", "--epochs", "3", "--subset", "100", "--out",
+              str(tmp_path / "a")])
+    assert torch.load(tmp_path / "a" / "resume.pt", weights_only=True)["epoch"] == 2
