@@ -6,9 +6,12 @@ set's, never trained on), drawn here by the browser's own pen rather than by PIL
 
 from __future__ import annotations
 
+import io
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from demo.latency import stroke_path
 from demo.sketch_canvas import PEN_SIZES, READY, SIDE
@@ -50,7 +53,8 @@ def top_answer(status: str) -> str | None:
 def answers_on_the_page(app_url: str, drawings: list[tuple[int, str, list]], shot: int | None = None) -> list:
     """Draw each (label, design name, [(pen size button or None, strokes)]) on the Predict tab's pad with the mouse,
     one after another with Clear between, and read the answer on the page: [(true class, design name, top answer,
-    status line)]. shot: the index of a drawing whose pad is saved to SHOTS/coloured-in.png (when SHOTS is set)."""
+    status line, the 28x28 picture the page shows as grey pixels)]. shot: the index of a drawing whose pad is saved to
+    SHOTS/coloured-in.png (when SHOTS is set)."""
     from playwright.sync_api import sync_playwright
 
     answers = []
@@ -77,7 +81,8 @@ def answers_on_the_page(app_url: str, drawings: list[tuple[int, str, list]], sho
                 "document.querySelector('#predict-message [role=status]').innerText.includes('%')", timeout=20_000)
             page.wait_for_timeout(600)
             text = status.inner_text()
-            answers.append((CLASS_NAMES[label], name, top_answer(text), text))
+            seen = np.asarray(Image.open(io.BytesIO(page.locator("#preview img").screenshot())).convert("L"))
+            answers.append((CLASS_NAMES[label], name, top_answer(text), text, seen.astype(float)))
             if SHOTS and i == shot:
                 page.locator("#sketchpad").screenshot(path=f"{SHOTS}/coloured-in.png")
             page.locator("#clear").click()
@@ -93,7 +98,7 @@ def test_top_answer_is_right_for_most_garments_drawn_the_way_people_draw(app_url
                                             for label, designs in DESIGNS.items()
                                             for k, index in enumerate(PER_CLASS)])
     right = [a for a in answers if a[0] == a[2]]
-    wrong = [f"{truth} ({name}): {said}" for truth, name, said, _ in answers if said != truth]
+    wrong = [f"{truth} ({name}): {said}" for truth, name, said, *_ in answers if said != truth]
     print(f"{len(right)} of {len(answers)} right; wrong: {wrong}")
     assert len(answers) == 2 * len(DESIGNS)
     assert len(right) >= MIN_RIGHT, f"{len(right)} of {len(answers)} right; wrong: {wrong}"
@@ -129,7 +134,25 @@ def test_garments_coloured_in_with_a_thick_pen_are_recognised(app_url):  # noqa:
                 for label, designs in DESIGNS.items() for k, index in enumerate(COLOURED_PER_CLASS)]
     answers = answers_on_the_page(app_url, drawings, shot=4 * len(COLOURED_PER_CLASS))  # the first coat
     right = [a for a in answers if a[0] == a[2]]
-    wrong = [f"{truth} ({name}): {said}" for truth, name, said, _ in answers if said != truth]
+    wrong = [f"{truth} ({name}): {said}" for truth, name, said, *_ in answers if said != truth]
     print(f"coloured in: {len(right)} of {len(answers)} right; wrong: {wrong}")
     assert len(answers) == len(COLOURED_PER_CLASS) * len(DESIGNS)
     assert len(right) >= MIN_RIGHT_COLOURED, f"{len(right)} of {len(answers)} right; wrong: {wrong}"
+
+
+def test_a_stray_click_on_the_pad_does_not_change_the_answer_or_the_picture(app_url):  # noqa: F811
+    """A student taps the pad by accident before drawing (a dab in a corner, far from the garment), then draws: the
+    answer and the 28x28 picture are those of the same garment drawn without the tap (the tap used to shrink the
+    garment into the opposite corner of the picture and turn the answer wrong)."""
+    corners = [(0.96, 0.05), (0.04, 0.96), (0.95, 0.95), (0.05, 0.04)]
+    drawings = []
+    for label, designs in DESIGNS.items():
+        garment = design_strokes(designs[0], mirrored=False, margin=0.2)
+        x, y = corners[label % len(corners)]
+        drawings += [(label, designs[0].name, [(None, garment)]),
+                     (label, designs[0].name, [(None, [[(x, y), (x + 0.004, y + 0.004)]] + garment)])]
+    answers = answers_on_the_page(app_url, drawings)
+    for clean, tapped in zip(answers[::2], answers[1::2]):
+        assert tapped[2] == clean[2], f"{clean[1]}: {clean[2]} drawn alone, {tapped[2]} after a tap ({tapped[3]})"
+        assert clean[4].shape == tapped[4].shape and np.abs(clean[4] - tapped[4]).mean() < 2, clean[1]
+        assert clean[4].std() > 20  # a garment, not an empty picture

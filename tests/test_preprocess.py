@@ -142,3 +142,60 @@ def test_a_bare_shape_is_told_from_one_with_something_drawn_in_it(name, draw, ba
     """What the Predict tab calls a top drawn as a bare shape (a silhouette with no collar, buttons, zip or pocket
     rubbed out of it to tell which), on the model's 28x28 input."""
     assert bare_shape(preprocess_drawing(pad(draw))) is bare, name
+
+
+def _pad(*marks) -> np.ndarray:
+    """A 448-pixel pad (RGBA) with the given marks drawn in black: ("line", points, width) or ("dot", (x, y), r)."""
+    from PIL import ImageDraw
+
+    img = Image.new("RGBA", (448, 448), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    for kind, where, size in marks:
+        if kind == "line":
+            draw.line(where, fill=(0, 0, 0, 255), width=size, joint="curve")
+        else:
+            draw.ellipse([where[0] - size, where[1] - size, where[0] + size, where[1] + size], fill=(0, 0, 0, 255))
+    return np.asarray(img).copy()
+
+
+TROUSERS = ("line", [(150, 80), (290, 80), (300, 380), (240, 380), (220, 180), (200, 380), (140, 380), (150, 80)], 8)
+
+
+@pytest.mark.parametrize("stray", [("dot", (420, 30), 6), ("dot", (25, 430), 3), ("dot", (420, 420), 9),
+                                   ("line", [(20, 20), (50, 35)], 8), ("line", [(400, 250), (430, 290)], 4)])
+def test_a_stray_mark_beside_a_drawing_is_left_out(stray):
+    from fmnist.preprocess import drawing_box, ink_from_drawing
+
+    alone = preprocess_drawing(_pad(TROUSERS))
+    assert np.array_equal(preprocess_drawing(_pad(TROUSERS, stray)), alone)
+    assert drawing_box(ink_from_drawing(_pad(stray, TROUSERS))) == drawing_box(ink_from_drawing(_pad(TROUSERS)))
+    small = np.asarray(Image.fromarray(_pad(TROUSERS, stray)).resize((224, 224), Image.Resampling.BOX))
+    assert np.array_equal(preprocess_drawing(small),  # as the pad sends it: half the side
+                          preprocess_drawing(np.asarray(Image.fromarray(_pad(TROUSERS)).resize((224, 224), Image.Resampling.BOX))))
+
+
+def test_parts_of_a_drawing_that_stand_apart_are_kept():
+    from fmnist.preprocess import drawing_box, ink_from_drawing
+
+    def box(*marks):
+        return drawing_box(ink_from_drawing(_pad(*marks)))
+
+    shoe = [(40, 300), (60, 250), (150, 240), (190, 300), (40, 300)]
+    pair = box(("line", shoe, 8), ("line", [(x + 220, y) for x, y in shoe], 8))  # two shoes, far apart, both big
+    assert pair[2] < 40 and pair[3] > 400
+    bag = ("line", [(120, 250), (330, 250), (330, 400), (120, 400), (120, 250)], 10)
+    chain = [("dot", (120 + 210 * t, 240 - 130 * np.sin(np.pi * t)), 4) for t in np.linspace(0, 1, 21)]
+    assert box(bag, *chain)[0] < 115  # a handle drawn as a dotted chain: every link near the next
+    stripes = [("line", [(100, y), (340, y)], 12) for y in range(100, 380, 30)]  # coloured in row by row
+    ink = ink_from_drawing(_pad(*stripes))
+    assert box(*stripes) == (ink.any(axis=1).argmax(), 448 - ink.any(axis=1)[::-1].argmax(),
+                             ink.any(axis=0).argmax(), 448 - ink.any(axis=0)[::-1].argmax())  # every row kept
+    button = ("dot", (225, 230), 6)
+    assert box(TROUSERS, button) == box(TROUSERS)  # inside: never touched
+    near = ("dot", (315, 230), 5)  # a pocket's button just beside the leg: 10 pixels of pad apart
+    assert box(TROUSERS, near)[3] > box(TROUSERS)[3]
+
+
+def test_a_dot_with_a_speck_far_away_is_still_too_small_to_be_a_garment():
+    with pytest.raises(BlankImageError, match="too small to be a garment"):  # the speck no longer stretches the box
+        preprocess_drawing(_pad(("dot", (40, 40), 10), ("dot", (400, 380), 2)))
