@@ -133,7 +133,11 @@ def ink_from_drawing(rgba: np.ndarray) -> np.ndarray:
 
 def _bounding_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) of the pixels above threshold (0..1), or None if there are none."""
-    mask = ink > int(threshold * 255)
+    return _mask_box(ink > int(threshold * 255))
+
+
+def _mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of a boolean mask's True pixels, or None if there are none."""
     rows, cols = mask.any(axis=1), mask.any(axis=0)
     if not rows.any():
         return None
@@ -186,15 +190,14 @@ def drawing_box(ink: np.ndarray, threshold: float = TRIM_THRESHOLD) -> tuple[int
     the cells, those near each other together (a dotted chain, rows of colouring in, a sandal's straps stay one
     group), and groups with under STRAY_SHARE of the ink are left out, the largest never."""
     mask = ink > int(threshold * 255)
-    rows, cols = mask.any(axis=1), mask.any(axis=0)
-    if not rows.any():
+    box = _mask_box(mask)
+    if box is None:
         return None
-    top, bottom = int(np.argmax(rows)), len(rows) - int(np.argmax(rows[::-1]))
-    left, right = int(np.argmax(cols)), len(cols) - int(np.argmax(cols[::-1]))
-    cell = max(2, round(max(mask.shape) / STRAY_CELLS))
-    if max(_widest_gap(rows), _widest_gap(cols)) <= 2 * cell:
-        return top, bottom, left, right
+    top, bottom, left, right = box
     crop = mask[top:bottom, left:right]
+    cell = max(2, round(max(mask.shape) / STRAY_CELLS))
+    if max(_widest_gap(crop.any(axis=1)), _widest_gap(crop.any(axis=0))) <= 2 * cell:
+        return box
     ch, cw = -(-crop.shape[0] // cell), -(-crop.shape[1] // cell)
     grid = np.zeros((ch * cell, cw * cell), np.uint16)
     grid[:crop.shape[0], :crop.shape[1]] = crop
@@ -207,8 +210,8 @@ def drawing_box(ink: np.ndarray, threshold: float = TRIM_THRESHOLD) -> tuple[int
         return top, bottom, left, right
     kept = np.isin(labels, groups[(mass >= STRAY_SHARE * mass.sum()) | (mass == mass.max())]) & inked
     kept = np.repeat(np.repeat(kept, cell, axis=0), cell, axis=1)[:crop.shape[0], :crop.shape[1]] & crop
-    r, c = np.flatnonzero(kept.any(axis=1)), np.flatnonzero(kept.any(axis=0))
-    return top + int(r[0]), top + int(r[-1]) + 1, left + int(c[0]), left + int(c[-1]) + 1
+    r0, r1, c0, c1 = _mask_box(kept)
+    return top + r0, top + r1, left + c0, left + c1
 
 
 def fill_enclosed(ink: np.ndarray, threshold: int = 64) -> np.ndarray:
