@@ -612,19 +612,20 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
     def run_handler(session_fn):
         """A Start handler: check the form, then stream session_fn's updates under a fresh stop token."""
         def handler(values: dict, request: gr.Request):
-            cfg, shown = read_form(values)
+            # The notes next to the fields and the cost are the form's own (check_settings, on every change, outside
+            # the queue): a Start answered late under load must not put back a note the student has fixed since.
+            cfg, _ = read_form(values)
             if cfg is None:
-                yield {outputs[k]: v for k, v in shown.items()} | {
-                    status: "❌ Some settings need fixing first: see the notes in red next to them."}
+                yield {status: "❌ Some settings need fixing first: see the notes in red next to them."}
                 return
             session = Session(session_of(request), tuple(values[runs_state] or ()), dict(values[session_models] or {}),
                               check_nickname(values[nickname]))
             token = stopping.new_token(session.id)
             if token is None:  # a second Start (another tab's form, or the API) while the first still runs
-                yield {outputs[k]: v for k, v in shown.items()} | {stop_note: BUSY_TEXT}
+                yield {stop_note: BUSY_TEXT}
                 return
             try:
-                yield {outputs[k]: v for k, v in shown.items()} | {stop_note: ""} | buttons(busy=True)
+                yield {stop_note: ""} | buttons(busy=True)
                 for update in session_fn(cfg, session, token):
                     yield {outputs[k]: revealed(k, v) for k, v in update.items()}
             finally:
