@@ -27,7 +27,8 @@ from fmnist.collected import CollectionError, collected_accuracy, collection_fol
 from fmnist.sketches import check_draws, sketch_accuracy, sketch_draws, sketch_set, verdict_figures
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
 from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, bf16_warning, describe_device,
-                          pick_device, prepare_run, resume_run, train_epochs, tune_allocator)
+                          ResumeError, pick_device, prepare_run, resume_config, resume_run, train_epochs,
+                          tune_allocator)
 
 
 class UserError(Exception):
@@ -108,6 +109,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False, resu
           f"`python -m fmnist train --resume {out}`", flush=True)
     stopped, start = None, time.perf_counter()
     steps_per_epoch, unsaved = None, None
+    saved_epoch = resume["epoch"] if resume else None  # the epoch out/resume.pt holds
     bar = tqdm(total=None, unit="step", disable=quiet, dynamic_ncols=True, leave=False)
     previous_term = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -127,6 +129,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False, resu
                     try:
                         save_resume_state({**run.resume_state(), "curve_x": curve_x, "curve_y": curve_y,
                                            "seconds": before + time.perf_counter() - start}, out)
+                        saved_epoch = rec.epoch
                     except CheckpointError as err:  # a full disk: the run goes on, it just cannot be resumed
                         if unsaved is None:
                             tqdm.write(f"warning: {err}; training goes on without it")
@@ -135,6 +138,8 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False, resu
         stopped = TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except TrainingDiverged as err:
         stopped = str(err)
+    except ResumeError as err:  # the saved run does not fit this data: refused before any training
+        raise UserError(f"--resume {out}: {err}") from None
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         bar.close()
@@ -143,10 +148,9 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False, resu
     # Kept when the run was stopped; otherwise removed once model.pt is written (a run killed while it is being scored
     # still goes on from its last epoch): a diverged run would diverge again the same way, a finished one is done.
     keep_progress = stopped in (INTERRUPTED, TERMINATED)
-    if keep_progress and saved.is_file():
-        done = load_resume_state(out)["epoch"]
-        print(f"stopped early: {stopped}; reporting the model as it is. Its progress after epoch {done} is saved: "
-              f"go on with `python -m fmnist train --resume {out}`")
+    if keep_progress and saved_epoch is not None:
+        print(f"stopped early: {stopped}; reporting the model as it is. Its progress after epoch {saved_epoch} is "
+              f"saved: go on with `python -m fmnist train --resume {out}`")
     elif stopped:
         print(f"stopped early: {stopped}; reporting the model as it is")
 
@@ -206,8 +210,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise UserError(f"--resume goes on with the options the run was started with; leave out {flags}")
         try:
             resume = load_resume_state(args.resume)
-            config = resume_run(resume).config
-        except (CheckpointError, ValueError) as err:
+            config = resume_config(resume)
+        except (CheckpointError, ResumeError) as err:
             raise UserError(str(err)) from None
     if args.nickname is not None and not args.record:
         raise UserError("--nickname is for the class board: add --record")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import ctypes
+import functools
 import hashlib
 import math
 import time
@@ -322,6 +323,9 @@ def train_epochs(run: TrainRun, data: FashionMNIST, resume: dict | None = None):
     if cfg.subset is not None:
         keep = stratified_subset(labels, min(cfg.subset, len(labels)), g)
         images, labels = images[keep], labels[keep]
+    fingerprint = functools.cache(lambda: _fingerprint(images, labels))  # only where a run is saved or resumed
+    if resume is not None:  # before the drawing banks' minutes: a wrong state is refused at once
+        _check_resumable(resume, cfg, len(labels), fingerprint())
     x_train = to_float(images, mean=0.0, std=1.0).to(device, memory_format=torch.channels_last)  # [0, 1]
     y_train = labels.to(device)
     masks = drawn = None
@@ -358,15 +362,14 @@ def train_epochs(run: TrainRun, data: FashionMNIST, resume: dict | None = None):
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if cfg.cosine else None
     average = WeightAverage(model, cfg.ema) if cfg.ema else None
     step, first, start = 0, 1, time.perf_counter()
-    fingerprint = _fingerprint(images, labels)
     if resume is not None:
-        step, first = _restore(resume, run, n, fingerprint, optimizer, schedule, average, g, dropout_rng)
+        step, first = _restore(resume, run, optimizer, schedule, average, g, dropout_rng)
         start -= resume["elapsed_s"]
     good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     def resume_state() -> dict:  # called between epochs only, while the generator waits at `yield record`
         return copy.deepcopy({
-            "version": RESUME_VERSION, "config": asdict(cfg), "n_train": n, "data_sha256": fingerprint,
+            "version": RESUME_VERSION, "config": asdict(cfg), "n_train": n, "data_sha256": fingerprint(),
             "epoch": epoch, "step": step,
             "elapsed_s": time.perf_counter() - start, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "schedule": schedule.state_dict() if schedule is not None else None,
@@ -456,27 +459,36 @@ RESUME_KEYS = ("version", "config", "n_train", "epoch", "step", "elapsed_s", "mo
                "average", "rng", "dropout_rng", "history", "started_from")
 
 
+class ResumeError(ValueError):
+    """A saved run that cannot go on here (not a saved run, another format, other options or data), in words."""
+
+
 def check_resume_state(state: object) -> dict:
-    """A resume state as read from a file -> the same dict; a ValueError in words when it is not one this code wrote."""
+    """A resume state as read from a file -> the same dict; a ResumeError when it is not one this code wrote."""
     if not isinstance(state, dict) or any(key not in state for key in RESUME_KEYS):
-        raise ValueError("not a saved training run (written by `python -m fmnist train` between two epochs)")
+        raise ResumeError("not a saved training run (written by `python -m fmnist train` between two epochs)")
     if state["version"] != RESUME_VERSION:
-        raise ValueError(f"a saved training run of format {state['version']!r}; this version of fmnist reads format "
-                         f"{RESUME_VERSION} only")
+        raise ResumeError(f"a saved training run of format {state['version']!r}; this version of fmnist reads format "
+                          f"{RESUME_VERSION} only")
     return state
+
+
+def resume_config(state: object) -> TrainConfig:
+    """The config of the run a resume state belongs to; a ResumeError in words when it is not a resume state."""
+    check_resume_state(state)
+    try:
+        return TrainConfig(**state["config"])
+    except TypeError as err:
+        raise ResumeError(f"a saved training run whose options this version does not know ({err})") from None
 
 
 def resume_run(state: dict) -> TrainRun:
     """The run a resume state belongs to, ready for `train_epochs(run, data, resume=state)`: its config, a model of
     its shape (the weights come from the state; the checkpoint it once started from need not be there any more) and
-    the lineage of that checkpoint. A ValueError in words when the state is not a resume state."""
+    the lineage of that checkpoint. A ResumeError in words when the state is not a resume state."""
     from fmnist.models import build_model
 
-    check_resume_state(state)
-    try:
-        config = TrainConfig(**state["config"])
-    except TypeError as err:
-        raise ValueError(f"a saved training run whose options this version does not know ({err})") from None
+    config = resume_config(state)
     run = prepare_run(config, build_model(config.model, seed=config.seed, **config.model_options()))
     run.started_from = state["started_from"]
     return run
@@ -490,20 +502,24 @@ def _fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
     return digest.hexdigest()
 
 
-def _restore(state: dict, run: TrainRun, n: int, fingerprint: str, optimizer, schedule,
-             average: WeightAverage | None, g: torch.Generator, dropout_rng: torch.Generator) -> tuple[int, int]:
-    """Put a run's training state back as `resume_state` saved it -> (steps done, the first epoch still to train)."""
+def _check_resumable(state: dict, cfg: TrainConfig, n: int, fingerprint: str) -> None:
+    """A ResumeError in words unless a resume state belongs to a run of this config on these n training images."""
     check_resume_state(state)
-    if state["config"] != asdict(run.config):
-        changed = sorted(k for k, v in asdict(run.config).items() if state["config"].get(k) != v)
-        raise ValueError(f"that saved run was trained with other options ({', '.join(changed)})")
+    if state["config"] != asdict(cfg):
+        changed = sorted(k for k, v in asdict(cfg).items() if state["config"].get(k) != v)
+        raise ResumeError(f"that saved run was trained with other options ({', '.join(changed)})")
     if state["n_train"] != n:
-        raise ValueError(f"that saved run trained on {state['n_train']:,} images, this data has {n:,}")
+        raise ResumeError(f"that saved run trained on {state['n_train']:,} images, this data has {n:,}")
     if state.get("data_sha256", fingerprint) != fingerprint:  # (runs saved before 2026-12-06 did not record it)
-        raise ValueError("that saved run trained on other images than these (another --data-dir?)")
-    if not 1 <= state["epoch"] < run.config.epochs:
-        raise ValueError(f"that saved run stopped after epoch {state['epoch']} of {run.config.epochs}: nothing to go on "
-                         f"with")
+        raise ResumeError("that saved run trained on other images than these (another --data-dir?)")
+    if not 1 <= state["epoch"] < cfg.epochs:
+        raise ResumeError(f"that saved run stopped after epoch {state['epoch']} of {cfg.epochs}: nothing to go on with")
+
+
+def _restore(state: dict, run: TrainRun, optimizer, schedule, average: WeightAverage | None, g: torch.Generator,
+             dropout_rng: torch.Generator) -> tuple[int, int]:
+    """Put a run's training state back as `resume_state` saved it (checked by `_check_resumable`) -> (steps done, the
+    first epoch still to train)."""
     run.model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if schedule is not None:

@@ -286,3 +286,38 @@ def test_a_run_killed_while_it_is_scored_still_goes_on_from_its_last_epoch(tmp_p
         main(["train", "--data-dir", str(data), "--quiet", "--epochs", "3", "--subset", "100", "--out",
               str(tmp_path / "a")])
     assert torch.load(tmp_path / "a" / "resume.pt", weights_only=True)["epoch"] == 2
+
+
+def test_resuming_on_other_data_is_refused_in_words_before_any_training(tmp_path, monkeypatch, capsys):
+    import gzip
+
+    from conftest import IDX_FILES
+    from fmnist import augment
+    from fmnist.__main__ import main
+    from fmnist.data import encode_idx, load_fashion_mnist
+
+    data = write_idx_dataset(tmp_path / "fm", n_train=300, n_test=100)
+    run = ["train", "--quiet", "--epochs", "3", "--subset", "100", "--drawings", "--out", str(tmp_path / "a")]
+
+    def killed(*args, **kwargs):  # stopped after its last epoch, while it is scored: resume.pt holds epoch 2
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr("fmnist.__main__.report_run", killed)
+        with pytest.raises(KeyboardInterrupt):
+            main([*run, "--data-dir", str(data)])
+    capsys.readouterr()
+    other = tmp_path / "other"
+    other.mkdir()
+    real = load_fashion_mnist(data)
+    arrays = {"train_images": real.train_images.flip(-1).numpy(), "train_labels": real.train_labels.numpy(),
+              "test_images": real.test_images.numpy(), "test_labels": real.test_labels.numpy()}
+    for key, stem in IDX_FILES.items():  # as many images, mirrored: other images
+        (other / (stem + ".gz")).write_bytes(gzip.compress(encode_idx(arrays[key])))
+    banks = []
+    monkeypatch.setattr(augment, "hand_drawn_bank", lambda *a, **k: banks.append(1))  # minutes on the real data
+    assert main(["train", "--quiet", "--resume", str(tmp_path / "a"), "--data-dir", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (f"error: --resume {tmp_path / 'a'}: that saved run trained on other images than these "
+                           f"(another --data-dir?)")
+    assert banks == [] and (tmp_path / "a" / "resume.pt").is_file()  # refused before the drawings; nothing lost
