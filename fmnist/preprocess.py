@@ -206,9 +206,10 @@ def drawing_box(ink: np.ndarray, threshold: float = TRIM_THRESHOLD) -> tuple[int
     labels = _components(dilate(inked, 3))  # cells up to 3 apart make one group
     groups, which = np.unique(labels[inked], return_inverse=True)
     mass = np.bincount(which, weights=counts[inked])
-    if (mass >= STRAY_SHARE * mass.sum()).all():
-        return top, bottom, left, right
-    kept = np.isin(labels, groups[(mass >= STRAY_SHARE * mass.sum()) | (mass == mass.max())]) & inked
+    big = mass >= STRAY_SHARE * mass.sum()
+    if big.all():
+        return box
+    kept = np.isin(labels, groups[big | (mass == mass.max())]) & inked
     kept = np.repeat(np.repeat(kept, cell, axis=0), cell, axis=1)[:crop.shape[0], :crop.shape[1]] & crop
     r0, r1, c0, c1 = _mask_box(kept)
     return top + r0, top + r1, left + c0, left + c1
