@@ -18,8 +18,7 @@ from demo.sketch_canvas import decode_drawing, sketch_canvas
 from fmnist.checkpoint import CheckpointError, load_checkpoint
 from fmnist.collected import CollectionError, add_drawing, collecting, collection_folder, count_drawings
 from fmnist.data import CLASS_NAMES
-from fmnist.preprocess import (BlankImageError, ImageError, bare_shape, open_image, preprocess_drawing,
-                               preprocess_image)
+from fmnist.preprocess import BlankImageError, ImageError, bare_shape, drawing_and_strays, open_image, preprocess_image
 from fmnist.predict import Verdict, feature_maps, judge, occlusion, predict_proba, to_input
 
 PREVIEW = 224  # the 28x28 model input, enlarged 8x
@@ -63,12 +62,12 @@ def heat_overlay(image28: np.ndarray, heat28: np.ndarray) -> np.ndarray:
 
 
 def answer(image28: np.ndarray, model_name: str, session_models: dict, show_maps: bool, source: str,
-           drawn: bool = False, filled: bool = False):
+           drawn: bool = False, filled: bool = False, note: str = ""):
     """The shared tail of both inputs for a 28x28 image: (label, preview, evidence, maps, other models'
     answers, status line). A confident answer shows its top classes; an unsure one says which two it
     hesitates between; a picture unlike any garment gets a sentence and no label; a top drawn (drawn) as a
     bare shape gets a hint on what tells tops apart (`fmnist.predict.judge`), and with "Fill closed outlines"
-    on (filled), that the fill paints over what was drawn inside."""
+    on (filled), that the fill paints over what was drawn inside; note ends the status line."""
     model, meta = get_model(model_name, session_models)
     x = to_input(image28, meta["normalization"])
     probs = predict_proba(model, x)[0]
@@ -82,7 +81,7 @@ def answer(image28: np.ndarray, model_name: str, session_models: dict, show_maps
         maps = tile_maps(feature_maps(model, x))
     return (label, enlarge(image28), gr.update(value=evidence, visible=bool(show_maps)),
             gr.update(value=maps, visible=bool(show_maps)), compare_models(image28, model_name, session_models, bare),
-            status_html(status_line(verdict, names, source, filled)))
+            status_html(status_line(verdict, names, source, filled, note)))
 
 
 # After the answer for a top drawn as a bare shape: what a student can draw to say which top it is.
@@ -91,20 +90,22 @@ BARE_TOP_HINT = ("Tops drawn as a bare shape look alike: a collar and buttons ma
 FILLED_OVER = "(“Fill closed outlines” paints over lines drawn inside: untick it to show them.)"
 
 
-def status_line(verdict: Verdict, names: list[str], source: str, filled: bool = False) -> str:
+def status_line(verdict: Verdict, names: list[str], source: str, filled: bool = False, note: str = "") -> str:
     """The sentence announced to screen readers and shown above the bars (and BARE_TOP_HINT after it, with
-    FILLED_OVER when the drawing was filled in)."""
+    FILLED_OVER when the drawing was filled in; then the note, a sentence)."""
     (first, p1), (second, p2) = verdict.top[:2]
     if verdict.kind == "unlike":
-        return (f"The network does not recognise a garment in {source} (its best guess, {names[first]}, is only "
-                f"{p1 * 100:.0f} %). Draw one whole garment, as large as the pad.")
-    if verdict.kind == "unsure":
+        line = (f"The network does not recognise a garment in {source} (its best guess, {names[first]}, is only "
+                f"{p1 * 100:.0f} %). Draw one whole garment, as large as the pad")
+    elif verdict.kind == "unsure":
         line = f"Not sure: {names[first]} or {names[second]}? ({p1 * 100:.0f} % / {p2 * 100:.0f} %, {source})"
     else:
         line = f"Prediction for {source}: {names[first]}, {p1 * 100:.0f} %"
-    if not verdict.shape_only:
-        return line
-    return f"{line}. {BARE_TOP_HINT}" + (f" {FILLED_OVER}" if filled else "")
+    if verdict.shape_only and verdict.kind != "unlike":
+        line = f"{line}. {BARE_TOP_HINT}" + (f" {FILLED_OVER}" if filled else "")
+    elif verdict.kind == "unlike" or note:
+        line += "."
+    return f"{line} {note}" if note else line
 
 
 def compare_models(image28: np.ndarray, model_name: str, session_models: dict, bare: bool = False) -> str:
@@ -130,6 +131,21 @@ def short_answer(verdict: Verdict, names: list[str]) -> str:
     return f"**{names[first]}** {p1 * 100:.0f} %"
 
 
+PLACES = (("top left", "top", "top right"), ("left", "middle", "right"), ("bottom left", "bottom", "bottom right"))
+
+
+def strays_note(strays: list[tuple[float, float]]) -> str:
+    """What the status line says about stray marks left out of a drawing (`fmnist.preprocess.drawing_and_strays`:
+    (x, y) as fractions of the pad), "" for none: where each lies, by thirds of the pad."""
+    if not strays:
+        return ""
+    places = list(dict.fromkeys(PLACES[min(int(y * 3), 2)][min(int(x * 3), 2)] for x, y in strays))
+    where = " and ".join([", ".join(places[:-1]), places[-1]] if len(places) > 1 else places)
+    marks = "A small mark" if len(strays) == 1 else f"{len(strays)} small marks"
+    return (f"{marks} away from the garment ({where} of the pad) {'was' if len(strays) == 1 else 'were'} left out, "
+            "as a tap or a slip of the pen.")
+
+
 def nothing(message: str, show_maps: bool = False):
     """No answer: empty outputs and one sentence saying why."""
     hidden = gr.update(value=None, visible=bool(show_maps))
@@ -146,12 +162,13 @@ def predict_drawing(value: str | None, model_name: str, session_models: dict, sh
         rgba, _ = decode_drawing(value)
         if rgba is None:
             return nothing(NOTHING_DRAWN, show_maps)
-        image28 = preprocess_drawing(rgba, fill=bool(fill))
+        image28, strays = drawing_and_strays(rgba, fill=bool(fill))
     except BlankImageError as err:
         return nothing(f"✏️ {str(err)[0].upper()}{str(err)[1:]}.", show_maps)
     except ImageError as err:
         return nothing(f"⚠️ {err}", show_maps)
-    return answer(image28, model_name, session_models, show_maps, "your drawing", drawn=True, filled=bool(fill))
+    return answer(image28, model_name, session_models, show_maps, "your drawing", drawn=True, filled=bool(fill),
+                  note=strays_note(strays))
 
 
 def upload_path(value: dict | str | None) -> str | None:

@@ -185,19 +185,27 @@ def _components(cells: np.ndarray) -> np.ndarray:
 
 def drawing_box(ink: np.ndarray, threshold: float = TRIM_THRESHOLD) -> tuple[int, int, int, int] | None:
     """A drawing's ink (H, W) uint8 -> (top, bottom, left, right) of the drawing without its stray marks, or None when
-    nothing is drawn. A mark outside the garment leaves an empty gap across the rows or the columns; where no gap is
-    wider than two cells, the box is the ink's (about 0.2 ms on the 448-pixel pad). Otherwise the marks are grouped on
-    the cells, those near each other together (a dotted chain, rows of colouring in, a sandal's straps stay one
-    group), and groups with under STRAY_SHARE of the ink are left out, the largest never."""
+    nothing is drawn (drawing_parts' box)."""
+    return drawing_parts(ink, threshold)[0]
+
+
+def drawing_parts(ink: np.ndarray, threshold: float = TRIM_THRESHOLD
+                  ) -> tuple[tuple[int, int, int, int] | None, list[tuple[float, float]]]:
+    """A drawing's ink (H, W) uint8 -> (the box of the drawing without its stray marks, or None when nothing is
+    drawn; where each stray mark left out lies, (x, y) as fractions of the pad's width and height). A mark outside
+    the garment leaves an empty gap across the rows or the columns; where no gap is wider than two cells, the box is
+    the ink's (about 0.2 ms on the 448-pixel pad). Otherwise the marks are grouped on the cells, those near each other
+    together (a dotted chain, rows of colouring in, a sandal's straps stay one group), and groups with under
+    STRAY_SHARE of the ink are left out, the largest never."""
     mask = ink > int(threshold * 255)
     box = _mask_box(mask)
     if box is None:
-        return None
+        return None, []
     top, bottom, left, right = box
     crop = mask[top:bottom, left:right]
     cell = max(2, round(max(mask.shape) / STRAY_CELLS))
     if max(_widest_gap(crop.any(axis=1)), _widest_gap(crop.any(axis=0))) <= 2 * cell:
-        return box
+        return box, []
     ch, cw = -(-crop.shape[0] // cell), -(-crop.shape[1] // cell)
     grid = np.zeros((ch * cell, cw * cell), np.uint16)
     grid[:crop.shape[0], :crop.shape[1]] = crop
@@ -208,11 +216,18 @@ def drawing_box(ink: np.ndarray, threshold: float = TRIM_THRESHOLD) -> tuple[int
     mass = np.bincount(which, weights=counts[inked])
     big = mass >= STRAY_SHARE * mass.sum()
     if big.all():
-        return box
+        return box, []
     kept = np.isin(labels, groups[big | (mass == mass.max())]) & inked
     kept = np.repeat(np.repeat(kept, cell, axis=0), cell, axis=1)[:crop.shape[0], :crop.shape[1]] & crop
     r0, r1, c0, c1 = _mask_box(kept)
-    return top + r0, top + r1, left + c0, left + c1
+    box = top + r0, top + r1, left + c0, left + c1
+    strays = []
+    for group in groups[~big & (mass < mass.max())]:
+        rows, cols = np.nonzero((labels == group) & inked)
+        y, x = top + (rows.mean() + 0.5) * cell, left + (cols.mean() + 0.5) * cell
+        if not (box[0] <= y < box[1] and box[2] <= x < box[3]):  # one inside the drawing's box is drawn anyway
+            strays.append((min(float(x) / mask.shape[1], 1.0), min(float(y) / mask.shape[0], 1.0)))
+    return box, strays
 
 
 def fill_enclosed(ink: np.ndarray, threshold: int = 64) -> np.ndarray:
@@ -312,14 +327,20 @@ def preprocess_image(source: str | os.PathLike | bytes | Image.Image) -> np.ndar
 def preprocess_drawing(rgba: np.ndarray, fill: bool = False) -> np.ndarray:
     """A sketchpad drawing's layers (H, W, 4) uint8 RGBA -> uint8 (28, 28) light-on-black;
     fill paints in closed outlines, so an outline drawing looks like the dataset's solid garments."""
+    return drawing_and_strays(rgba, fill)[0]
+
+
+def drawing_and_strays(rgba: np.ndarray, fill: bool = False) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """preprocess_drawing, and where on the pad the stray marks it left out lie ((x, y) as fractions of the pad's
+    width and height; none for most drawings), for the app to say so."""
     if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
         raise BlankImageError("nothing to classify: no drawing")
     ink = ink_from_drawing(rgba)
-    box = drawing_box(ink)  # a click beside the drawing must not shrink it into a corner of the 28x28 image
+    box, strays = drawing_parts(ink)  # a click beside the drawing must not shrink it into a corner of the 28x28 image
     if box is not None and max(box[1] - box[0], box[3] - box[2]) < MIN_DRAWING_EXTENT * max(ink.shape):
         raise BlankImageError("that is too small to be a garment (a dot or a blob): draw a whole garment, "
                               "at least a fifth of the pad wide or high")
-    return ink_to_model_image(ink, box=box, fill=fill, min_stroke=True)
+    return ink_to_model_image(ink, box=box, fill=fill, min_stroke=True), strays
 
 
 def preprocess_sketch(layers: list[np.ndarray] | None, background: np.ndarray | None = None,

@@ -53,6 +53,25 @@ def test_lone_dot_is_not_classified():
     assert label is None and "dot" in message
 
 
+@pytest.mark.parametrize("where,place", [((400, 20), "top right"), ((10, 420), "bottom left"), ((205, 437), "bottom")])
+def test_a_stray_mark_left_out_of_a_drawing_is_named_with_where_it_lies(where, place):
+    """The answer says, after the prediction, that a mark away from the garment was left out and where it lies: the
+    student sees why the 28x28 picture does not show it."""
+    clean = np.zeros((448, 448, 4), np.uint8)  # trousers in the middle of the pad, room around them
+    clean[100:380, 160:215, 3] = clean[100:380, 240:295, 3] = clean[100:150, 160:295, 3] = 255
+    tapped = clean.copy()
+    tapped[where[1]:where[1] + 8, where[0]:where[0] + 8, 3] = 255
+    first = predict_drawing(pad_value(clean), "default", {}, False)
+    label, preview, *_, message = predict_drawing(pad_value(tapped), "default", {}, False)
+    assert "left out" not in first[-1]
+    assert message.startswith(first[-1].rstrip(".") + ". A small mark away from the garment (" + place + " of the pad) was left out")
+    assert (preview == first[1]).all() and label == first[0]
+    two = tapped.copy()
+    two[20:28, 20:28, 3] = 255
+    assert f"2 small marks away from the garment (top left and {place} of the pad) were left out" in \
+        predict_drawing(pad_value(two), "default", {}, False)[-1]
+
+
 def test_drawing_gets_probabilities_preview_grad_cam_and_feature_maps():
     label, preview, evidence, maps, others, message = predict_drawing(pad_value(stroke_layer()), "default", {}, True)
     assert message.startswith("Prediction for your drawing: Trouser, ") and max(label, key=label.get) == "Trouser"

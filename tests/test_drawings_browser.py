@@ -6,12 +6,10 @@ set's, never trained on), drawn here by the browser's own pen rather than by PIL
 
 from __future__ import annotations
 
-import io
 import re
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from demo.latency import stroke_path
 from demo.sketch_canvas import PEN_SIZES, READY, SIDE
@@ -50,6 +48,21 @@ def top_answer(status: str) -> str | None:
     return found.group(1) if found else None
 
 
+# The 28x28 picture an <img> of the Predict tab shows, as grey values: its pixels as loaded (224x224, each model pixel
+# an 8x8 block), one from the middle of each block. Read from the image rather than a screenshot of it, whose rows
+# move by a fraction of a block with where the page puts the picture (a longer status line above it moves it down).
+PICTURE_PIXELS = """img => {
+  const c = document.createElement('canvas'), side = img.naturalWidth, step = side / 28;
+  c.width = c.height = side;
+  const g = c.getContext('2d');
+  g.drawImage(img, 0, 0);
+  const rgba = g.getImageData(0, 0, side, side).data, grey = [];
+  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++)
+    grey.push(rgba[4 * (Math.floor((y + 0.5) * step) * side + Math.floor((x + 0.5) * step))]);
+  return grey;
+}"""
+
+
 def answers_on_the_page(app_url: str, drawings: list[tuple[int, str, list]], shot: int | None = None) -> list:
     """Draw each (label, design name, [(pen size button or None, strokes)]) on the Predict tab's pad with the mouse,
     one after another with Clear between, and read the answer on the page: [(true class, design name, top answer,
@@ -81,7 +94,7 @@ def answers_on_the_page(app_url: str, drawings: list[tuple[int, str, list]], sho
                 "document.querySelector('#predict-message [role=status]').innerText.includes('%')", timeout=20_000)
             page.wait_for_timeout(600)
             text = status.inner_text()
-            seen = np.asarray(Image.open(io.BytesIO(page.locator("#preview img").screenshot())).convert("L"))
+            seen = np.array(page.locator("#preview img").evaluate(PICTURE_PIXELS), float).reshape(28, 28)
             answers.append((CLASS_NAMES[label], name, top_answer(text), text, seen.astype(float)))
             if SHOTS and i == shot:
                 page.locator("#sketchpad").screenshot(path=f"{SHOTS}/coloured-in.png")
@@ -143,8 +156,10 @@ def test_garments_coloured_in_with_a_thick_pen_are_recognised(app_url):  # noqa:
 def test_a_stray_click_on_the_pad_does_not_change_the_answer_or_the_picture(app_url):  # noqa: F811
     """A student taps the pad by accident before drawing (a dab in a corner, far from the garment), then draws: the
     answer and the 28x28 picture are those of the same garment drawn without the tap (the tap used to shrink the
-    garment into the opposite corner of the picture and turn the answer wrong)."""
+    garment into the opposite corner of the picture and turn the answer wrong), and the page says that a mark was left
+    out, and where."""
     corners = [(0.96, 0.05), (0.04, 0.96), (0.95, 0.95), (0.05, 0.04)]
+    places = ["top right", "bottom left", "bottom right", "top left"]
     drawings = []
     for label, designs in DESIGNS.items():
         garment = design_strokes(designs[0], mirrored=False, margin=0.2)
@@ -154,5 +169,8 @@ def test_a_stray_click_on_the_pad_does_not_change_the_answer_or_the_picture(app_
     answers = answers_on_the_page(app_url, drawings)
     for clean, tapped in zip(answers[::2], answers[1::2]):
         assert tapped[2] == clean[2], f"{clean[1]}: {clean[2]} drawn alone, {tapped[2]} after a tap ({tapped[3]})"
+        place = places[CLASS_NAMES.index(clean[0]) % len(corners)]  # the page says what it left out, and where
+        assert f"A small mark away from the garment ({place} of the pad) was left out" in tapped[3], tapped[3]
+        assert "left out" not in clean[3], clean[3]
         assert clean[4].shape == tapped[4].shape and np.abs(clean[4] - tapped[4]).mean() < 2, clean[1]
         assert clean[4].std() > 20  # a garment, not an empty picture

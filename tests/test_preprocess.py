@@ -164,10 +164,13 @@ TROUSERS = ("line", [(150, 80), (290, 80), (300, 380), (240, 380), (220, 180), (
 @pytest.mark.parametrize("stray", [("dot", (420, 30), 6), ("dot", (25, 430), 3), ("dot", (420, 420), 9),
                                    ("line", [(20, 20), (50, 35)], 8), ("line", [(400, 250), (430, 290)], 4)])
 def test_a_stray_mark_beside_a_drawing_is_left_out(stray):
-    from fmnist.preprocess import drawing_box, ink_from_drawing
+    from fmnist.preprocess import drawing_and_strays, drawing_box, ink_from_drawing
 
-    alone = preprocess_drawing(_pad(TROUSERS))
-    assert np.array_equal(preprocess_drawing(_pad(TROUSERS, stray)), alone)
+    alone, none = drawing_and_strays(_pad(TROUSERS))
+    image28, strays = drawing_and_strays(_pad(TROUSERS, stray))
+    assert np.array_equal(image28, alone) and none == []
+    x, y = np.mean(np.atleast_2d(stray[1]), axis=0) / 448  # where the mark is, as a fraction of the pad
+    assert len(strays) == 1 and abs(strays[0][0] - x) < 0.03 and abs(strays[0][1] - y) < 0.03, strays
     assert drawing_box(ink_from_drawing(_pad(stray, TROUSERS))) == drawing_box(ink_from_drawing(_pad(TROUSERS)))
     small = np.asarray(Image.fromarray(_pad(TROUSERS, stray)).resize((224, 224), Image.Resampling.BOX))
     assert np.array_equal(preprocess_drawing(small),  # as the pad sends it: half the side
@@ -175,10 +178,12 @@ def test_a_stray_mark_beside_a_drawing_is_left_out(stray):
 
 
 def test_parts_of_a_drawing_that_stand_apart_are_kept():
-    from fmnist.preprocess import drawing_box, ink_from_drawing
+    from fmnist.preprocess import drawing_box, drawing_parts, ink_from_drawing
 
     def box(*marks):
-        return drawing_box(ink_from_drawing(_pad(*marks)))
+        found, strays = drawing_parts(ink_from_drawing(_pad(*marks)))
+        assert strays == [] and found == drawing_box(ink_from_drawing(_pad(*marks)))  # nothing said to be left out
+        return found
 
     shoe = [(40, 300), (60, 250), (150, 240), (190, 300), (40, 300)]
     pair = box(("line", shoe, 8), ("line", [(x + 220, y) for x, y in shoe], 8))  # two shoes, far apart, both big
@@ -194,6 +199,8 @@ def test_parts_of_a_drawing_that_stand_apart_are_kept():
     assert box(TROUSERS, button) == box(TROUSERS)  # inside: never touched
     near = ("dot", (315, 230), 5)  # a pocket's button just beside the leg: 10 pixels of pad apart
     assert box(TROUSERS, near)[3] > box(TROUSERS)[3]
+    two = drawing_parts(ink_from_drawing(_pad(TROUSERS, ("dot", (420, 30), 6), ("dot", (25, 430), 3))))[1]
+    assert len(two) == 2 and sorted(round(x) for x, _ in two) == [0, 1]  # two strays: each named, not one for both
 
 
 def test_a_dot_with_a_speck_far_away_is_still_too_small_to_be_a_garment():
