@@ -24,6 +24,7 @@ from fmnist.garments import DOODLES
 from fmnist.models import MODELS, STAGES, FashionCNN, count_parameters, describe_options, first_filters
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.collected import CollectionError, collected_accuracy, collection_folder, load_collection
+from fmnist.photos import photo_accuracy
 from fmnist.sketches import check_draws, sketch_accuracy, sketch_draws, sketch_set, verdict_figures
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
 from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, bf16_warning, describe_device,
@@ -323,7 +324,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise UserError(f"--collected: {err}") from None
     model, meta = _load(args.checkpoint)
     norm = meta["normalization"]
-    if collection is not None and not args.sketches and args.draws is None:
+    if collection is not None and not args.sketches and args.draws is None and not args.photos:
         try:
             data = _load_data(args)
         except UserError as err:  # a teacher with the app and the class's drawings but not the dataset
@@ -343,6 +344,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         result["verdicts"] = verdict_figures(model, norm, sketch_set(data))
     if args.draws is not None:
         result["sketch_draws"] = sketch_draws(model, norm, data, args.draws)
+    if args.photos:
+        result["photos"] = photo_accuracy(model, norm, data)
     if collection is not None:
         result["collected"] = collected_accuracy(model, norm, collection)
     if args.json:
@@ -371,6 +374,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                   f"{r['balanced_accuracy'] * 100:.1f} %  (" + ", ".join(
                       f"{n.split('/')[0]} {a * 100:.0f} ({_range(spread['per_class_accuracy'][n])})"
                       for n, a in r["per_class_accuracy"].items()) + ")")
+    if "photos" in result:
+        r = result["photos"]
+        print(f"photos of {r['n']} test images (the same images as they are: {r['images'] * 100:.1f} %):")
+        for condition, f in r["conditions"].items():
+            print(f"  {condition:12s} {f['accuracy'] * 100:5.1f} %  (" + ", ".join(
+                f"{n.split('/')[0]} {a * 100:.0f}" for n, a in f["per_class_accuracy"].items()) + ")")
     if "collected" in result:
         _print_collected(args.collected, result["collected"])
     return 0
@@ -542,6 +551,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, metavar="N",
                    help="also the sketch figures pooled over N draws of the set (seeds 0 to N-1, about 10 s each), "
                         "with their range: how precise one draw's figures are")
+    p.add_argument("--photos", action="store_true",
+                   help="also accuracy on test images photographed back as a student's upload (fmnist.photos: clean, "
+                        "off-white, uneven light, a dark corner, grain, a shadow, a dark table, all at once; 300 each)")
     p.add_argument("--collected", metavar="DIR", nargs="?", const="",
                    help="also accuracy on drawings people made in the app (the Predict tab's \"Add it to the class's "
                         "drawings\"), per class, and its surest mistakes; without DIR the app's own folder "

@@ -62,6 +62,21 @@ def test_evaluate_json(trained):
 
 
 @pytest.mark.slow
+def test_evaluate_photos(trained):
+    """`evaluate --photos`: the test images photographed back under each condition (fmnist.photos), 30 a class."""
+    from fmnist.photos import PHOTO_CONDITIONS
+
+    work, data, _ = trained
+    res = fmnist("evaluate", "run/model.pt", "--photos", "--json", "--data-dir", str(data), cwd=work)
+    assert res.returncode == 0, res.stderr
+    photos = json.loads(res.stdout)["photos"]
+    assert photos["n"] == 300 and list(photos["conditions"]) == list(PHOTO_CONDITIONS)
+    assert all(0 <= f["accuracy"] <= 1 and len(f["per_class_accuracy"]) == 10 for f in photos["conditions"].values())
+    text = fmnist("evaluate", "run/model.pt", "--photos", "--data-dir", str(data), cwd=work).stdout
+    assert "photos of 300 test images" in text and "  uneven light " in text
+
+
+@pytest.mark.slow
 def test_predict_answers_good_images_and_fails_bad_ones(trained):
     work, _, _ = trained
     images, labels = synthetic_split(20, 1)
