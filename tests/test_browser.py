@@ -339,6 +339,40 @@ def test_upload_a_fashion_mnist_image(page):
     assert pictures_covered(page, ("#upload",)) == {}
 
 
+def test_phone_photos_one_after_another_show_the_garment_and_get_its_class(page, tmp_path):
+    """A student photographs garments with a phone (uneven light, grain, a shadow, JPEG: `fmnist.photos`, "phone")
+    and uploads them one after another: each answer is the garment's class for most of them, and the 28x28 picture
+    on the page is the garment filling its frame, not a speck in a corner of the whole photo (what the photo path
+    made of such photos before the background was fitted as a plane)."""
+    from fmnist.photos import photograph
+    from test_drawings_browser import PICTURE_PIXELS
+
+    rng = np.random.default_rng(11)
+    examples = sorted((ROOT / "demo" / "examples").glob("test-*.png"))
+    upload = page.locator("#upload input[type=file]")
+    right, shown, previous = 0, [], None
+    names = {"ankle-boot": "Ankle boot", "trouser": "Trouser", "sandal": "Sandal", "sneaker": "Sneaker", "bag": "Bag",
+             "t-shirt": "T-shirt/top"}
+    for k, example in enumerate(examples):
+        image = np.asarray(Image.open(example).convert("L"))
+        path = tmp_path / f"photo-{k}.jpg"
+        path.write_bytes(photograph(image, "phone", rng))
+        upload.set_input_files(str(path))
+        page.wait_for_function("([old]) => { const i = document.querySelector('#preview img');"
+                               " return i && i.complete && i.naturalWidth > 0 && i.src !== old; }",
+                               arg=[previous], timeout=20_000)  # this photo's picture, not the previous one's
+        previous = page.locator("#preview img").get_attribute("src")
+        seen = np.array(page.locator("#preview img").evaluate(PICTURE_PIXELS), float).reshape(28, 28)
+        shown.append(np.abs(seen - image).mean())
+        truth = names[example.stem.split("-", 2)[2]]
+        right += f": {truth}" in settled_message(page) or f"Not sure: {truth} " in settled_message(page)
+        if k == 0 and SHOTS:
+            shutil.copy(path, f"{SHOTS}/phone-photo.jpg")
+            page.screenshot(path=f"{SHOTS}/phone-photo-answer.png")
+    assert right >= len(examples) - 1, right
+    assert np.median(shown) < 25 and max(shown) < 45, np.round(shown)
+
+
 def white_png(path: Path, side: int) -> Path:
     """A valid side x side 8-bit grey PNG, all white, written row by row (15000x15000 takes ~1.5 s, 250 kB)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
