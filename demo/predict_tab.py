@@ -378,7 +378,9 @@ PREDICT_CSS = """
   #predict-row > .column > #keep-drawing { order: 3; }
   #predict-row > .column > #preview { order: 4; }
 }
-#predict-message p { margin: 4px 0; font-size: 1.05em; min-height: 1.5em; }
+/* two lines kept for the status line: an answer that says more (a stray mark left out, a scribble) does not push the
+   bars and the 28x28 picture down a line while a student draws */
+#predict-message p { margin: 4px 0; font-size: 1.05em; line-height: 1.5; min-height: 3em; }
 #keep-drawing { align-items: center; }  /* the button beside the class picker, not stretched to its height */
 /* Gradio 6.31 floats a picture's label (and its icon buttons) over the picture's top rows: the waistband of a drawn
    pair of trousers was hidden under "What the model sees", and a photo's corner under the upload box's. The label gets a row of its own above the picture, the

@@ -243,6 +243,28 @@ def test_once_the_pad_is_ready_nothing_on_the_page_moves(app_url):
         browser.close()
 
 
+def test_the_answer_stays_put_when_the_status_line_says_more(page):
+    """The status line above the bars says more at times (a stray mark left out, a scribble not recognised): the bars
+    and the 28x28 picture below it must not jump down and up a line from one stroke to the next."""
+    from demo.latency import mouse_stroke
+
+    where = "['prediction', 'preview'].map(i => Math.round(document.getElementById(i).getBoundingClientRect().y))"
+    draw(page, TROUSERS)
+    page.wait_for_function(f"{MESSAGE}.includes('Prediction for your drawing')", timeout=20_000)
+    settled_message(page)
+    at, height = page.evaluate(where), page.locator("#predict-message").bounding_box()["height"]
+    mouse_stroke(page, page.locator("#sketchpad canvas").first.bounding_box(), [(0.95, 0.05), (0.955, 0.055)])
+    page.wait_for_function(f"{MESSAGE}.includes('was left out')", timeout=20_000)
+    assert abs(page.locator("#predict-message").bounding_box()["height"] - height) < 1  # the same box, now full
+    assert page.evaluate(where) == at, "the bars moved when the status line said more"
+    page.locator("#clear").click()
+    page.wait_for_function(f"!{MESSAGE}.includes('%')", timeout=10_000)
+    draw(page, [(0.1, 0.5), (0.9, 0.55), (0.15, 0.6), (0.85, 0.4)])  # a zigzag: no garment, a longer sentence
+    page.wait_for_function(f"{MESSAGE}.includes('does not recognise') || {MESSAGE}.includes('%')", timeout=20_000)
+    settled_message(page)
+    assert page.evaluate(where)[0] == at[0]
+
+
 def test_on_a_phone_a_finger_draws_and_the_answer_is_right_below(app_url, tmp_path):
     """On a narrow screen the columns stack; the prediction must not end up below the upload box and the
     examples, a long scroll away from where the student draws. A finger on the canvas draws (it does not
