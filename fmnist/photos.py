@@ -99,7 +99,8 @@ def photo_accuracy(model: nn.Module, normalization: dict, data: FashionMNIST, pe
     def figures(images: np.ndarray) -> dict:
         right = predict_proba(model, to_float(torch.from_numpy(images), mean, std)).argmax(1) == labels[chosen]
         return {"accuracy": float(right.mean()),
-                "per_class_accuracy": {name: float(right[labels[chosen] == c].mean()) for c, name in enumerate(CLASS_NAMES)}}
+                "per_class_accuracy": {name: float(right[labels[chosen] == c].mean())
+                                       for c, name in enumerate(CLASS_NAMES)}}
 
     return {"n": len(chosen), "images": figures(data.test_images.numpy()[chosen])["accuracy"],
             "conditions": {c: figures(np.stack(p)) for c, p in pictures.items()}}

@@ -106,8 +106,8 @@ def grey_on_white(img: Image.Image) -> Image.Image:
 
 # A photo's background is read from a strip PHOTO_BORDER of its shorter side wide around its edge: a plane fitted to
 # the strip (light falling off across a table or a sheet), the strip's pixels more than PHOTO_OUTLIER spreads from it
-# left out (a garment or its shadow touching the edge), and its noise (a phone's grain, JPEG) kept off the ink. Measured on test
-# images photographed back (README, *Uploaded photos*).
+# left out (a garment or its shadow touching the edge), and its noise (a phone's grain, JPEG) kept off the ink.
+# Measured on test images photographed back (fmnist.photos; README, *Uploaded photos*).
 PHOTO_BORDER = 0.03
 PHOTO_OUTLIER = 3.0
 PHOTO_NOISE = 4.0  # ink below this many spreads of the strip's noise is background
@@ -117,9 +117,8 @@ PHOTO_MAX_NOISE = 10.0  # a spread above this is not grain but a background that
 def photo_background(grey: np.ndarray) -> tuple[float | np.ndarray, float]:
     """Grey photo (H, W) uint8 -> (the background's brightness: one number where it is even to within a grey level
     across the picture, else at each pixel (H, W) float32; its noise: the spread of the strip around the plane, 0 for a
-    clean background). The plane is fitted to every few pixels of the strip (about
-    128 to a side). In a picture under 16 pixels on a side the background is the corners' median brightness, as it
-    was before the plane."""
+    clean background). The plane is fitted to every few pixels of the strip (about 128 to a side). In a picture under
+    16 pixels on a side the background is the corners' median brightness, as it was before the plane."""
     h, w = grey.shape
     if min(h, w) < 16:  # a sliver: too little edge to fit anything to
         return float(np.median([grey[0, 0], grey[0, w - 1], grey[h - 1, 0], grey[h - 1, w - 1]])), 0.0

@@ -64,7 +64,8 @@ def test_a_stray_mark_left_out_of_a_drawing_is_named_with_where_it_lies(where, p
     first = predict_drawing(pad_value(clean), "default", {}, False)
     label, preview, *_, message = predict_drawing(pad_value(tapped), "default", {}, False)
     assert "left out" not in first[-1]
-    assert message.startswith(first[-1].rstrip(".") + ". A small mark away from the garment (" + place + " of the pad) was left out")
+    said = f"{first[-1].rstrip('.')}. A small mark away from the garment ({place} of the pad) was left out"
+    assert message.startswith(said), message
     assert (preview == first[1]).all() and label == first[0]
     two = tapped.copy()
     two[20:28, 20:28, 3] = 255
