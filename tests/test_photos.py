@@ -15,7 +15,8 @@ from fmnist.data import FashionMNIST
 from fmnist.photos import PHOTO_CONDITIONS, iter_photos, photo_accuracy, photograph
 from fmnist.preprocess import ink_from_photo, open_image, photo_background, preprocess_image
 
-EXAMPLES = [np.asarray(Image.open(p).convert("L")) for p in sorted(Path("demo/examples").glob("test-*.png"))]
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "demo" / "examples"  # wherever pytest is started from
+EXAMPLES = [np.asarray(Image.open(p).convert("L")) for p in sorted(EXAMPLES_DIR.glob("test-*.png"))]
 
 
 def test_photos_are_deterministic_and_made_from_the_test_split_only():
