@@ -219,6 +219,12 @@ def upload_problem(err: ImageError, path: str) -> str:
     text = str(err).replace(str(path), "this picture")
     if "not recognised" in text:
         return "This file is not a picture the app can read (is it really a PNG, JPEG, GIF or WebP image?)."
+    if "HEIC" in text:
+        return ("This is an HEIC photo, the iPhone camera's own format, which the app cannot read: upload it as a JPEG "
+                "(share or export it as JPEG, or take a screenshot of it) and it will be read.")
+    if "not a picture" in text or "SVG" in text:
+        kind = text.split(": ", 1)[-1].split(",")[0].removesuffix(" not a picture").strip()
+        return f"This file is {kind}, not a picture the app can read: upload a PNG, JPEG, GIF or WebP image of it."
     if "too large" in text or "too many pixels" in text:
         return f"This picture is too large for the app: {text.split(': ', 1)[-1]}. Shrink it and upload it again."
     return f"This picture cannot be read: {text.split(': ', 1)[-1]}."

@@ -62,7 +62,8 @@ def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
         except ImageError:
             raise
         except UnidentifiedImageError:
-            raise ImageError(f"{name}: not a readable image (format not recognised)") from None
+            head = source[:256] if isinstance(source, bytes) else _file_head(Path(source))
+            raise ImageError(f"{name}: {unreadable_kind(head)}") from None
         except Image.DecompressionBombError:
             raise ImageError(f"{name}: too many pixels to decode safely") from None
         except (OSError, ValueError, SyntaxError, EOFError) as err:
@@ -79,6 +80,33 @@ def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
         arr = np.asarray(img, dtype=np.float64)
         img = Image.fromarray((np.clip(arr / max(arr.max(), 1e-12), 0, 1) * 255).astype(np.uint8), "L")
     return img
+
+
+# ISO base media file brands of HEIF pictures: what an iPhone's camera saves (HEIC) unless set to "Most Compatible"
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+
+def _file_head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as fp:
+            return fp.read(256)
+    except OSError:
+        return b""
+
+
+def unreadable_kind(head: bytes) -> str:
+    """The first bytes of a file that PIL cannot open -> what it is, in words: an HEIC photo, a PDF or an SVG drawing
+    (files students have at hand that are pictures to them), else "format not recognised"."""
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS and b"avif" not in head[8:32]:
+        return "an HEIC photo (the iPhone camera's own format), which the app cannot read"
+    if head.startswith(b"%PDF"):
+        return "a PDF document, not a picture"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith(b"<") and b"<svg" in text:
+        return "an SVG drawing, which the app cannot read"
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "a web page (HTML), not a picture"
+    return "not a readable image (format not recognised)"
 
 
 def backdrop(rgba: Image.Image) -> tuple[int, int, int, int]:

@@ -112,6 +112,28 @@ def test_bad_upload_is_a_friendly_message(tmp_path):
     assert str(tmp_path) not in message
 
 
+# The first bytes of files a student has at hand that are pictures to them but not to PIL: an iPhone's HEIC photo (its
+# ftyp box as the camera writes it), a PDF, an SVG drawing (after an XML prolog and a comment), a saved web page.
+NOT_PICTURES = {"IMG_0042.HEIC": b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200),
+                "shirt.pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj",
+                "coat.svg": b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- Inkscape -->\n<svg width="10"></svg>',
+                "dress.png": b"<!DOCTYPE html>\n<html><head><title>Images</title>"}
+SAYS = {"IMG_0042.HEIC": ["HEIC photo", "iPhone", "as a JPEG"], "shirt.pdf": ["a PDF document", "PNG, JPEG"],
+        "coat.svg": ["an SVG drawing", "PNG, JPEG"], "dress.png": ["a web page", "PNG, JPEG"]}
+
+
+@pytest.mark.parametrize("name", NOT_PICTURES)
+def test_a_file_that_is_a_picture_to_a_student_says_what_it_is(tmp_path, name):
+    """An HEIC photo off an iPhone, a PDF, an SVG or a saved web page is named for what it is, with what to upload
+    instead, not "is it really a PNG?" (which an iPhone photo is not, and which tells its owner nothing)."""
+    path = tmp_path / name
+    path.write_bytes(NOT_PICTURES[name])
+    label, preview, *_, message = predict_upload(str(path), "default", {}, False)
+    assert label is None and preview is None
+    assert all(words in message for words in SAYS[name]), message
+    assert "is it really" not in message and str(tmp_path) not in message
+
+
 def test_model_change_repredicts_the_drawing_first():
     label, *_ = predict_current(pad_value(stroke_layer()), str(EXAMPLES[0]), "lenet", {}, False)
     assert max(label, key=label.get) == "Trouser"

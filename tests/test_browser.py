@@ -408,18 +408,24 @@ def white_png(path: Path, side: int) -> Path:
 
 
 def test_bad_uploads_are_named_in_words(page, tmp_path):
-    """A text file renamed .png and a 15000x15000 PNG (over PIL's own limit, which Gradio's preprocessing
-    hit before any handler ran: an "Error" box and the old answer left on screen) each get a sentence in the
+    """A text file renamed .png, a 15000x15000 PNG (over PIL's own limit, which Gradio's preprocessing
+    hit before any handler ran: an "Error" box and the old answer left on screen) and an iPhone's HEIC photo (named
+    for what it is) each get a sentence in the
     status line; the previous answer goes, and the file leaves the upload box (no broken image stays)."""
     upload = page.locator("#upload input[type=file]")
     message = "document.querySelector('#predict-message').innerText"
-    bad = {"notes.png": "not a picture the app can read", "huge.png": "too large for the app"}
+    bad = {"notes.png": "not a picture the app can read", "huge.png": "too large for the app",
+           "IMG_0042.HEIC": "an HEIC photo, the iPhone camera's own format"}
     (tmp_path / "notes.png").write_text("shopping list: socks, a coat\n")
+    (tmp_path / "IMG_0042.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(4000))
     white_png(tmp_path / "huge.png", 15000)
     for name, sentence in bad.items():
         upload.set_input_files(str(ROOT / "demo" / "examples" / "test-0002-trouser.png"))
         page.wait_for_function(f"{message}.includes('Prediction for the photo: Trouser')", timeout=20_000)
-        upload.set_input_files(str(tmp_path / name))
+        if name.endswith(".HEIC"):  # as a Mac's browser sends it: Chromium on Linux knows no type for .HEIC
+            upload.set_input_files({"name": name, "mimeType": "image/heic", "buffer": (tmp_path / name).read_bytes()})
+        else:
+            upload.set_input_files(str(tmp_path / name))
         page.wait_for_function(f"{message}.includes({sentence!r})", timeout=20_000)
         page.locator("#upload img").wait_for(state="detached", timeout=10_000)  # the box is empty again
         assert "%" not in page.locator("#prediction").inner_text()  # no answer left from the trousers
