@@ -18,7 +18,8 @@ from demo.sketch_canvas import decode_drawing, sketch_canvas
 from fmnist.checkpoint import CheckpointError, load_checkpoint
 from fmnist.collected import CollectionError, add_drawing, collecting, collection_folder, count_drawings
 from fmnist.data import CLASS_NAMES
-from fmnist.preprocess import BlankImageError, ImageError, bare_shape, drawing_and_strays, open_image, preprocess_image
+from fmnist.preprocess import (HEIC_PHOTO, BlankImageError, ImageError, bare_shape, drawing_and_strays, open_image,
+                               preprocess_image)
 from fmnist.predict import Verdict, feature_maps, judge, occlusion, predict_proba, to_input
 
 PREVIEW = 224  # the 28x28 model input, enlarged 8x
@@ -217,14 +218,13 @@ def blank_reason(err: BlankImageError) -> str:
 def upload_problem(err: ImageError, path: str) -> str:
     """An upload the app cannot read, in a student's words (the server's temp path left out)."""
     text = str(err).replace(str(path), "this picture")
-    if "not recognised" in text:
-        return "This file is not a picture the app can read (is it really a PNG, JPEG, GIF or WebP image?)."
-    if "HEIC" in text:
+    if err.kind == HEIC_PHOTO:
         return ("This is an HEIC photo, the iPhone camera's own format, which the app cannot read: upload it as a JPEG "
                 "(share or export it as JPEG, or take a screenshot of it) and it will be read.")
-    if "not a picture" in text or "SVG" in text:
-        kind = text.split(": ", 1)[-1].split(",")[0].removesuffix(" not a picture").strip()
-        return f"This file is {kind}, not a picture the app can read: upload a PNG, JPEG, GIF or WebP image of it."
+    if err.kind:
+        return f"This file is {err.kind}, not a picture the app can read: upload a PNG, JPEG, GIF or WebP image of it."
+    if "not recognised" in text:
+        return "This file is not a picture the app can read (is it really a PNG, JPEG, GIF or WebP image?)."
     if "too large" in text or "too many pixels" in text:
         return f"This picture is too large for the app: {text.split(': ', 1)[-1]}. Shrink it and upload it again."
     return f"This picture cannot be read: {text.split(': ', 1)[-1]}."

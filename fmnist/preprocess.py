@@ -31,7 +31,13 @@ EXIF_ORIENTATION = 0x0112
 
 
 class ImageError(ValueError):
-    """A file or upload that cannot be turned into a picture (one line saying why)."""
+    """A file or upload that cannot be turned into a picture (one line saying why). `kind` names what the file is
+    when its first bytes say so and it is no picture the app reads ("an HEIC photo", "a PDF document", ...), else
+    None."""
+
+    def __init__(self, message: str, kind: str | None = None):
+        super().__init__(message)
+        self.kind = kind
 
 
 class BlankImageError(ValueError):
@@ -51,7 +57,12 @@ def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
             raise ImageError(f"{name}: cannot open ({err.strerror or err})") from None
         try:
             with fp:
-                img = Image.open(fp)
+                try:
+                    img = Image.open(fp)
+                except UnidentifiedImageError:
+                    fp.seek(0)
+                    kind = unreadable_kind(fp.read(256))
+                    raise ImageError(f"{name}: {UNREADABLE.get(kind, NOT_RECOGNISED)}", kind) from None
                 w, h = img.size
                 if w * h > MAX_PIXELS:
                     raise ImageError(f"{name}: {w}x{h} pixels is too large (limit {MAX_PIXELS:,} pixels)")
@@ -61,9 +72,6 @@ def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
                 img.load()
         except ImageError:
             raise
-        except UnidentifiedImageError:
-            head = source[:256] if isinstance(source, bytes) else _file_head(Path(source))
-            raise ImageError(f"{name}: {unreadable_kind(head)}") from None
         except Image.DecompressionBombError:
             raise ImageError(f"{name}: too many pixels to decode safely") from None
         except (OSError, ValueError, SyntaxError, EOFError) as err:
@@ -86,27 +94,28 @@ def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
 HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 
 
-def _file_head(path: Path) -> bytes:
-    try:
-        with path.open("rb") as fp:
-            return fp.read(256)
-    except OSError:
-        return b""
+# What a file PIL cannot open is, by its first bytes (unreadable_kind), and the library's words for it
+HEIC_PHOTO = "an HEIC photo"
+UNREADABLE = {HEIC_PHOTO: "an HEIC photo (the iPhone camera's own format), which the app cannot read",
+              "a PDF document": "a PDF document, not a picture",
+              "an SVG drawing": "an SVG drawing, which the app cannot read",
+              "a web page (HTML)": "a web page (HTML), not a picture"}
+NOT_RECOGNISED = "not a readable image (format not recognised)"
 
 
-def unreadable_kind(head: bytes) -> str:
-    """The first bytes of a file that PIL cannot open -> what it is, in words: an HEIC photo, a PDF or an SVG drawing
-    (files students have at hand that are pictures to them), else "format not recognised"."""
+def unreadable_kind(head: bytes) -> str | None:
+    """The first bytes of a file that PIL cannot open -> what it is, as a key of UNREADABLE: an HEIC photo, a PDF, an
+    SVG drawing or a saved web page (files students have at hand that are pictures to them), else None."""
     if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS and b"avif" not in head[8:32]:
-        return "an HEIC photo (the iPhone camera's own format), which the app cannot read"
+        return HEIC_PHOTO
     if head.startswith(b"%PDF"):
-        return "a PDF document, not a picture"
+        return "a PDF document"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith(b"<") and b"<svg" in text:
-        return "an SVG drawing, which the app cannot read"
+        return "an SVG drawing"
     if text.startswith((b"<!doctype html", b"<html")):
-        return "a web page (HTML), not a picture"
-    return "not a readable image (format not recognised)"
+        return "a web page (HTML)"
+    return None
 
 
 def backdrop(rgba: Image.Image) -> tuple[int, int, int, int]:

@@ -18,6 +18,10 @@ os.environ["FMNIST_DB"] = os.path.join(tempfile.mkdtemp(prefix="fmnist-test-boar
 os.environ["FMNIST_DRAWINGS"] = tempfile.mkdtemp(prefix="fmnist-test-drawings-")
 
 
+# The first bytes of an iPhone camera's HEIC photo (its ftyp box as the camera writes it), which PIL cannot open
+HEIC_HEAD = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
+
+
 def synthetic_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """n learnable 28x28 images: class c is a bright bar at row 2c+4 plus noise."""
     rng = np.random.default_rng(seed)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import real_data
+from conftest import HEIC_HEAD, real_data
 from demo.models import model_card
 from demo.predict_tab import (EXAMPLES_DIR, MAX_LOADED, load_own_checkpoint, predict_current, predict_drawing,
                               predict_upload)
@@ -114,7 +114,7 @@ def test_bad_upload_is_a_friendly_message(tmp_path):
 
 # The first bytes of files a student has at hand that are pictures to them but not to PIL: an iPhone's HEIC photo (its
 # ftyp box as the camera writes it), a PDF, an SVG drawing (after an XML prolog and a comment), a saved web page.
-NOT_PICTURES = {"IMG_0042.HEIC": b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200),
+NOT_PICTURES = {"IMG_0042.HEIC": HEIC_HEAD + bytes(200),
                 "shirt.pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj",
                 "coat.svg": b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- Inkscape -->\n<svg width="10"></svg>',
                 "dress.png": b"<!DOCTYPE html>\n<html><head><title>Images</title>"}

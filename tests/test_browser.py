@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import real_data
+from conftest import HEIC_HEAD, real_data
 from demo.latency import mouse_stroke, stroke_path
 from demo.sketch_canvas import READY
 from fmnist.checkpoint import load_checkpoint
@@ -417,7 +417,7 @@ def test_bad_uploads_are_named_in_words(page, tmp_path):
     bad = {"notes.png": "not a picture the app can read", "huge.png": "too large for the app",
            "IMG_0042.HEIC": "an HEIC photo, the iPhone camera's own format"}
     (tmp_path / "notes.png").write_text("shopping list: socks, a coat\n")
-    (tmp_path / "IMG_0042.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(4000))
+    (tmp_path / "IMG_0042.HEIC").write_bytes(HEIC_HEAD + bytes(4000))
     white_png(tmp_path / "huge.png", 15000)
     for name, sentence in bad.items():
         upload.set_input_files(str(ROOT / "demo" / "examples" / "test-0002-trouser.png"))
