@@ -65,10 +65,10 @@ def heat_overlay(image28: np.ndarray, heat28: np.ndarray) -> np.ndarray:
 def answer(image28: np.ndarray, model_name: str, session_models: dict, show_maps: bool, source: str,
            drawn: bool = False, filled: bool = False, note: str = ""):
     """The shared tail of both inputs for a 28x28 image: (label, preview, evidence, maps, other models'
-    answers, status line). A confident answer shows its top classes; an unsure one says which two it
+    answers, hint, status line). A confident answer shows its top classes; an unsure one says which two it
     hesitates between; a picture unlike any garment gets a sentence and no label; a top drawn (drawn) as a
     bare shape gets a hint on what tells tops apart (`fmnist.predict.judge`), and with "Fill closed outlines"
-    on (filled), that the fill paints over what was drawn inside; note ends the status line."""
+    on (filled), that the fill paints over what was drawn inside (answer_hint); note ends the status line."""
     model, meta = get_model(model_name, session_models)
     x = to_input(image28, meta["normalization"])
     probs = predict_proba(model, x)[0]
@@ -80,20 +80,20 @@ def answer(image28: np.ndarray, model_name: str, session_models: dict, show_maps
     if show_maps and verdict.kind != "unlike":
         evidence = heat_overlay(image28, occlusion(model, image28, meta["normalization"], int(probs.argmax())))
         maps = tile_maps(feature_maps(model, x))
+    hint = answer_hint(verdict, filled)
     return (label, enlarge(image28), gr.update(value=evidence, visible=bool(show_maps)),
             gr.update(value=maps, visible=bool(show_maps)), compare_models(image28, model_name, session_models, bare),
-            status_html(status_line(verdict, names, source, filled, note)))
+            html.escape(hint), status_html(status_line(verdict, names, source, note), hint))
 
 
-# After the answer for a top drawn as a bare shape: what a student can draw to say which top it is.
+# Under the bars, after the answer for a top drawn as a bare shape: what a student can draw to say which top it is.
 BARE_TOP_HINT = ("Tops drawn as a bare shape look alike: a collar and buttons make a Shirt, a zip or lapels a Coat, "
                  "a hood or ribbed cuffs a Pullover.")
 FILLED_OVER = "(“Fill closed outlines” paints over lines drawn inside: untick it to show them.)"
 
 
-def status_line(verdict: Verdict, names: list[str], source: str, filled: bool = False, note: str = "") -> str:
-    """The sentence announced to screen readers and shown above the bars (and BARE_TOP_HINT after it, with
-    FILLED_OVER when the drawing was filled in; then the note, a sentence)."""
+def status_line(verdict: Verdict, names: list[str], source: str, note: str = "") -> str:
+    """The sentence shown above the bars and announced to screen readers (then the note, a sentence)."""
     (first, p1), (second, p2) = verdict.top[:2]
     if verdict.kind == "unlike":
         line = (f"The network does not recognise a garment in {source} (its best guess, {names[first]}, is only "
@@ -102,11 +102,18 @@ def status_line(verdict: Verdict, names: list[str], source: str, filled: bool = 
         line = f"Not sure: {names[first]} or {names[second]}? ({p1 * 100:.0f} % / {p2 * 100:.0f} %, {source})"
     else:
         line = f"Prediction for {source}: {names[first]}, {p1 * 100:.0f} %"
-    if verdict.shape_only and verdict.kind != "unlike":
-        line = f"{line}. {BARE_TOP_HINT}" + (f" {FILLED_OVER}" if filled else "")
-    elif verdict.kind == "unlike" or note:
+    if verdict.kind == "unlike" or note or answer_hint(verdict):
         line += "."
     return f"{line} {note}" if note else line
+
+
+def answer_hint(verdict: Verdict, filled: bool = False) -> str:
+    """What is shown under the bars after an answer: BARE_TOP_HINT for a top drawn as a bare shape (with FILLED_OVER
+    when "Fill closed outlines" made it so), else "". It goes under the bars, not into the status line above them:
+    three more lines there moved the bars down and up again as a student's strokes made a top bare and not."""
+    if not verdict.shape_only or verdict.kind == "unlike":
+        return ""
+    return f"{BARE_TOP_HINT} {FILLED_OVER}" if filled else BARE_TOP_HINT
 
 
 def compare_models(image28: np.ndarray, model_name: str, session_models: dict, bare: bool = False) -> str:
@@ -150,7 +157,7 @@ def strays_note(strays: list[tuple[float, float]]) -> str:
 def nothing(message: str, show_maps: bool = False):
     """No answer: empty outputs and one sentence saying why."""
     hidden = gr.update(value=None, visible=bool(show_maps))
-    return None, None, hidden, hidden, "", status_html(message)
+    return None, None, hidden, hidden, "", "", status_html(message)
 
 
 NOTHING_DRAWN = "Draw a garment on the pad, or upload a photo."
@@ -186,7 +193,7 @@ def predict_upload(value: dict | str | None, model_name: str, session_models: di
     student drew) changes nothing."""
     path = upload_path(value)
     if not path:
-        return (gr.skip(),) * 6
+        return (gr.skip(),) * 7
     get_model(model_name, session_models)  # unprocessed, the picker's value is checked here: a bad name is refused
     try:
         image28 = preprocess_image(path)
@@ -322,9 +329,11 @@ def describe_model(model_name: str, session_models: dict) -> str:
     return model_card(get_model(model_name, session_models)[1])
 
 
-def status_html(text: str) -> str:
-    """A sentence for the status line (an HTML element): class names from a loaded file are not trusted."""
-    return html.escape(text)
+def status_html(text: str, hint: str = "") -> str:
+    """A sentence for the status line (an HTML element): class names from a loaded file are not trusted. The hint
+    shown under the bars (answer_hint) is in it too, for screen readers only, so that the answer and the hint are
+    announced together, once (the one under the bars is hidden from them)."""
+    return html.escape(text) + (f' <span class="sr-only">{html.escape(hint)}</span>' if hint else "")
 
 
 def example_label(path: Path) -> str:
@@ -379,6 +388,7 @@ PREDICT_CSS = """
   #predict-row > .column > #draw-controls { order: 2; }
   #predict-row > .column > #predict-message { order: 3; }
   #predict-row > .column > #prediction { order: 3; }
+  #predict-row > .column > #answer-hint { order: 3; }
   #predict-row > .column > #other-models { order: 3; }
   #predict-row > .column > #keep-message { order: 3; }
   #predict-row > .column > #keep-drawing { order: 3; }
@@ -387,6 +397,11 @@ PREDICT_CSS = """
 /* two lines kept for the status line: an answer that says more (a stray mark left out, a scribble) does not push the
    bars and the 28x28 picture down a line while a student draws */
 #predict-message p { margin: 4px 0; font-size: 1.05em; line-height: 1.5; min-height: 3em; }
+/* the hint under the bars for a top drawn as a bare shape; nothing at all when there is none */
+#answer-hint p { margin: 0; line-height: 1.5; }
+#answer-hint:has(p:empty) { display: none; }
+.sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 #keep-drawing { align-items: center; }  /* the button beside the class picker, not stretched to its height */
 /* Gradio 6.31 floats a picture's label (and its icon buttons) over the picture's top rows: the waistband of a drawn
    pair of trousers was hidden under "What the model sees", and a photo's corner under the upload box's. The label gets a row of its own above the picture, the
@@ -402,6 +417,7 @@ PREDICT_CSS = """
 #upload .image-frame img { object-fit: contain; }
 """
 STATUS_TEMPLATE = '<p role="status" aria-live="polite" aria-atomic="true">${value}</p>'
+HINT_TEMPLATE = '<p aria-hidden="true">${value}</p>'  # read out with the status line (status_html)
 
 
 def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.State) -> gr.Dropdown:
@@ -428,6 +444,7 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
             load_message = gr.Markdown(elem_id="load-message")
             message = gr.HTML(status_html(NOTHING_DRAWN), html_template=STATUS_TEMPLATE, elem_id="predict-message")
             label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
+            hint = gr.HTML("", html_template=HINT_TEMPLATE, elem_id="answer-hint")
             others = gr.Markdown(elem_id="other-models")
             keep_message = gr.Markdown(KEEP_PROMPT, elem_id="keep-message", visible=collecting())
             with gr.Row(elem_id="keep-drawing", visible=collecting()):
@@ -444,7 +461,7 @@ def build_predict_tab(model_choices: list[tuple[str, str]], session_models: gr.S
                                 visible=False)
             maps = gr.Image(label="Feature maps: conv layer 1, then conv layer 2", interactive=False, format="png",
                             elem_id="feature-maps", visible=False)
-    outputs = [label, preview, evidence, maps, others, message]
+    outputs = [label, preview, evidence, maps, others, hint, message]
     common = dict(show_progress="hidden", concurrency_id="predict", trigger_mode="always_last")
     # One input is answered at a time: a stroke empties the photo box, a photo empties the pad.
     pad.input(predict_drawing, [pad, model_pick, session_models, show_maps, fill], outputs,

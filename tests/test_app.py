@@ -3,6 +3,7 @@ through gradio_client (prediction, a streamed training that is stopped)."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -34,8 +35,8 @@ def stroke_layer(size: int = 448) -> np.ndarray:
 
 @pytest.mark.parametrize("value", [None, "", pad_value(np.zeros((448, 448, 4), np.uint8))])
 def test_empty_canvas_asks_for_a_drawing(value):
-    label, preview, evidence, maps, others, message = predict_drawing(value, "default", {}, True)
-    assert label is None and preview is None and others == "" and "draw" in message.lower()
+    label, preview, evidence, maps, others, hint, message = predict_drawing(value, "default", {}, True)
+    assert label is None and preview is None and others == hint == "" and "draw" in message.lower()
 
 
 def test_feature_maps_take_at_most_four_rows_a_layer():
@@ -48,7 +49,7 @@ def test_feature_maps_take_at_most_four_rows_a_layer():
 def test_lone_dot_is_not_classified():
     layer = np.zeros((448, 448, 4), np.uint8)
     layer[200:228, 200:228, 3] = 255  # one click with the thick pen
-    label, *_, others, message = predict_drawing(pad_value(layer), "default", {}, False)
+    label, *_, others, hint, message = predict_drawing(pad_value(layer), "default", {}, False)
     assert others == ""
     assert label is None and "dot" in message
 
@@ -74,7 +75,8 @@ def test_a_stray_mark_left_out_of_a_drawing_is_named_with_where_it_lies(where, p
 
 
 def test_drawing_gets_probabilities_preview_grad_cam_and_feature_maps():
-    label, preview, evidence, maps, others, message = predict_drawing(pad_value(stroke_layer()), "default", {}, True)
+    label, preview, evidence, maps, others, hint, message = predict_drawing(pad_value(stroke_layer()), "default", {},
+                                                                            True)
     assert message.startswith("Prediction for your drawing: Trouser, ") and max(label, key=label.get) == "Trouser"
     assert abs(sum(label.values()) - 1) < 1e-4
     assert preview.shape == (224, 224) and preview.max() == 255 and preview[0, 0] == 0
@@ -90,10 +92,10 @@ def test_drawing_gets_probabilities_preview_grad_cam_and_feature_maps():
 
 def test_other_models_answer_for_the_same_picture_each_once():
     mine = {"my lenet": load_checkpoint("lenet")}
-    *_, others, _ = predict_upload(str(EXAMPLES[1]), "cnn", mine, False)
+    others = predict_upload(str(EXAMPLES[1]), "cnn", mine, False)[4]
     assert others.startswith("Other models: lenet: **Trouser**") and others.count("·") == 1
     assert "my lenet: **Trouser**" in others and "default" not in others
-    *_, others, _ = predict_upload(str(EXAMPLES[1]), "my lenet", mine, False)
+    others = predict_upload(str(EXAMPLES[1]), "my lenet", mine, False)[4]
     assert "cnn (default): **Trouser**" in others and "lenet: **Trouser**" in others and "my lenet" not in others
 
 
@@ -454,7 +456,8 @@ def test_client_predicts_test_images(served):
 
     _, client = served
     for path in EXAMPLES[:3]:
-        label, preview, evidence, maps, others, message = client.predict(handle_file(str(path)), api_name="/predict_upload")
+        label, preview, evidence, maps, others, hint, message = client.predict(handle_file(str(path)),
+                                                                               api_name="/predict_upload")
         expected = next(v for k, v in EXPECTED.items() if path.stem.endswith(k))
         assert label["label"] == expected and Path(preview).exists()
 
@@ -626,7 +629,8 @@ def test_an_unsure_answer_says_so_in_words_instead_of_one_confident_label(probs,
 
 def test_a_top_drawn_as_a_bare_shape_gets_told_what_tells_tops_apart(tmp_path):
     """A solid long-sleeved shape that the model calls Shirt at 60 %: "not sure" and the hint, whatever the model;
-    the same with a zip rubbed out of it, or the same picture uploaded as a photo: the answer as it is, no hint."""
+    the same with a zip rubbed out of it, or the same picture uploaded as a photo: the answer as it is, no hint. The
+    hint is shown under the bars (its own output), and is in the status line for screen readers only."""
     from PIL import Image
     from demo.predict_tab import BARE_TOP_HINT, FILLED_OVER, predict_upload
 
@@ -639,22 +643,27 @@ def test_a_top_drawn_as_a_bare_shape_gets_told_what_tells_tops_apart(tmp_path):
         d.polygon(LONG_TOP, fill=255)
         d.line([(224, 60), (224, 400)], fill=0, width=20)
 
+    def shown(status: str) -> str:  # the status line as the page shows it (the screen readers' part left out)
+        return re.sub(r' <span class="sr-only">.*</span>$', "", status)
+
     shirt = [0.05, 0.01, 0.2, 0.02, 0.05, 0.01, 0.6, 0.02, 0.03, 0.01]
-    bare = predict_drawing(pad_value(pad(silhouette)), "fixed", fixed_session(shirt), False)[-1]
-    assert "Not sure: Shirt or Pullover? (60 % / 20 %" in bare and BARE_TOP_HINT in bare and FILLED_OVER not in bare
-    filled = predict_drawing(pad_value(pad(silhouette)), "fixed", fixed_session(shirt), False, fill=True)[-1]
-    assert filled.endswith(f"{BARE_TOP_HINT} {FILLED_OVER}")  # the fill, not the student, made it bare
+    *_, hint, bare = predict_drawing(pad_value(pad(silhouette)), "fixed", fixed_session(shirt), False)
+    assert hint == BARE_TOP_HINT and shown(bare) == "Not sure: Shirt or Pullover? (60 % / 20 %, your drawing)."
+    assert bare.endswith(f'<span class="sr-only">{BARE_TOP_HINT}</span>')
+    *_, hint, filled = predict_drawing(pad_value(pad(silhouette)), "fixed", fixed_session(shirt), False, fill=True)
+    assert hint == f"{BARE_TOP_HINT} {FILLED_OVER}"  # the fill, not the student, made it bare
+    assert filled.endswith(f'<span class="sr-only">{BARE_TOP_HINT} {FILLED_OVER}</span>')
     others = predict_drawing(pad_value(pad(silhouette)), "default", fixed_session(shirt), False)[4]
     assert "fixed: not sure, **Shirt** or **Pullover**?" in others  # judged the same among the other models
-    with_zip = predict_drawing(pad_value(pad(zipped)), "fixed", fixed_session(shirt), False)[-1]
-    assert "Prediction for your drawing: Shirt, 60 %" in with_zip and BARE_TOP_HINT not in with_zip
+    *_, hint, with_zip = predict_drawing(pad_value(pad(zipped)), "fixed", fixed_session(shirt), False)
+    assert with_zip == "Prediction for your drawing: Shirt, 60 %" and hint == ""
     photo = tmp_path / "top.png"
     Image.fromarray(255 - pad(silhouette)[..., 3]).save(photo)  # dark garment on white, as photographed
-    uploaded = predict_upload(str(photo), "fixed", fixed_session(shirt), False)[-1]
-    assert "Prediction for the photo: Shirt, 60 %" in uploaded and BARE_TOP_HINT not in uploaded
+    *_, hint, uploaded = predict_upload(str(photo), "fixed", fixed_session(shirt), False)
+    assert uploaded == "Prediction for the photo: Shirt, 60 %" and hint == ""
     trousers = [0.05, 0.6, 0.2, 0.02, 0.05, 0.01, 0.02, 0.02, 0.02, 0.01]  # only tops look alike
-    bare_trousers = predict_drawing(pad_value(pad(silhouette)), "fixed", fixed_session(trousers), False)[-1]
-    assert "Prediction for your drawing: Trouser, 60 %" in bare_trousers and BARE_TOP_HINT not in bare_trousers
+    *_, hint, bare_trousers = predict_drawing(pad_value(pad(silhouette)), "fixed", fixed_session(trousers), False)
+    assert bare_trousers == "Prediction for your drawing: Trouser, 60 %" and hint == ""
 
 
 def test_model_card_counts_the_epochs_of_the_model_a_run_started_from():

@@ -309,36 +309,47 @@ def settled_message(page) -> str:
     return page.evaluate(MESSAGE)
 
 
+HINT = "document.querySelector('#answer-hint').innerText.trim()"
+
+
 def test_a_bare_silhouette_of_a_top_is_answered_with_what_tells_tops_apart(page, tmp_path):
     """Outline a long-sleeved top: an answer, no hint (an outline is not judged bare). Fill closed outlines: a solid
-    silhouette with nothing inside, which a shirt, a pullover and a coat all are, so the line under the answer says
-    what tells them apart, on the screen. Untick it: the hint goes, the outline's answer comes back. Cleared and done
-    again, as people repeat things: the same answers."""
+    silhouette with nothing inside, which a shirt, a pullover and a coat all are, so a line under the bars says what
+    tells them apart, on the screen, and the bars stay where they were (the hint was in the status line above them,
+    and its three lines moved them down and up again). Untick it: the hint goes, the outline's answer comes back.
+    Cleared and done again, as people repeat things: the same answers."""
     from demo.predict_tab import BARE_TOP_HINT
 
     seen = []
+    where = "Math.round(document.getElementById('prediction').getBoundingClientRect().y)"
     for attempt in range(2):
         draw(page, LONG_TOP)
         page.wait_for_function(f"{MESSAGE}.startsWith('Prediction for your drawing') || "
                                f"{MESSAGE}.startsWith('Not sure')", timeout=20_000)
         outline = settled_message(page)
-        assert BARE_TOP_HINT not in outline
+        assert BARE_TOP_HINT not in outline and page.evaluate(HINT) == ""
+        assert page.locator("#answer-hint").bounding_box() is None or \
+            page.locator("#answer-hint").bounding_box()["height"] < 1  # nothing under the bars
+        bars = page.evaluate(where)
         page.locator("#fill input[type=checkbox]").check()
-        page.wait_for_function(f"{MESSAGE}.includes('Tops drawn as a bare shape')", timeout=20_000)
+        page.wait_for_function(f"{HINT}.includes('Tops drawn as a bare shape')", timeout=20_000)
         filled = settled_message(page)
-        assert "paints over lines drawn inside" in filled
-        assert re.search(r"(?:Prediction for your drawing|Not sure): (T-shirt/top|Pullover|Coat|Shirt)", filled), filled
-        hint = page.locator("#predict-message [role=status]")
+        assert "paints over lines drawn inside" in page.evaluate(HINT)
+        assert re.search(r"^(?:Prediction for your drawing|Not sure): (T-shirt/top|Pullover|Coat|Shirt)", filled), filled
+        assert page.evaluate(where) == bars, "the bars moved when the hint came"
+        hint = page.locator("#answer-hint p")
         hint.scroll_into_view_if_needed()
-        box, view = hint.bounding_box(), page.viewport_size
+        box, view, answer = hint.bounding_box(), page.viewport_size, page.locator("#prediction").bounding_box()
         assert box["width"] > 100 and 0 <= box["y"] and box["y"] + box["height"] <= view["height"], box
+        assert answer["y"] + answer["height"] <= box["y"] < answer["y"] + answer["height"] + 60  # right under the bars
         shoot(page, "bare-top" if attempt == 0 else "bare-top-again", tmp_path, full_page=False)
         page.locator("#fill input[type=checkbox]").uncheck()
-        page.wait_for_function(f"!{MESSAGE}.includes('Tops drawn as a bare shape')", timeout=20_000)
+        page.wait_for_function(f"!{HINT}.includes('Tops drawn as a bare shape')", timeout=20_000)
         assert settled_message(page) == outline
         seen.append((outline, filled))
         page.locator("#clear").click()
         page.wait_for_function("!document.querySelector('#prediction').innerText.includes('%')", timeout=10_000)
+        assert page.evaluate(HINT) == ""
     assert seen[0] == seen[1]
 
 
