@@ -397,6 +397,12 @@ PREDICT_CSS = """
 /* two lines kept for the status line: an answer that says more (a stray mark left out, a scribble) does not push the
    bars and the 28x28 picture down a line while a student draws */
 #predict-message p { margin: 4px 0; font-size: 1.05em; line-height: 1.5; min-height: 3em; }
+/* the bars' box and the other models' line keep their height while there is no answer (a fresh page, after Clear, a
+   scribble "not a garment"): the first answer pushed everything under them (the keep-your-drawing prompt, the 28x28
+   picture) 123 px down, and a scribble pulled it back up. 210 px holds three bars and the class's name in Gradio 6.31's
+   theme, whose sizes are in px (tests/test_browser.py checks that nothing under the bars moves) */
+#prediction { min-height: 210px; }
+#other-models { min-height: 24px; }
 /* the hint under the bars for a top drawn as a bare shape; nothing at all when there is none */
 #answer-hint p { margin: 0; line-height: 1.5; }
 #answer-hint:has(p:empty) { display: none; }

@@ -245,24 +245,30 @@ def test_once_the_pad_is_ready_nothing_on_the_page_moves(app_url):
 
 def test_the_answer_stays_put_when_the_status_line_says_more(page):
     """The status line above the bars says more at times (a stray mark left out, a scribble not recognised): the bars
-    and the 28x28 picture below it must not jump down and up a line from one stroke to the next."""
+    and the 28x28 picture below it must not jump down and up a line from one stroke to the next. Nor may the first
+    answer on a fresh page, or the first after Clear, push the picture down: the empty bars' box was 110 px high and
+    the full one 209, so everything under it moved 123 px down with the first answer and back up with Clear or a
+    scribble."""
     from demo.latency import mouse_stroke
 
     where = "['prediction', 'preview'].map(i => Math.round(document.getElementById(i).getBoundingClientRect().y))"
+    at = page.evaluate(where)  # the fresh page, nothing drawn yet
     draw(page, TROUSERS)
     page.wait_for_function(f"{MESSAGE}.includes('Prediction for your drawing')", timeout=20_000)
     settled_message(page)
-    at, height = page.evaluate(where), page.locator("#predict-message").bounding_box()["height"]
+    assert page.evaluate(where) == at, "the first answer moved the picture"
+    height = page.locator("#predict-message").bounding_box()["height"]
     mouse_stroke(page, page.locator("#sketchpad canvas").first.bounding_box(), [(0.95, 0.05), (0.955, 0.055)])
     page.wait_for_function(f"{MESSAGE}.includes('was left out')", timeout=20_000)
     assert abs(page.locator("#predict-message").bounding_box()["height"] - height) < 1  # the same box, now full
     assert page.evaluate(where) == at, "the bars moved when the status line said more"
     page.locator("#clear").click()
     page.wait_for_function(f"!{MESSAGE}.includes('%')", timeout=10_000)
+    assert page.evaluate(where) == at, "Clear moved the picture"
     draw(page, [(0.1, 0.5), (0.9, 0.55), (0.15, 0.6), (0.85, 0.4)])  # a zigzag: no garment, a longer sentence
     page.wait_for_function(f"{MESSAGE}.includes('does not recognise') || {MESSAGE}.includes('%')", timeout=20_000)
     settled_message(page)
-    assert page.evaluate(where)[0] == at[0]
+    assert page.evaluate(where) == at, "a scribble's answer moved the picture"
 
 
 def test_on_a_phone_a_finger_draws_and_the_answer_is_right_below(app_url, tmp_path):
