@@ -381,7 +381,11 @@ def _train(cfg: TrainConfig, data: FashionMNIST, summary: RunSummary, runs: tupl
     for item in training.train_on_gpu(request):
         if isinstance(item, training.Started):
             device = item.device
+            # both curves' frames at once, side by side: the loss plot shown alone took the whole row, twice as high,
+            # until the first epoch's accuracy came and halved it, moving everything under it 300 px up
             yield {"status": f"Starting {summary.name} on {device}…", "results": results_frame(runs),
+                   "loss_plot": curves_plot([*runs, current()], "loss"),
+                   "acc_plot": curves_plot([*runs, current()], "acc"),
                    "filters": report.filters_figure(item.filters, "at the start (random)")}
             continue
         if isinstance(item, training.Trained):

@@ -351,6 +351,7 @@ def test_training_streams_and_registers_a_session_model():
     updates = train("s-train", epochs=2, images=2000)
     kinds = [set(u) for u in updates]
     assert sum("loss_plot" in k for k in kinds) >= 3 and sum("samples" in k for k in kinds) == 2  # one grid per epoch
+    assert {"loss_plot", "acc_plot"} <= next(k for k in kinds if "loss_plot" in k or "acc_plot" in k)  # side by side
     final = updates[-1]
     assert final["status"].startswith("✅ Finished")
     (name, (model, meta)), = final["models_state"].items()

@@ -501,9 +501,16 @@ def test_train_watch_and_stop(page, tmp_path):
     page.locator("#start").click()
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('img/s')", timeout=60_000)
     page.locator("#loss-plot img").first.wait_for(timeout=30_000)
+    # Both curves' frames from the start, side by side: the loss plot alone took the whole row, twice as high,
+    # until the first epoch's accuracy halved it and moved everything under it up by 300 px.
+    page.locator("#acc-plot img").first.wait_for(timeout=5_000)
+    loss, acc = (page.locator(f"#{i}").bounding_box() for i in ("loss-plot", "acc-plot"))
+    assert abs(loss["y"] - acc["y"]) < 2 and loss["x"] + loss["width"] <= acc["x"], (loss, acc)
     # After the first epoch: test accuracy in the status line and the sample grid (a matplotlib image).
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('test accuracy')",
                            timeout=120_000)
+    later = page.locator("#loss-plot").bounding_box()
+    assert abs(later["y"] - loss["y"]) < 3 and abs(later["height"] - loss["height"]) < 2, (loss, later)
     page.locator("#samples img").first.wait_for(timeout=30_000)
     page.locator("#filters img").first.wait_for(timeout=30_000)  # what the first layer has learned
     assert "bs256" in page.locator("#train-status").inner_text()  # the run trains with the preset's batch size
