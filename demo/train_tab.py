@@ -386,6 +386,9 @@ def _train(cfg: TrainConfig, data: FashionMNIST, summary: RunSummary, runs: tupl
             yield {"status": f"Starting {summary.name} on {device}…", "results": results_frame(runs),
                    "loss_plot": curves_plot([*runs, current()], "loss"),
                    "acc_plot": curves_plot([*runs, current()], "acc"),
+                   "samples": samples_grid(data, item.sample_indices, item.sample_preds,
+                                           "Sample test images before training: the random network's guesses "
+                                           "(wrong in red)"),
                    "filters": report.filters_figure(item.filters, "at the start (random)")}
             continue
         if isinstance(item, training.Trained):
@@ -399,10 +402,9 @@ def _train(cfg: TrainConfig, data: FashionMNIST, summary: RunSummary, runs: tupl
         else:
             acc.append((rec.epoch, rec.test_acc * 100))
             epochs_done = rec.epoch
-            ids = item.sample_indices
-            update["samples"] = report.samples_figure(
-                data.test_images.numpy()[ids], data.test_labels[ids].tolist(), rec.sample_preds, cols=8,
-                title=f"Sample test images after epoch {rec.epoch}: predicted vs correct (wrong in red)")
+            update["samples"] = samples_grid(
+                data, item.sample_indices, rec.sample_preds,
+                f"Sample test images after epoch {rec.epoch}: predicted vs correct (wrong in red)")
             update["acc_plot"] = curves_plot([*runs, current()], "acc")
             update["filters"] = report.filters_figure(item.filters, f"after epoch {rec.epoch}")
         now = time.monotonic()
@@ -414,6 +416,14 @@ def _train(cfg: TrainConfig, data: FashionMNIST, summary: RunSummary, runs: tupl
             last = now
             yield update
     raise RuntimeError("the training stream ended without its result")  # a worker that died mid-run
+
+
+def samples_grid(data: FashionMNIST, ids: list[int], preds: list[int], title: str):
+    """The sample test images with a run's guesses for them, eight to a row: shown from the start of a run (the
+    untrained net's guesses), then after each epoch, in one place (it came after the first epoch, and pushed what
+    lay under it down by its height)."""
+    return report.samples_figure(data.test_images.numpy()[ids], data.test_labels[ids].tolist(), preds, cols=8,
+                                 title=title)
 
 
 def _headline(ending: str, detail: str) -> str:

@@ -15,10 +15,12 @@ import torch
 
 from demo import serving
 from demo.stopping import StopToken
-from fmnist.data import FashionMNIST, load_fashion_mnist
+from fmnist.data import MEAN, STD, FashionMNIST, load_fashion_mnist, to_float
 from fmnist.estimate import gpu_request_seconds
+from fmnist.evaluate import predict_labels
 from fmnist.models import first_filters
-from fmnist.train import EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run, train_epochs
+from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, describe_device, prepare_run,
+                          sample_indices, train_epochs)
 
 _IMPORTED_IN = os.getpid()  # a different pid in train_stream: ZeroGPU's forked worker
 # How a run ended (the Train tab's table and the class board use these words).
@@ -47,6 +49,8 @@ class Started:
 
     device: str  # fmnist.train.describe_device
     filters: np.ndarray  # the first layer's kernels (filters, h, w), random at this point
+    sample_indices: list[int]  # the test images the epochs' sample predictions are for (fmnist.train.sample_indices)
+    sample_preds: list[int]  # the untrained model's guesses for them
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,9 @@ def train_stream(request: TrainRequest):
     data = dataset()
     run = prepare_run(cfg)
     device = describe_device(run.device)
-    yield Started(device, first_filters(run.model))
+    ids = sample_indices(cfg, len(data.test_labels))
+    guesses = predict_labels(run.model, to_float(data.test_images[ids], MEAN, STD).to(run.device))
+    yield Started(device, first_filters(run.model), ids, guesses.tolist())
     ending, detail = FINISHED, ""
     start, last, steps_s = time.monotonic(), None, 0.0
     try:

@@ -296,6 +296,12 @@ def prepare_run(config: TrainConfig, model: nn.Module | None = None) -> TrainRun
     return TrainRun(config, model, device, started_from=started_from)
 
 
+def sample_indices(config: TrainConfig, n_test: int) -> list[int]:
+    """The test images whose predictions a run reports after each epoch (EpochRecord.sample_preds): config.n_samples
+    of them, drawn from the run's seed, the same for every run with that seed."""
+    return torch.randperm(n_test, generator=torch.Generator().manual_seed(config.seed + 1))[: config.n_samples].tolist()
+
+
 def lower_precision(config: TrainConfig, device: torch.device, on: bool = True):
     """The autocast context of a run's training steps and per-epoch tests: bfloat16 with bf16 (and `on`), else none.
     On a CPU with AVX-512 BF16 (or AMX) a wide cnn's step takes under half the time; elsewhere it may be slower."""
@@ -346,8 +352,7 @@ def train_epochs(run: TrainRun, data: FashionMNIST, resume: dict | None = None):
         doodle_images = doodle_bank().to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)
     y_test = data.test_labels.to(device)
-    run.sample_indices = torch.randperm(len(y_test), generator=torch.Generator().manual_seed(cfg.seed + 1))[
-        : cfg.n_samples].tolist()
+    run.sample_indices = sample_indices(cfg, len(y_test))
     sample_idx = torch.tensor(run.sample_indices, dtype=torch.long, device=device)
 
     n, bs = len(y_train), min(cfg.batch_size, len(y_train))

@@ -506,13 +506,17 @@ def test_train_watch_and_stop(page, tmp_path):
     page.locator("#acc-plot img").first.wait_for(timeout=5_000)
     loss, acc = (page.locator(f"#{i}").bounding_box() for i in ("loss-plot", "acc-plot"))
     assert abs(loss["y"] - acc["y"]) < 2 and loss["x"] + loss["width"] <= acc["x"], (loss, acc)
+    # The sample grid from the start too (the untrained net's guesses), and the first layer's filters under it: the
+    # grid came after the first epoch and pushed the filters down by its height.
+    page.locator("#samples img").first.wait_for(timeout=5_000)
+    page.locator("#filters img").first.wait_for(timeout=30_000)  # what the first layer has learned
+    filters = page.locator("#filters").bounding_box()
     # After the first epoch: test accuracy in the status line and the sample grid (a matplotlib image).
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('test accuracy')",
                            timeout=120_000)
     later = page.locator("#loss-plot").bounding_box()
     assert abs(later["y"] - loss["y"]) < 3 and abs(later["height"] - loss["height"]) < 2, (loss, later)
-    page.locator("#samples img").first.wait_for(timeout=30_000)
-    page.locator("#filters img").first.wait_for(timeout=30_000)  # what the first layer has learned
+    assert abs(page.locator("#filters").bounding_box()["y"] - filters["y"]) < 3, "the filters moved after epoch 1"
     assert "bs256" in page.locator("#train-status").inner_text()  # the run trains with the preset's batch size
     # While it trains: Stop is the button to press (its full red), a second Start or the seed's experiment cannot be.
     assert page.locator("#stop").is_enabled() and page.locator("#start").is_disabled()
