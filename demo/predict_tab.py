@@ -83,7 +83,7 @@ def answer(image28: np.ndarray, model_name: str, session_models: dict, show_maps
     hint = answer_hint(verdict, filled)
     return (label, enlarge(image28), gr.update(value=evidence, visible=bool(show_maps)),
             gr.update(value=maps, visible=bool(show_maps)), compare_models(image28, model_name, session_models, bare),
-            html.escape(hint), status_html(status_line(verdict, names, source, note), hint))
+            html.escape(hint), status_html(status_line(verdict, names, source, note, hint), hint))
 
 
 # Under the bars, after the answer for a top drawn as a bare shape: what a student can draw to say which top it is.
@@ -92,8 +92,9 @@ BARE_TOP_HINT = ("Tops drawn as a bare shape look alike: a collar and buttons ma
 FILLED_OVER = "(“Fill closed outlines” paints over lines drawn inside: untick it to show them.)"
 
 
-def status_line(verdict: Verdict, names: list[str], source: str, note: str = "") -> str:
-    """The sentence shown above the bars and announced to screen readers (then the note, a sentence)."""
+def status_line(verdict: Verdict, names: list[str], source: str, note: str = "", hint: str = "") -> str:
+    """The sentence shown above the bars and announced to screen readers, then the note (a sentence). With a hint
+    (answer_hint, shown under the bars and read out after this line) it ends with a full stop."""
     (first, p1), (second, p2) = verdict.top[:2]
     if verdict.kind == "unlike":
         line = (f"The network does not recognise a garment in {source} (its best guess, {names[first]}, is only "
@@ -102,7 +103,7 @@ def status_line(verdict: Verdict, names: list[str], source: str, note: str = "")
         line = f"Not sure: {names[first]} or {names[second]}? ({p1 * 100:.0f} % / {p2 * 100:.0f} %, {source})"
     else:
         line = f"Prediction for {source}: {names[first]}, {p1 * 100:.0f} %"
-    if verdict.kind == "unlike" or note or answer_hint(verdict):
+    if verdict.kind == "unlike" or note or hint:
         line += "."
     return f"{line} {note}" if note else line
 

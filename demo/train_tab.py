@@ -373,6 +373,7 @@ def _train(cfg: TrainConfig, data: FashionMNIST, summary: RunSummary, runs: tupl
     last = last_plot = 0.0
     device = "…"
     steps_per_epoch = None
+    sample_ids = []  # the test images of the sample grid (Started.sample_indices), the same for every epoch
 
     def current(**changes):
         return replace(summary, loss=tuple(loss), acc=tuple(acc), epochs_done=epochs_done, seconds=seconds, **changes)
@@ -380,13 +381,13 @@ def _train(cfg: TrainConfig, data: FashionMNIST, summary: RunSummary, runs: tupl
     request = training.TrainRequest(cfg, token, _time_limit(cfg))
     for item in training.train_on_gpu(request):
         if isinstance(item, training.Started):
-            device = item.device
+            device, sample_ids = item.device, item.sample_indices
             # both curves' frames at once, side by side: the loss plot shown alone took the whole row, twice as high,
             # until the first epoch's accuracy came and halved it, moving everything under it 300 px up
             yield {"status": f"Starting {summary.name} on {device}…", "results": results_frame(runs),
                    "loss_plot": curves_plot([*runs, current()], "loss"),
                    "acc_plot": curves_plot([*runs, current()], "acc"),
-                   "samples": samples_grid(data, item.sample_indices, item.sample_preds,
+                   "samples": samples_grid(data, sample_ids, item.sample_preds,
                                            "Sample test images before training: the random network's guesses "
                                            "(wrong in red)"),
                    "filters": report.filters_figure(item.filters, "at the start (random)")}
@@ -403,7 +404,7 @@ def _train(cfg: TrainConfig, data: FashionMNIST, summary: RunSummary, runs: tupl
             acc.append((rec.epoch, rec.test_acc * 100))
             epochs_done = rec.epoch
             update["samples"] = samples_grid(
-                data, item.sample_indices, rec.sample_preds,
+                data, sample_ids, rec.sample_preds,
                 f"Sample test images after epoch {rec.epoch}: predicted vs correct (wrong in red)")
             update["acc_plot"] = curves_plot([*runs, current()], "acc")
             update["filters"] = report.filters_figure(item.filters, f"after epoch {rec.epoch}")

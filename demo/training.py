@@ -49,7 +49,7 @@ class Started:
 
     device: str  # fmnist.train.describe_device
     filters: np.ndarray  # the first layer's kernels (filters, h, w), random at this point
-    sample_indices: list[int]  # the test images the epochs' sample predictions are for (fmnist.train.sample_indices)
+    sample_indices: list[int]  # the test images every epoch's record.sample_preds are for (fmnist.train.sample_indices)
     sample_preds: list[int]  # the untrained model's guesses for them
 
 
@@ -59,7 +59,6 @@ class Progress:
 
     record: StepRecord | EpochRecord
     filters: np.ndarray | None = None
-    sample_indices: list[int] | None = None  # after an epoch: the test images record.sample_preds are for
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def train_stream(request: TrainRequest):
             if isinstance(rec, StepRecord):
                 steps_s += rec.steps_s
             if isinstance(rec, EpochRecord):
-                yield Progress(rec, first_filters(run.model), run.sample_indices)
+                yield Progress(rec, first_filters(run.model))
             else:
                 yield Progress(rec)
             if request.stop.is_set():

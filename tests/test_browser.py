@@ -511,7 +511,7 @@ def test_train_watch_and_stop(page, tmp_path):
     page.locator("#samples img").first.wait_for(timeout=5_000)
     page.locator("#filters img").first.wait_for(timeout=30_000)  # what the first layer has learned
     filters = page.locator("#filters").bounding_box()
-    # After the first epoch: test accuracy in the status line and the sample grid (a matplotlib image).
+    # After the first epoch: test accuracy in the status line; the curves and the filters where they were.
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('test accuracy')",
                            timeout=120_000)
     later = page.locator("#loss-plot").bounding_box()
