@@ -221,18 +221,37 @@ def fork_map(fn, jobs: list, workers: int) -> list:
     """[fn(job) for job in jobs], in `workers` forked processes where there are several jobs and fork exists. Fork,
     not spawn: a spawned worker would re-run the caller's script (a fork bomb without a __main__ guard). For work in
     numpy, PIL and contourpy only, never torch (whose OpenMP pool does not survive a fork)."""
-    if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
-            return pool.map(fn, jobs)
-    return [fn(job) for job in jobs]
+    if not (workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods()):
+        return [fn(job) for job in jobs]
+    # The workers are forked with SIGTERM and SIGINT blocked, so neither can run this process's handlers in a worker
+    # before _quiet_worker has replaced them: the CLI's SIGTERM handler raises, and raised in the instant after the
+    # fork, outside multiprocessing's own try, the exception escaped into the caller's code, which the worker then ran
+    # on (under pytest: the rest of the test suite, until CI's time ran out). Blocked here, a signal waits for this
+    # process's own handlers a few milliseconds later; nothing is lost.
+    stops = {signal.SIGTERM, signal.SIGINT}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    try:
+        results = pool.map(fn, jobs)
+    except BaseException:  # a job failed, or Ctrl-C / the CLI's stop: the workers are ended (SIGTERM) at once
+        pool.terminate()
+        raise
+    pool.close()  # the workers finish and exit by themselves: none is sent SIGTERM while it is still starting
+    pool.join()
+    return results
 
 
 def _quiet_worker() -> None:
     """A forked worker keeps its parent's signal handlers (the CLI turns SIGTERM into a stop that saves the run): the
     pool ends its workers with SIGTERM and Ctrl-C reaches every process of the terminal, so a worker dies of SIGTERM
-    as by default and leaves Ctrl-C to its parent, which stops the pool, instead of each printing a traceback."""
+    as by default and leaves Ctrl-C to its parent, which stops the pool, instead of each printing a traceback. Only
+    then are the two signals, blocked by fork_map for the fork, let through: one sent meanwhile ends the worker."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 def hand_drawn_bank(images: torch.Tensor, labels: torch.Tensor, seed: int = 0, workers: int = 2,
