@@ -401,9 +401,11 @@ PREDICT_CSS = """
 /* the bars' box and the other models' line keep their height while there is no answer (a fresh page, after Clear, a
    scribble "not a garment"): the first answer pushed everything under them (the keep-your-drawing prompt, the 28x28
    picture) 123 px down, and a scribble pulled it back up. 210 px holds three bars and the class's name in Gradio 6.31's
-   theme, whose sizes are in px (tests/test_browser.py checks that nothing under the bars moves) */
+   theme, whose sizes are in px (tests/test_browser.py checks that nothing under the bars moves). The other models' line
+   keeps two lines: an unsure answer there ("lenet: not sure, Sneaker or Sandal? (57 / 43 %)") took two on a phone and
+   at 1024 px and moved the 28x28 picture 23 px down and up again as a student's strokes made it sure and not */
 #prediction { min-height: 210px; }
-#other-models { min-height: 24px; }
+#other-models { min-height: 48px; }
 /* the hint under the bars for a top drawn as a bare shape; nothing at all when there is none */
 #answer-hint p { margin: 0; line-height: 1.5; }
 #answer-hint:has(p:empty) { display: none; }
