@@ -217,6 +217,9 @@ def _hand_drawn_part(job: tuple[np.ndarray, np.ndarray, int, float]) -> np.ndarr
     return np.stack([hand_drawn(im, int(lab), rng, strokes) for im, lab in zip(images, labels)])
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)  # what stops a run: blocked while fork_map forks, reset in its workers
+
+
 def fork_map(fn, jobs: list, workers: int) -> list:
     """[fn(job) for job in jobs], in `workers` forked processes where there are several jobs and fork exists. Fork,
     not spawn: a spawned worker would re-run the caller's script (a fork bomb without a __main__ guard). For work in
@@ -228,8 +231,7 @@ def fork_map(fn, jobs: list, workers: int) -> list:
     # fork, outside multiprocessing's own try, the exception escaped into the caller's code, which the worker then ran
     # on (under pytest: the rest of the test suite, until CI's time ran out). Blocked here, a signal waits for this
     # process's own handlers a few milliseconds later; nothing is lost.
-    stops = {signal.SIGTERM, signal.SIGINT}
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker)
     finally:
@@ -251,7 +253,7 @@ def _quiet_worker() -> None:
     then are the two signals, blocked by fork_map for the fork, let through: one sent meanwhile ends the worker."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def hand_drawn_bank(images: torch.Tensor, labels: torch.Tensor, seed: int = 0, workers: int = 2,

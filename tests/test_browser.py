@@ -3,6 +3,7 @@ Starts `python app.py` like a teacher would, draws with the mouse, uploads, trai
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -46,17 +47,31 @@ def app_url(tmp_path_factory):
     proc.wait(timeout=20)
 
 
-@pytest.fixture
-def page(app_url, tmp_path):
+@contextlib.contextmanager
+def opened(url: str, **page_options):
+    """The app in a fresh headless Chromium page, once its pad is ready to draw on."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(app_url)
+        page = browser.new_page(**page_options)
+        page.goto(url)
         page.locator(f"#sketchpad {READY}").wait_for(timeout=30_000)
         yield page
         browser.close()
+
+
+@pytest.fixture
+def page(app_url):
+    with opened(app_url, viewport={"width": 1400, "height": 1000}) as page:
+        yield page
+
+
+@pytest.fixture
+def phone(app_url):
+    """The app on a phone's screen, touch included."""
+    with opened(app_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as phone:
+        yield phone
 
 
 def shoot(page, name: str, tmp_path: Path, full_page: bool = True) -> None:
@@ -271,43 +286,34 @@ def test_the_answer_stays_put_when_the_status_line_says_more(page):
     assert page.evaluate(where) == at, "a scribble's answer moved the picture"
 
 
-def test_on_a_phone_a_finger_draws_and_the_answer_is_right_below(app_url, tmp_path):
+def test_on_a_phone_a_finger_draws_and_the_answer_is_right_below(phone, tmp_path):
     """On a narrow screen the columns stack; the prediction must not end up below the upload box and the
     examples, a long scroll away from where the student draws. A finger on the canvas draws (it does not
     scroll the page)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        phone.goto(app_url)
-        phone.locator(f"#sketchpad {READY}").wait_for(timeout=30_000)
-        phone.evaluate("document.querySelector('#sketchpad').scrollIntoView()")
-        scrolled = phone.evaluate("window.scrollY")
-        draw_by_touch(phone, TROUSERS)
-        phone.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
-        y = {sel: phone.locator(sel).first.bounding_box()["y"]
-             for sel in ("#sketchpad", "#clear", "#prediction", "#preview", "#upload", "#model-pick")}
-        status = phone.locator("#predict-message [role=status]").bounding_box()  # in the viewport's coordinates
-        assert status["y"] + status["height"] < 844 and "Trouser" in phone.locator("#predict-message").inner_text()
-        assert phone.evaluate("window.scrollY") == scrolled  # the stroke drew; the page did not move
-        answer = phone.locator("#prediction h2, #prediction .output-class").first.inner_text().strip()
-        shoot(phone, "phone", tmp_path, full_page=False)
-        covered = pictures_covered(phone, ("#preview",))
-        browser.close()
+    phone.evaluate("document.querySelector('#sketchpad').scrollIntoView()")
+    scrolled = phone.evaluate("window.scrollY")
+    draw_by_touch(phone, TROUSERS)
+    phone.wait_for_function("document.querySelector('#prediction').innerText.includes('%')", timeout=20_000)
+    y = {sel: phone.locator(sel).first.bounding_box()["y"]
+         for sel in ("#sketchpad", "#clear", "#prediction", "#preview", "#upload", "#model-pick")}
+    status = phone.locator("#predict-message [role=status]").bounding_box()  # in the viewport's coordinates
+    assert status["y"] + status["height"] < 844 and "Trouser" in phone.locator("#predict-message").inner_text()
+    assert phone.evaluate("window.scrollY") == scrolled  # the stroke drew; the page did not move
+    answer = phone.locator("#prediction h2, #prediction .output-class").first.inner_text().strip()
+    shoot(phone, "phone", tmp_path, full_page=False)
+    covered = pictures_covered(phone, ("#preview",))
     assert answer == "Trouser"
     assert covered == {}
     assert y["#sketchpad"] < y["#clear"] < y["#prediction"] < y["#preview"] < y["#upload"] < y["#model-pick"], y
     assert y["#prediction"] - y["#sketchpad"] < 700, y  # sketchpad and answer fit on one 844-pixel screen
 
 
-def test_on_a_phone_the_picture_stays_put_whatever_the_other_models_say(app_url):
+def test_on_a_phone_the_picture_stays_put_whatever_the_other_models_say(phone):
     """On a phone a student draws garment after garment (fmnist.sketches' hand-constructed ones, every class, by
-    finger, stroke after stroke, Clear between) and watches the answer and the 28x28 picture under it. The other models' line says more
-    when a model is unsure ("lenet: not sure, Sneaker or Sandal? (57 / 43 %)" took two lines at 390 px, one when it
-    was sure) and pushed the picture 23 px down and back up: the picture must stay where it was on the fresh page."""
-    from playwright.sync_api import sync_playwright
-
+    finger, stroke after stroke, Clear between) and watches the answer and the 28x28 picture under it. The other
+    models' line says more when a model is unsure ("lenet: not sure, Pullover or T-shirt/top? (58 / 42 %)" took two
+    lines at 390 px, one when it was sure) and pushed the picture 23 px down and back up: the picture must stay where
+    it was on the fresh page."""
     from demo.latency import garment_strokes
 
     # the picture's place, and the height of the other models' text itself (their box keeps a height of its own)
@@ -315,26 +321,19 @@ def test_on_a_phone_the_picture_stays_put_whatever_the_other_models_say(app_url)
              "Math.round(document.querySelector('#other-models p')?.getBoundingClientRect().height ?? 0)]")
     # their line as a whole, once no event runs on it (Gradio's "processing | 0.1s" goes)
     answered = "document.querySelector('#other-models').innerText.trim().startsWith('Other models')"
-    seen = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        phone.goto(app_url)
-        phone.locator(f"#sketchpad {READY}").wait_for(timeout=30_000)
-        fresh = phone.evaluate(where)[0]
-        for label in range(10):
-            for template in (0, 1):
-                for k, stroke in enumerate(garment_strokes(label, template)):  # the answer to every stroke
-                    draw_by_touch(phone, stroke)
-                    phone.wait_for_timeout(300)  # its event has begun
-                    settled_message(phone)
-                    phone.wait_for_function(answered, timeout=20_000)
-                    seen.append((label, template, k, *phone.evaluate(where),
-                                 phone.locator("#other-models").inner_text().strip()))
-                phone.locator("#clear").click()
-                phone.wait_for_function("!document.querySelector('#other-models').innerText.includes('Other')",
-                                        timeout=10_000)
-        browser.close()
+    fresh, seen = phone.evaluate(where)[0], []
+    for label in range(10):
+        for template in (0, 1):
+            for k, stroke in enumerate(garment_strokes(label, template)):  # the answer to every stroke
+                draw_by_touch(phone, stroke)
+                phone.wait_for_timeout(300)  # its event has begun
+                settled_message(phone)
+                phone.wait_for_function(answered, timeout=20_000)
+                seen.append((label, template, k, *phone.evaluate(where),
+                             phone.locator("#other-models").inner_text().strip()))
+            phone.locator("#clear").click()
+            phone.wait_for_function("!document.querySelector('#other-models').innerText.includes('Other')",
+                                    timeout=10_000)
     moved = [s for s in seen if s[3] != fresh]
     assert not moved, f"the picture was at {fresh} px on the fresh page, then: {moved}"
     # the journey did meet an answer that took two lines at this width, or it proves nothing
