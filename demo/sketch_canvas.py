@@ -31,8 +31,9 @@ TEMPLATE = """
     <button type="button" class="pad-size" data-size="28" aria-pressed="false">Thick</button>
   </span>
   <button type="button" class="pad-eraser" aria-pressed="false">Eraser</button>
-  <button type="button" class="pad-undo" disabled>Undo</button>
-  <button type="button" class="pad-redo" disabled>Redo</button>
+  <button type="button" class="pad-undo" disabled title="Undo (Ctrl+Z)" aria-keyshortcuts="Control+Z Meta+Z">Undo</button>
+  <button type="button" class="pad-redo" disabled title="Redo (Ctrl+Y or Ctrl+Shift+Z)"
+          aria-keyshortcuts="Control+Y Control+Shift+Z Meta+Shift+Z">Redo</button>
   <button type="button" class="pad-clear" aria-label="Clear the drawing" title="Clear the drawing"><svg viewBox="0 0 24 24" width="14" height="14" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2"><path d="M3 6h18M8 6V4h8v2M6 6l1 14h10l1-14"/></svg> Clear</button>
 </div>
 <canvas class="pad-canvas" width="448" height="448" role="img" aria-busy="true"
@@ -59,7 +60,7 @@ CSS = """
 # the page (a stroke begun then reaches nothing): until both are past, the pad says "Getting the pad ready…" and
 # looks busy; then it says "Draw a garment" and the canvas is no longer aria-busy (READY). `props.value` is what the
 # server receives; setting it and calling trigger('input') sends it. A value set by the server to "" (the app's
-# Clear, an upload) empties the pad.
+# Clear, an upload) empties the pad, as its own Clear does, and Undo brings the drawing back.
 JS = """
 const cv = element.querySelector('.pad-canvas');
 const ctx = cv.getContext('2d');
@@ -67,7 +68,9 @@ const SIDE = 448, SENT = 224;
 const small = document.createElement('canvas');
 small.width = small.height = SENT;
 const sctx = small.getContext('2d');
-let strokes = [], undone = [], current = null, size = 16, erasing = false, seq = 0;
+// `strokes` are on the pad; `done` and `undone` are what Undo takes back and Redo does again: a stroke ({stroke}) or
+// a clear ({cleared: the strokes it took away}), so a Clear, an upload or an example is undone like a stroke.
+let strokes = [], done = [], undone = [], current = null, size = 16, erasing = false, seq = 0;
 const q = s => element.querySelector(s);
 
 function style(s) {
@@ -82,7 +85,24 @@ function paint(s) {
   for (let i = 1; i < s.pts.length; i++) segment(s, s.pts[i - 1], s.pts[i]);
 }
 function redraw() { ctx.clearRect(0, 0, SIDE, SIDE); strokes.forEach(paint); }
-function buttons() { q('.pad-undo').disabled = !strokes.length; q('.pad-redo').disabled = !undone.length; }
+function buttons() { q('.pad-undo').disabled = !done.length; q('.pad-redo').disabled = !undone.length; }
+function clearPad() {  // and back to the pen: on an empty pad the eraser would leave a stroke that shows nothing
+  if (strokes.length) done.push({cleared: strokes});
+  strokes = []; undone = []; current = null; redraw();
+  erasing = false; q('.pad-eraser').setAttribute('aria-pressed', 'false');
+}
+function undo() {
+  const a = done.pop();
+  if (!a) return;
+  if (a.stroke) strokes.pop(); else strokes = a.cleared;
+  undone.push(a); redraw(); send();
+}
+function redo() {
+  const a = undone.pop();
+  if (!a) return;
+  if (a.stroke) strokes.push(a.stroke); else strokes = [];
+  done.push(a); redraw(); send();
+}
 function send() {
   seq += 1;
   let value = '';
@@ -105,7 +125,7 @@ cv.addEventListener('pointerdown', e => {
   e.preventDefault();
   cv.setPointerCapture(e.pointerId);
   current = {pts: [pos(e)], size: size, erase: erasing, id: e.pointerId};
-  strokes.push(current); undone = [];
+  strokes.push(current); done.push({stroke: current}); undone = [];
   dot(current, current.pts[0]);
 });
 cv.addEventListener('pointermove', e => {
@@ -129,12 +149,26 @@ q('.pad-eraser').addEventListener('click', () => {
   erasing = !erasing;
   q('.pad-eraser').setAttribute('aria-pressed', String(erasing));
 });
-q('.pad-undo').addEventListener('click', () => { if (strokes.length) { undone.push(strokes.pop()); redraw(); send(); } });
-q('.pad-redo').addEventListener('click', () => { if (undone.length) { strokes.push(undone.pop()); redraw(); send(); } });
-q('.pad-clear').addEventListener('click', () => { strokes = []; undone = []; redraw(); send(); });
-watch('value', () => {
-  if (!props.value && strokes.length) { strokes = []; undone = []; current = null; redraw(); buttons(); }
-});
+q('.pad-undo').addEventListener('click', undo);
+q('.pad-redo').addEventListener('click', redo);
+q('.pad-clear').addEventListener('click', () => { clearPad(); send(); });
+// The server empties the pad (the app's Clear, a photo, an example): undoable too; Undo brings the drawing back
+// and it is answered again (a stroke empties the photo box).
+watch('value', () => { if (!props.value && strokes.length) { clearPad(); buttons(); } });
+// Ctrl+Z (Cmd+Z) undoes and Ctrl+Y or Ctrl+Shift+Z redoes while the pad is on screen, unless a text field has the
+// keys. One listener for the page: a pad mounted again replaces the last one's.
+const keys = e => {
+  if (!(e.ctrlKey || e.metaKey) || e.altKey || !cv.isConnected || !cv.offsetParent || current) return;
+  const t = e.target;
+  if (t && (t.isContentEditable || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT'
+            || (t.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'range'].includes(t.type)))) return;
+  const k = e.key.toLowerCase();
+  if (k === 'z' && !e.shiftKey) { e.preventDefault(); undo(); }
+  else if ((k === 'z' && e.shiftKey) || (k === 'y' && !e.shiftKey)) { e.preventDefault(); redo(); }
+};
+if (window.__fmnistPadKeys) document.removeEventListener('keydown', window.__fmnistPadKeys);
+window.__fmnistPadKeys = keys;
+document.addEventListener('keydown', keys);
 // Ready when nothing lies over the canvas any more: Gradio's veil over the page while it loads goes a moment
 // after this script has run, and a stroke begun under it never reaches the pad. 10 s at most in any case.
 const since = performance.now();

@@ -174,6 +174,91 @@ def test_draw_and_see_a_prediction(page, tmp_path):
     page.wait_for_function("!document.querySelector('#prediction').innerText.includes('%')", timeout=10_000)
 
 
+def pad_pixels(page) -> np.ndarray:
+    """The pad as a screenshot shows it (grey levels)."""
+    return np.asarray(Image.open(io.BytesIO(page.locator("#sketchpad canvas").screenshot())).convert("L"))
+
+
+def test_a_drawing_cleared_by_mistake_comes_back_with_undo(page):
+    """A student clears the pad by mistake (its Clear sits next to Redo), clicks an example or the page's Clear,
+    and wants the drawing back: Undo, the button or Ctrl+Z, brings it back as it was and it is answered again;
+    Redo (Ctrl+Shift+Z, Ctrl+Y) clears it again. Ctrl+Z typed in a text field, or on another tab, leaves the
+    pad alone. Before, every clear emptied Undo's history: the drawing was lost. After Clear the pen draws again,
+    whatever tool was picked before (an eraser on an empty pad shows nothing)."""
+    from demo.latency import garment_strokes
+
+    status = page.locator("#predict-message [role=status]")
+    answered = "document.querySelector('#predict-message [role=status]').innerText.includes('%')"
+    undo = page.locator("#sketchpad .pad-undo")
+
+    def blank() -> None:
+        page.wait_for_function("!" + answered, timeout=10_000)
+        page.wait_for_timeout(300)
+        assert ink_pixels(page) == 0 and "%" not in page.locator("#prediction").inner_text()
+
+    def back(what: str) -> None:
+        page.wait_for_function(answered, timeout=20_000)
+        page.wait_for_function(f"document.querySelector('#predict-message [role=status]').innerText === {first!r}",
+                               timeout=20_000)
+        assert np.array_equal(pad_pixels(page), drawn), f"{what}: the pad does not show the drawing as it was"
+        assert page.locator("#upload img").count() == 0, f"{what}: the photo is still there"
+
+    for points in garment_strokes(4):  # a coat: its outline, then its zip and pockets
+        draw(page, points)
+    page.wait_for_function(answered, timeout=20_000)
+    page.wait_for_timeout(500)
+    first, drawn = status.inner_text(), pad_pixels(page)
+    ink = ink_pixels(page)
+    assert "your drawing" in first and "Coat" in first, first
+
+    page.locator("#sketchpad .pad-clear").click()  # the pad's own Clear
+    blank()
+    assert undo.is_enabled(), "nothing to undo after Clear"
+    page.keyboard.press("Control+z")
+    back("Clear, then Ctrl+Z")
+    page.keyboard.press("Control+Shift+z")
+    blank()
+    page.keyboard.press("Control+z")
+    back("Redo, then Ctrl+Z again")
+    page.keyboard.press("Control+y")
+    blank()
+    undo.click()
+    back("Ctrl+Y, then Undo")
+
+    page.get_by_role("button", name=re.compile("Ankle boot, a Fashion-MNIST test image")).first.click()  # a photo
+    page.wait_for_function("document.querySelector('#predict-message [role=status]').innerText.includes('photo')",
+                           timeout=20_000)
+    assert ink_pixels(page) == 0, "the example left the drawing on the pad"
+    undo.click()
+    back("an example, then Undo")
+
+    page.locator("#clear").click()  # the page's Clear: drawing, photo and answer
+    blank()
+    page.keyboard.press("Control+z")
+    back("the page's Clear, then Ctrl+Z")
+
+    page.locator("#model-pick input").focus()  # typing in a text field: Ctrl+Z is the field's
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Escape")
+    page.get_by_role("tab", name="Train").click()
+    page.keyboard.press("Control+z")  # the pad is not on screen
+    page.get_by_role("tab", name="Predict").click()
+    page.wait_for_timeout(1500)
+    assert status.inner_text() == first and np.array_equal(pad_pixels(page), drawn), "Ctrl+Z reached a hidden pad"
+    page.keyboard.press("Control+z")  # and back on the Predict tab, Ctrl+Z takes the last stroke back
+    page.wait_for_function(f"document.querySelector('#predict-message [role=status]').innerText !== {first!r}",
+                           timeout=20_000)
+    assert 0 < ink_pixels(page) < ink, "Ctrl+Z did not take the last stroke back"
+    # Rubbing out, then Clear to start again: the next stroke is the pen's, not an eraser's that shows nothing.
+    page.locator("#sketchpad .pad-eraser").click()
+    page.locator("#sketchpad .pad-clear").click()
+    blank()
+    assert page.locator("#sketchpad .pad-eraser").get_attribute("aria-pressed") == "false"
+    draw(page, TROUSERS)
+    page.wait_for_function(answered, timeout=20_000)
+    assert ink_pixels(page) > 500 and "Trouser" in status.inner_text(), status.inner_text()
+
+
 def test_the_pad_looks_busy_until_it_listens_and_a_stroke_drawn_then_is_answered(app_url):  # noqa: F811
     """The pad's script starts a moment after its canvas shows, and Gradio's loading veil lies over the page a
     little longer (a stroke begun under it reaches nothing). Until both are past, the pad says so and looks busy
