@@ -666,7 +666,11 @@ def build_train_tab(session_models: gr.State, picker: gr.Dropdown, tabs: gr.Tabs
 
     # In the browser, not a round trip to the server: a student who picks a preset and presses Start at once must get
     # the preset's batch size, not the old one (a server-side copy could still be on its way when Start read the form).
-    preset.change(None, preset, batch, js="(b) => b", show_progress="hidden", queue=False, api_visibility="private")
+    preset.change(None, [preset, batch], batch, js="(p, b) => p == null ? b : p", show_progress="hidden", queue=False,
+                  api_visibility="private")
+    # and the other way: a batch size typed in picks its preset, or none (the seed's 100 stayed picked over a typed 32)
+    batch.change(None, batch, preset, js=f"(b) => {SEED_BATCH_SIZES}.includes(Number(b)) ? Number(b) : null",
+                 show_progress="hidden", queue=False, api_visibility="private")
     for component in settings.values():
         component.change(check_settings, form | {typed}, [*outputs.values(), typed], show_progress="hidden",
                          queue=False, api_visibility="private")

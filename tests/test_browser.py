@@ -605,6 +605,36 @@ def test_load_a_checkpoint_of_ones_own(page, tmp_path):
 
 
 @real_data
+def test_the_batch_size_typed_in_is_the_one_the_presets_show_and_the_run_uses(page):
+    """The Train tab offers the seed's batch sizes as presets and a box for any size. The two say the same thing:
+    a size typed in picks its preset, or none when it is not one of them (the seed's 100 stayed picked over a typed
+    32, so the form showed two batch sizes and the run used the box's), and a preset picked fills the box."""
+    page.get_by_role("tab", name="Train").click()
+    box = page.locator("#batch-size input")
+
+    def picked() -> list[str]:
+        return page.evaluate("[...document.querySelectorAll('#batch-preset input')].filter(i => i.checked)"
+                             ".map(i => i.value)")
+
+    assert picked() == ["100"] and box.input_value() == "100"
+    for typed, shown in (("32", ["32"]), ("50", []), ("256", ["256"]), ("1000", []), ("64", ["64"])):
+        box.fill(typed)
+        box.press("Tab")
+        page.wait_for_function(f"[...document.querySelectorAll('#batch-preset input')].filter(i => i.checked)"
+                               f".map(i => i.value).join() === {','.join(shown)!r}", timeout=5_000)
+        assert box.input_value() == typed
+    page.locator("#batch-preset label").filter(has_text="100").click()
+    assert box.input_value() == "100" and picked() == ["100"]
+    box.fill("40")  # and Start at once: the run is trained with the box's size, and no preset says otherwise
+    page.locator("#n-images input[type=number]").fill("1000")
+    page.locator("#n-images input[type=number]").press("Tab")
+    page.locator("#epochs input[type=number]").fill("1")
+    page.locator("#epochs input[type=number]").press("Tab")
+    page.locator("#start").click()
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Finished')", timeout=60_000)
+    assert "bs40" in page.locator("#train-status").inner_text() and picked() == []
+
+
 def test_train_watch_and_stop(page, tmp_path):
     page.get_by_role("tab", name="Train").click()
     page.locator("#train-status").wait_for(timeout=10_000)
