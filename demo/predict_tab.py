@@ -18,8 +18,8 @@ from demo.sketch_canvas import decode_drawing, sketch_canvas
 from fmnist.checkpoint import CheckpointError, load_checkpoint
 from fmnist.collected import CollectionError, add_drawing, collecting, collection_folder, count_drawings
 from fmnist.data import CLASS_NAMES
-from fmnist.preprocess import (HEIC_PHOTO, BlankImageError, ImageError, bare_shape, drawing_and_strays, open_image,
-                               preprocess_image)
+from fmnist.preprocess import (HEIC_PHOTO, TOO_LARGE, UNRECOGNISED, BlankImageError, ImageError, bare_shape,
+                               drawing_and_strays, open_image, preprocess_image)
 from fmnist.predict import Verdict, feature_maps, judge, occlusion, predict_proba, to_input
 
 PREVIEW = 224  # the 28x28 model input, enlarged 8x
@@ -231,9 +231,9 @@ def upload_problem(err: ImageError, path: str) -> str:
                 "(share or export it as JPEG, or take a screenshot of it) and it will be read.")
     if err.kind:
         return f"This file is {err.kind}, not a picture the app can read: upload a PNG, JPEG, GIF or WebP image of it."
-    if "not recognised" in text:
+    if err.problem == UNRECOGNISED:
         return "This file is not a picture the app can read (is it really a PNG, JPEG, GIF or WebP image?)."
-    if "too large" in text or "too many pixels" in text:
+    if err.problem == TOO_LARGE:
         return f"This picture is too large for the app: {text.split(': ', 1)[-1]}. Shrink it and upload it again."
     return f"This picture cannot be read: {text.split(': ', 1)[-1]}."
 

@@ -13,7 +13,7 @@ import json
 import gradio as gr
 import numpy as np
 
-from fmnist.preprocess import ImageError, open_image
+from fmnist.preprocess import TOO_LARGE, ImageError, open_image
 
 SIDE = 448  # drawing pixels (shown at up to 1:1); the sketch evaluation set is drawn at this size too
 SENT = 224  # the side of the picture sent to the server: a quarter of the pixels, still 8x the model's 28
@@ -204,10 +204,11 @@ def decode_drawing(value: str | None) -> tuple[np.ndarray | None, int]:
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
         raise ImageError("the drawing could not be read (not the drawing pad's format)") from None
     if len(raw) > 2_000_000:
-        raise ImageError("the drawing is too large")
+        raise ImageError("the drawing is too large", problem=TOO_LARGE)
     img = open_image(raw)
     if max(img.size) > 2 * SIDE:
-        raise ImageError(f"the drawing is {img.size[0]}x{img.size[1]} pixels, larger than the pad")
+        raise ImageError(f"the drawing is {img.size[0]}x{img.size[1]} pixels, larger than the pad",
+                         problem=TOO_LARGE)
     return np.asarray(img.convert("RGBA")), strokes
 
 

@@ -30,14 +30,18 @@ WORK_SIDE = 512
 EXIF_ORIENTATION = 0x0112
 
 
+UNRECOGNISED, TOO_LARGE = "unrecognised", "too large"  # ImageError.problem: what the app can tell a student to do
+
+
 class ImageError(ValueError):
     """A file or upload that cannot be turned into a picture (one line saying why). `kind` names what the file is
     when its first bytes say so and it is no picture the app reads ("an HEIC photo", "a PDF document", ...), else
-    None."""
+    None; `problem` is UNRECOGNISED (no picture format at all) or TOO_LARGE (too many pixels), else None (unreadable
+    for another reason: corrupt, truncated, cannot be opened)."""
 
-    def __init__(self, message: str, kind: str | None = None):
+    def __init__(self, message: str, kind: str | None = None, problem: str | None = None):
         super().__init__(message)
-        self.kind = kind
+        self.kind, self.problem = kind, problem
 
 
 class BlankImageError(ValueError):
@@ -62,10 +66,11 @@ def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
                 except UnidentifiedImageError:
                     fp.seek(0)
                     kind = unreadable_kind(fp.read(256))
-                    raise ImageError(f"{name}: {UNREADABLE.get(kind, NOT_RECOGNISED)}", kind) from None
+                    raise ImageError(f"{name}: {UNREADABLE.get(kind, NOT_RECOGNISED)}", kind, UNRECOGNISED) from None
                 w, h = img.size
                 if w * h > MAX_PIXELS:
-                    raise ImageError(f"{name}: {w}x{h} pixels is too large (limit {MAX_PIXELS:,} pixels)")
+                    raise ImageError(f"{name}: {w}x{h} pixels is too large (limit {MAX_PIXELS:,} pixels)",
+                                     problem=TOO_LARGE)
                 img.seek(0)
                 if max(w, h) > WORK_SIDE:
                     img.draft(img.mode, (WORK_SIDE, WORK_SIDE))  # JPEG: decode at 1/2, 1/4, 1/8 scale
@@ -73,7 +78,7 @@ def open_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
         except ImageError:
             raise
         except Image.DecompressionBombError:
-            raise ImageError(f"{name}: too many pixels to decode safely") from None
+            raise ImageError(f"{name}: too many pixels to decode safely", problem=TOO_LARGE) from None
         except (OSError, ValueError, SyntaxError, EOFError) as err:
             detail = str(err).replace(str(source), "").strip()[:120] if not isinstance(source, bytes) else str(err)[:120]
             raise ImageError(f"{name}: image file is corrupt or truncated ({detail})") from None

@@ -114,6 +114,25 @@ def test_bad_upload_is_a_friendly_message(tmp_path):
     assert str(tmp_path) not in message
 
 
+
+def test_an_upload_s_problem_is_told_from_what_went_wrong_not_from_the_message_s_words():
+    """upload_problem answers after ImageError.problem: a message that happens to say "too large" or "not recognised"
+    (a corrupt file's decoder detail) is not taken for one, and one worded otherwise still is."""
+    from demo.predict_tab import upload_problem
+    from fmnist.preprocess import TOO_LARGE, UNRECOGNISED, ImageError
+
+    path = "/tmp/gradio/abc/photo.png"
+    told = {
+        ImageError(f"{path}: image file is corrupt or truncated (chunk too large)"): "cannot be read: image file is "
+                                                                                      "corrupt or truncated",
+        ImageError(f"{path}: image file is corrupt or truncated (tag not recognised)"): "cannot be read",
+        ImageError(f"{path}: 20000x20000 pixels exceed the limit", problem=TOO_LARGE): "too large for the app: 20000x",
+        ImageError(f"{path}: no picture format", problem=UNRECOGNISED): "not a picture the app can read",
+    }
+    for err, words in told.items():
+        message = upload_problem(err, path)
+        assert words in message and path not in message, (str(err), message)
+
 # The first bytes of files a student has at hand that are pictures to them but not to PIL: an iPhone's HEIC photo (its
 # ftyp box as the camera writes it), a PDF, an SVG drawing (after an XML prolog and a comment), a saved web page.
 NOT_PICTURES = {"IMG_0042.HEIC": HEIC_HEAD + bytes(200),

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from fmnist.preprocess import (BlankImageError, ImageError, bare_shape, preprocess_drawing, preprocess_image)
+from fmnist.preprocess import (TOO_LARGE, UNRECOGNISED, BlankImageError, ImageError, bare_shape, preprocess_drawing,
+                               preprocess_image)
 
 
 def photo(size=(300, 200), box=(100, 40, 160, 180), bg=(255, 255, 255, 255), fg=(30, 30, 120, 255)):
@@ -70,14 +71,16 @@ def test_blank_photo_is_blank():
 
 @pytest.mark.parametrize("payload", [b"", b"hello, this is text", b"\x89PNG\r\n\x1a\n" + b"\0" * 20])
 def test_unreadable_bytes_are_an_image_error(payload):
-    with pytest.raises(ImageError, match="upload"):
+    with pytest.raises(ImageError, match="upload") as caught:
         preprocess_image(payload)
+    assert caught.value.problem == UNRECOGNISED  # a PNG signature and nothing after it too: no format PIL can open
 
 
 def test_truncated_png_is_an_image_error():
     data = png_bytes(Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8)))
-    with pytest.raises(ImageError, match="corrupt or truncated|not a readable"):
+    with pytest.raises(ImageError, match="corrupt or truncated|not a readable") as caught:
         preprocess_image(data[: len(data) // 2])
+    assert caught.value.problem != TOO_LARGE
 
 
 def test_missing_file_is_an_image_error(tmp_path):
@@ -87,8 +90,9 @@ def test_missing_file_is_an_image_error(tmp_path):
 
 def test_huge_image_is_refused_before_decoding():
     big = Image.new("L", (10000, 5000), 255)  # 50 M pixels, a few kB as PNG
-    with pytest.raises(ImageError, match="too large"):
+    with pytest.raises(ImageError, match="too large") as caught:
         preprocess_image(png_bytes(big))
+    assert caught.value.problem == TOO_LARGE
 
 
 def test_thin_strokes_on_a_big_drawing_are_widened_to_a_model_pixel_but_solid_shapes_are_not():
