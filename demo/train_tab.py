@@ -265,11 +265,20 @@ def revealed(key: str, value):
     return gr.update(value=value, visible=True)
 
 
-def results_frame(runs) -> Styler:
-    """The session's finished runs as the table shows them (`.data`: the frame itself)."""
+TRAINING, MEASURING = "training", "measuring"  # a run's status in the table until it has ended
+
+
+def results_frame(runs, running: RunSummary | None = None) -> Styler:
+    """The session's finished runs as the table shows them (`.data`: the frame itself), and under them the run that
+    is `running` (its ending TRAINING or MEASURING), with the epochs it has done, its last epoch's test accuracy and
+    its time so far: a student who pressed Start sees their run in the table at once, not a table of headers alone."""
     rows = [[r.name, r.config.batch_size, r.epochs_done, r.config.lr, round(r.accuracy * 100, 2),
              round(r.sketch.get("outline", math.nan) * 100, 1), round(r.sketch.get("filled", math.nan) * 100, 1),
              round(r.seconds, 1), r.ending] for r in runs if r.accuracy is not None]
+    if running is not None:
+        last = round(running.acc[-1][1], 2) if running.acc else math.nan
+        rows.append([running.name, running.config.batch_size, running.epochs_done, running.config.lr, last, math.nan,
+                     math.nan, round(running.seconds, 1), running.ending])
     frame = pd.DataFrame(rows, columns=["run", "batch size", "epochs", "lr", "test acc %", "outlines %", "filled %",
                                         "time s", "status"])
     return fixed_decimals(frame, {"test acc %": 2, "outlines %": 1, "filled %": 1, "time s": 1})
@@ -354,6 +363,9 @@ def train_session(cfg: TrainConfig, session: Session, token: stopping.StopToken)
         return RunOutcome("cancelled", session)
     try:
         trained, summary = yield from _train(cfg, data, summary, runs, token)
+    except Exception:
+        yield {"results": results_frame(runs)}  # the error is told by the page; no row is left "training"
+        raise
     finally:
         QUEUE.leave(ticket)  # measuring happens outside the slot: the next student can start meanwhile
     estimate.observe(cfg, trained.device.split(" ")[0], trained.seconds_per_step)
@@ -384,7 +396,8 @@ def _train(cfg: TrainConfig, data: FashionMNIST, summary: RunSummary, runs: tupl
             device, sample_ids = item.device, item.sample_indices
             # both curves' frames at once, side by side: the loss plot shown alone took the whole row, twice as high,
             # until the first epoch's accuracy came and halved it, moving everything under it 300 px up
-            yield {"status": f"Starting {summary.name} on {device}…", "results": results_frame(runs),
+            yield {"status": f"Starting {summary.name} on {device}…",
+                   "results": results_frame(runs, current(ending=TRAINING)),
                    "loss_plot": curves_plot([*runs, current()], "loss"),
                    "acc_plot": curves_plot([*runs, current()], "acc"),
                    "samples": samples_grid(data, sample_ids, item.sample_preds,
@@ -408,6 +421,7 @@ def _train(cfg: TrainConfig, data: FashionMNIST, summary: RunSummary, runs: tupl
                 f"Sample test images after epoch {rec.epoch}: predicted vs correct (wrong in red)")
             update["acc_plot"] = curves_plot([*runs, current()], "acc")
             update["filters"] = report.filters_figure(item.filters, f"after epoch {rec.epoch}")
+            update["results"] = results_frame(runs, current(ending=TRAINING))
         now = time.monotonic()
         if update or now - last_plot >= PLOT_REFRESH_S:
             update["loss_plot"] = curves_plot([*runs, current()], "loss")
@@ -446,7 +460,8 @@ def _finish(cfg: TrainConfig, data: FashionMNIST, trained, summary: RunSummary, 
     summary = replace(summary, ending=trained.ending, epochs_done=len(history), seconds=trained.seconds)
     headline = _headline(trained.ending, trained.detail)
     yield {"status": f"{headline}: **{summary.name}** after {len(history)} epoch(s), {trained.seconds:.0f} s on "
-                     f"{trained.device}. Measuring it on the test set and on drawings…"}
+                     f"{trained.device}. Measuring it on the test set and on drawings…",
+           "results": results_frame(session.runs, replace(summary, ending=MEASURING))}
     result = report_run(model, data, cfg, history, trained.seconds, trained.device,
                         None if trained.ending == training.FINISHED else trained.detail)
     evaluation, metrics = result.assessment.evaluation, result.metrics

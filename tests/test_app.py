@@ -383,6 +383,15 @@ def test_training_streams_and_registers_a_session_model():
     assert set(meta["metrics"]["sketch_drawn_accuracy"]) == {"outline", "outline+fill", "filled"}  # as the CLI's
     assert Path(final["checkpoint_file"]).stat().st_size > 100_000
     assert len(final["runs_state"]) == 1 and final["results"].data.shape[0] == 1
+    # The run is in the table from its start: training (then each epoch's figures), measuring, then its own row.
+    tables = [u["results"].data for u in updates if "results" in u]
+    running = [t.iloc[-1].to_dict() for t in tables[:-1]]
+    assert [(r["run"], r["epochs"], r["status"]) for r in running] == [
+        ("#1 lenet bs100", 0, "training"), ("#1 lenet bs100", 1, "training"), ("#1 lenet bs100", 2, "training"),
+        ("#1 lenet bs100", 2, "measuring")]
+    assert np.isnan(running[0]["test acc %"]) and 10 < running[1]["test acc %"] < 100
+    assert running[2]["test acc %"] == round(final["runs_state"][0].acc[1][1], 2), running[2]  # epoch 2's
+    assert all(len(t) == 1 for t in tables) and tables[-1].iloc[0]["status"] == "finished"
     label, *_ = predict_upload(str(EXAMPLES[1]), name, final["models_state"], False)
     assert label is not None
     sketch = meta["metrics"]["sketch_accuracy"]  # measured on the sketch set, shown in the card and the table
