@@ -521,9 +521,14 @@ def test_phone_photos_one_after_another_show_the_garment_and_get_its_class(page,
         path = tmp_path / f"photo-{k}.jpg"
         path.write_bytes(photograph(image, "phone", rng))
         upload.set_input_files(str(path))
-        page.wait_for_function("([old]) => { const i = document.querySelector('#preview img');"
-                               " return i && i.complete && i.naturalWidth > 0 && i.src !== old; }",
-                               arg=[previous], timeout=20_000)  # this photo's picture, not the previous one's
+        try:
+            page.wait_for_function("([old]) => { const i = document.querySelector('#preview img');"
+                                   " return i && i.complete && i.naturalWidth > 0 && i.src !== old; }",
+                                   arg=[previous], timeout=20_000)  # this photo's picture, not the previous one's
+        except Exception as err:  # say which photo and what the page showed (seen once in a full run, not since)
+            raise AssertionError(f"photo {k} ({example.name}): no new picture in 20 s; the page says "
+                                 f"{page.locator('#predict-message').inner_text()!r}, the upload box holds "
+                                 f"{page.locator('#upload img').count()} picture(s)") from err
         previous = page.locator("#preview img").get_attribute("src")
         seen = np.array(page.locator("#preview img").evaluate(PICTURE_PIXELS), float).reshape(28, 28)
         shown.append(np.abs(seen - image).mean())
