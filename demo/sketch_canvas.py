@@ -63,8 +63,16 @@ CSS = """
 # Clear, an upload) empties the pad, as its own Clear does, and Undo brings the drawing back.
 JS = """
 const cv = element.querySelector('.pad-canvas');
-const ctx = cv.getContext('2d');
 const SIDE = 448, SENT = 224;
+// One canvas pixel for each screen pixel: on a phone or a laptop's sharp screen (2-3 screen pixels to a CSS pixel) a
+// 448-pixel canvas was stretched and every stroke drawn soft. Strokes stay in SIDE units (the context is scaled), and
+// what is sent is brought down to SIDE first, as a 1:1 screen draws it, then to SENT.
+const DPR = Math.min(3, Math.max(1, Math.round(window.devicePixelRatio || 1)));
+cv.width = cv.height = SIDE * DPR;
+const ctx = cv.getContext('2d');
+ctx.setTransform(DPR, 0, 0, DPR, 0, 0);
+const mid = DPR > 1 ? Object.assign(document.createElement('canvas'), {width: SIDE, height: SIDE}) : cv;
+const mctx = mid.getContext('2d');
 const small = document.createElement('canvas');
 small.width = small.height = SENT;
 const sctx = small.getContext('2d');
@@ -107,8 +115,9 @@ function send() {
   seq += 1;
   let value = '';
   if (strokes.some(s => !s.erase)) {
+    if (mid !== cv) { mctx.clearRect(0, 0, SIDE, SIDE); mctx.drawImage(cv, 0, 0, SIDE, SIDE); }
     sctx.clearRect(0, 0, SENT, SENT);
-    sctx.drawImage(cv, 0, 0, SENT, SENT);
+    sctx.drawImage(mid, 0, 0, SENT, SENT);
     value = JSON.stringify({png: small.toDataURL('image/png'), strokes: strokes.filter(s => !s.erase).length,
                             seq: seq});
   }

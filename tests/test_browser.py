@@ -259,6 +259,44 @@ def test_a_drawing_cleared_by_mistake_comes_back_with_undo(page):
     assert ink_pixels(page) > 500 and "Trouser" in status.inner_text(), status.inner_text()
 
 
+@pytest.mark.parametrize("dpr", [2, 3])
+def test_on_a_sharp_screen_strokes_are_sharp_and_answered_as_on_any_screen(app_url, dpr):
+    """Phones and many laptops have 2-3 screen pixels to a CSS pixel. The pad's canvas has as many pixels as the
+    screen shows (a 448-pixel canvas stretched to 896 or 1344 screen pixels drew every stroke's edges two screen
+    pixels soft: a vertical stroke had 4 grey pixels in each row of a screenshot, now none), and the drawing sent is
+    the same as on a 1:1 screen: the 28x28 picture and the answer are those of the garment (as in test_journey)."""
+    from test_journey import expected_model_image, shown_preview, stroke
+
+    from demo.latency import garment_strokes
+
+    with opened(app_url, viewport={"width": 1400, "height": 1000}, device_scale_factor=dpr) as page:
+        assert page.evaluate("document.querySelector('#sketchpad canvas').width") == 448 * dpr
+        mouse_stroke(page, page.locator("#sketchpad canvas").bounding_box(), [(0.5, 0.2), (0.5, 0.8)])
+        page.wait_for_function("document.querySelector('#predict-message [role=status]').innerText.includes"
+                               "('drawing')", timeout=20_000)
+        rows = pad_pixels(page)
+        rows = rows[int(0.4 * len(rows)):int(0.6 * len(rows)), 10:-10].astype(int)
+        assert (rows <= 40).sum(1).mean() > 10 * dpr, "the stroke is not on the pad"
+        assert ((rows > 40) & (rows < 215)).sum(1).mean() <= 1, "soft edges: the canvas is stretched"
+        page.locator("#sketchpad .pad-clear").click()
+        page.wait_for_function("!document.querySelector('#predict-message [role=status]').innerText.includes('%')",
+                               timeout=10_000)
+        for label in (1, 4):  # trousers, then a coat with its zip and pockets
+            for points in garment_strokes(label):
+                stroke(page, points, touch=False)
+            page.wait_for_function("document.querySelector('#predict-message [role=status]').innerText.includes('%')",
+                                   timeout=20_000)
+            seen, expected = shown_preview(page, app_url).astype(int), expected_model_image(label).astype(int)
+            assert np.abs(seen - expected).mean() < 10, (dpr, label, np.abs(seen - expected).mean())
+            name = "Trouser" if label == 1 else "Coat"
+            assert f"your drawing: {name}" in page.locator("#predict-message").inner_text()
+            page.locator("#clear").click()
+            page.wait_for_function("!document.querySelector('#predict-message [role=status]').innerText"
+                                   ".includes('%')", timeout=10_000)
+            page.wait_for_timeout(300)
+            assert ink_pixels(page) == 0
+
+
 def test_the_pad_looks_busy_until_it_listens_and_a_stroke_drawn_then_is_answered(app_url):  # noqa: F811
     """The pad's script starts a moment after its canvas shows, and Gradio's loading veil lies over the page a
     little longer (a stroke begun under it reaches nothing). Until both are past, the pad says so and looks busy
