@@ -149,7 +149,8 @@ def log_every(batch_size: int, images: int = 60000) -> int:
 # them up to 22-pixel names; at most 1.5 times their size, centred, they stay one glance on a projector.
 # On a phone the other figures, laid out 600-900 pixels wide, came out at 40 % of that: 5-pixel names under garments
 # 45 pixels tall. There they keep at least 80 % of their design and scroll sideways inside their own box (the page
-# does not); centred, a figure's left part would be out of reach, so it starts at the box's left edge.
+# does not); centred, a figure's left part would be out of reach, so it starts at the box's left edge. A line under
+# each figure that scrolls says so (a phone shows no scrollbar until a finger moves it: the figure just looked cut).
 # The run's column is at least a screen tall there, so the page can scroll its status line to the top when Start is
 # pressed (SHOW_RUN_JS) although the pictures under it are still hidden (REVEALED).
 TRAIN_CSS = """
@@ -157,10 +158,16 @@ TRAIN_CSS = """
 @media (max-width: 640px) {
   #samples .matplotlib, #filters .matplotlib, #confusion .matplotlib, #mistakes .matplotlib {
     overflow-x: auto; justify-content: flex-start; align-items: flex-start; }
+  #samples::after, #filters::after { content: "↔ Swipe the picture sideways to see all of it"; }
+  #samples::after, #filters::after, #confusion::after, #mistakes::after {
+    display: block; text-align: center; font-size: 13px; color: #4b5563; padding: 2px 0 4px; }
   #samples img { min-width: 720px; }
   #filters img { min-width: 690px; }
   #confusion img, #mistakes img { min-width: 480px; }
   #train-run { min-height: 100vh; }
+}
+@media (max-width: 500px) {  /* where the 480-pixel figures no longer fit either */
+  #confusion::after, #mistakes::after { content: "↔ Swipe the picture sideways to see all of it"; }
 }
 """
 # On a narrow screen the columns stack and the form comes first: a student who pressed Start saw nothing change (the

@@ -812,7 +812,8 @@ def test_on_a_phone_start_brings_the_run_into_view(app_url, tmp_path):
                          const fromStart = img.getBoundingClientRect().left >= box.getBoundingClientRect().left - 1;
                          const scrolls = box.scrollWidth > box.clientWidth + 1
                              && getComputedStyle(box).overflowX === 'auto' && fromStart;
-                         return [id, [img.getBoundingClientRect().width, scrolls]]; }))""")
+                         const hint = getComputedStyle(document.getElementById(id), '::after').content;
+                         return [id, [img.getBoundingClientRect().width, scrolls, hint.includes('Swipe')]]; }))""")
         page_width = phone.evaluate("document.documentElement.scrollWidth")
         phone.locator("#samples").scroll_into_view_if_needed()
         shoot(phone, "train-phone", tmp_path, full_page=False)
@@ -827,7 +828,9 @@ def test_on_a_phone_start_brings_the_run_into_view(app_url, tmp_path):
     # at least 80 % of each figure's design width (samples 896, filters 864 for the cnn, confusion and mistakes 600)
     assert sizes["samples"][0] >= 715 and sizes["confusion"][0] >= 475 and sizes["mistakes"][0] >= 475, sizes
     fitting = ("per-class", "loss-plot", "acc-plot")
-    assert all(scrolls for name, (_, scrolls) in sizes.items() if name not in fitting), sizes
+    assert all(scrolls for name, (_, scrolls, _) in sizes.items() if name not in fitting), sizes
+    # each figure that scrolls says so under it (no scrollbar shows on a phone), and only those
+    assert all(hint == (name not in fitting) for name, (_, _, hint) in sizes.items()), sizes
     assert 300 <= sizes["per-class"][0] <= 390 and not sizes["per-class"][1], sizes  # 440 wide: fits as it is
     # the curves (440 wide, growing as the run goes on: no sideways scrolling) take the screen's width, 0.8 of their
     # design width or more (with Gradio's page margins they had 0.74: 9-pixel text)
