@@ -100,10 +100,14 @@ def draw(page, points: list[tuple[float, float]]) -> None:
     mouse_stroke(page, pad_box(page), points)
 
 
+def pad_pixels(page) -> np.ndarray:
+    """The pad as a screenshot shows it (grey levels)."""
+    return np.asarray(Image.open(io.BytesIO(page.locator("#sketchpad canvas").screenshot())).convert("L"))
+
+
 def ink_pixels(page) -> int:
     """Dark pixels on the pad as a screenshot shows it (ink is black on white; the frame is light grey)."""
-    shot = np.asarray(Image.open(io.BytesIO(page.locator("#sketchpad canvas").screenshot())).convert("L"))
-    return int((shot < 100).sum())
+    return int((pad_pixels(page) < 100).sum())
 
 
 # What lies over a picture: its label and its icon buttons, where their boxes overlap the image's (the label
@@ -172,11 +176,6 @@ def test_draw_and_see_a_prediction(page, tmp_path):
         shoot(page, f"predict-again-{attempt}", tmp_path)
     page.locator("#clear").click()
     page.wait_for_function("!document.querySelector('#prediction').innerText.includes('%')", timeout=10_000)
-
-
-def pad_pixels(page) -> np.ndarray:
-    """The pad as a screenshot shows it (grey levels)."""
-    return np.asarray(Image.open(io.BytesIO(page.locator("#sketchpad canvas").screenshot())).convert("L"))
 
 
 def test_a_drawing_cleared_by_mistake_comes_back_with_undo(page):
