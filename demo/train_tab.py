@@ -158,16 +158,16 @@ TRAIN_CSS = """
 @media (max-width: 640px) {
   #samples .matplotlib, #filters .matplotlib, #confusion .matplotlib, #mistakes .matplotlib {
     overflow-x: auto; justify-content: flex-start; align-items: flex-start; }
-  #samples::after, #filters::after { content: "↔ Swipe the picture sideways to see all of it"; }
   #samples::after, #filters::after, #confusion::after, #mistakes::after {
-    display: block; text-align: center; font-size: 13px; color: #4b5563; padding: 2px 0 4px; }
+    content: "↔ Swipe the picture sideways to see all of it"; display: block; text-align: center; font-size: 13px;
+    color: #4b5563; padding: 2px 0 4px; }
   #samples img { min-width: 720px; }
   #filters img { min-width: 690px; }
   #confusion img, #mistakes img { min-width: 480px; }
   #train-run { min-height: 100vh; }
 }
-@media (max-width: 500px) {  /* where the 480-pixel figures no longer fit either */
-  #confusion::after, #mistakes::after { content: "↔ Swipe the picture sideways to see all of it"; }
+@media (min-width: 501px) and (max-width: 640px) {  /* the 480-pixel figures still fit: nothing to swipe */
+  #confusion::after, #mistakes::after { content: none; }
 }
 """
 # On a narrow screen the columns stack and the form comes first: a student who pressed Start saw nothing change (the
