@@ -11,6 +11,7 @@ from torch import nn
 
 from fmnist.checkpoint import SHIPPED, CheckpointError, load_checkpoint
 from fmnist.models import describe_options
+from fmnist.sketches import BALANCED
 
 
 @lru_cache(maxsize=None)
@@ -126,7 +127,7 @@ def model_card(meta: dict) -> str:
     sketch = metrics.get("sketch_accuracy")
     sketch = dict(sketch) if isinstance(sketch, dict) else {}
     balanced = metrics.get("sketch_balanced_accuracy")
-    for column in ("designs", "coloured"):  # the design columns' headline is the mean over classes
+    for column in BALANCED:  # the design columns' headline is the mean over classes
         if isinstance(balanced, dict) and column in sketch and is_number(balanced.get(column)):
             sketch[column] = balanced[column]
     # one decimal, as the README and `evaluate` print them: a whole percent would show 87.5 % as "88 %"

@@ -25,7 +25,7 @@ from fmnist.models import MODELS, STAGES, FashionCNN, count_parameters, describe
 from fmnist.predict import predict_proba, to_input, top_classes
 from fmnist.collected import CollectionError, collected_accuracy, collection_folder, load_collection
 from fmnist.photos import photo_accuracy
-from fmnist.sketches import check_draws, sketch_accuracy, sketch_draws, sketch_set, verdict_figures
+from fmnist.sketches import BALANCED, check_draws, sketch_accuracy, sketch_draws, sketch_set, verdict_figures
 from fmnist.preprocess import BlankImageError, ImageError, preprocess_image
 from fmnist.train import (EpochRecord, StepRecord, TrainConfig, TrainingDiverged, bf16_warning, describe_device,
                           ResumeError, pick_device, prepare_run, resume_config, resume_run, train_epochs,
@@ -51,6 +51,7 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
                            erase=args.erase, shapes=args.shapes, garments=args.garments, doodles=args.doodles,
                            pen_shapes=args.pen_shapes, pen_variants=args.pen_variants,
                            garments_per_class=args.garments_per_class, colour_strokes=args.colour_strokes,
+                           patterns=args.patterns,
                            init=args.init, ema=args.ema, width=args.width, stages=args.stages, bf16=args.bf16)
     except ValueError as err:
         raise UserError(str(err)) from None
@@ -167,8 +168,7 @@ def run_training(config: TrainConfig, data, out: Path, quiet: bool = False, resu
     text += "  of which hand-constructed: " + ", ".join(
         f"{k} {v * 100:.1f} %" for k, v in metrics["sketch_drawn_accuracy"].items()) + "\n"
     balanced = metrics["sketch_balanced_accuracy"]
-    text += (f"class-balanced: designs {balanced['designs'] * 100:.1f} %, "
-             f"coloured in {balanced['coloured'] * 100:.1f} %\n")
+    text += "class-balanced: " + ", ".join(f"{k} {balanced[k] * 100:.1f} %" for k in BALANCED) + "\n"
     print(text, end="")
 
     out.mkdir(parents=True, exist_ok=True)
@@ -508,6 +508,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--colour-strokes", type=float, default=d.colour_strokes,
                        help="chance a coloured-in training drawing (--drawings, --garments, --pen-shapes) is coloured "
                             "with back-and-forth strokes, gaps and all, as on the sketchpad, instead of solid, 0 to 1")
+        p.add_argument("--patterns", type=float, default=d.patterns,
+                       help="chance a --garments top or dress carries a print (stripes, checks, dots or a motif on the "
+                            "chest), inked on an outline and rubbed out of a solid one, 0 to 1")
         p.add_argument("--init", default=None,
                        help="start from this checkpoint's weights (a path or a shipped name: same --model, --width and "
                             "--stages) instead of a random init")

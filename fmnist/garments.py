@@ -18,6 +18,7 @@ from fmnist.preprocess import ink_to_model_image
 
 SIDE = 224  # canvas pixels the drawings are made on
 SHOES = (5, 7, 9)
+PRINTABLE = TOPS + (3,)  # what may carry a print (--patterns): the tops and dresses
 PER_CLASS = 6000  # drawings of each class in the training bank
 DOODLES = 12000  # drawings of no garment in the training bank
 
@@ -335,13 +336,15 @@ def garment(label: int, rng: np.random.Generator) -> Parts:
     return _top(label, rng) if label in TOPS else BUILDERS[label](rng)
 
 
-def garment_drawing(label: int, rng: np.random.Generator, strokes: float = 0.0) -> np.ndarray:
+def garment_drawing(label: int, rng: np.random.Generator, strokes: float = 0.0, patterns: float = 0.0) -> np.ndarray:
     """A random garment of class `label` drawn as on the sketchpad (wobbly, not always closed, a thin or thick
     pen, coloured in a third of the time, mirrored half the time, shoes tilted up to 25 degrees), through the
     app's own `ink_to_model_image` -> uint8 (28, 28); strokes: the chance that a coloured-in one is coloured with
-    back-and-forth strokes (`fmnist.augment.colour_in`) instead of solid."""
+    back-and-forth strokes (`fmnist.augment.colour_in`) instead of solid; patterns: the chance that a top or a dress
+    (PRINTABLE) carries a print (`with_print`)."""
     g = garment(label, rng)
-    return _draw(g, rng.uniform(-25, 25) if label in SHOES else rng.uniform(-6, 6), rng, strokes)
+    return _draw(g, rng.uniform(-25, 25) if label in SHOES else rng.uniform(-6, 6), rng, strokes,
+                 patterns if label in PRINTABLE else 0.0)
 
 
 def doodle(rng: np.random.Generator) -> Parts:
@@ -395,7 +398,7 @@ def doodle_drawing(rng: np.random.Generator) -> np.ndarray:
     return _draw(doodle(rng), rng.uniform(-180, 180), rng)
 
 
-def _draw(g: Parts, tilt: float, rng: np.random.Generator, strokes: float = 0.0) -> np.ndarray:
+def _draw(g: Parts, tilt: float, rng: np.random.Generator, strokes: float = 0.0, patterns: float = 0.0) -> np.ndarray:
     """Parts -> uint8 (28, 28), drawn with a random pen (see garment_drawing), tilted by `tilt` degrees."""
     angle = np.radians(tilt)
     turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
@@ -425,6 +428,9 @@ def _draw(g: Parts, tilt: float, rng: np.random.Generator, strokes: float = 0.0)
         end = [shape[0]] if rng.random() < 0.7 else [tuple(np.add(shape[0], np.subtract(shape[-1], shape[0])
                                                                    * rng.uniform(-0.3, 0.3)))]
         pen.line(shape + (end if g.closed else []), fill=255, width=width, joint="curve")
+    if patterns and g.closed and rng.random() < patterns:
+        canvas = with_print(canvas, shape, width, filled, rng)
+        pen = ImageDraw.Draw(canvas)
     detail_ink = (0 if rng.random() < 0.5 else None) if filled else 255
     for lines, value in ((g.details, detail_ink), (g.parts, 255)):
         if value is None:
@@ -438,23 +444,74 @@ def _draw(g: Parts, tilt: float, rng: np.random.Generator, strokes: float = 0.0)
     return ink_to_model_image(np.asarray(canvas), min_stroke=True)
 
 
-def _drawings_part(job: tuple[int, int, int, float]) -> np.ndarray:
-    label, count, seed, strokes = job  # label -1: doodles
+def with_print(canvas: Image.Image, shape: list[tuple[float, float]], width: int, filled: bool,
+               rng: np.random.Generator) -> Image.Image:
+    """A garment's canvas with a print inside its outline `shape`, as people decorate a drawn top or dress: stripes
+    across (or down, or both ways: checks), dots, or a motif on the chest (a ring, a star, a heart, a scrawled word),
+    with the pen or a thinner one; inked on an outline, rubbed out of a solid garment."""
+    corners = np.asarray(shape, dtype=np.float64)
+    (x0, y0), (x1, y1) = corners.min(0), corners.max(0)
+    w, h = x1 - x0, y1 - y0
+    layer = Image.new("L", canvas.size, 0)
+    ink = ImageDraw.Draw(layer)
+    pen = max(1, round(width * rng.uniform(0.4, 1.0)))
+    kind = rng.random()
+    if kind < 0.6:  # stripes; across three times in four, one time in three of the rest both ways
+        ways = ("across",) if rng.random() < 0.75 else ("down",) if rng.random() < 2 / 3 else ("across", "down")
+        for way in ways:
+            n, slant = int(rng.integers(3, 10)), np.tan(np.radians(rng.uniform(-8, 8)))
+            stripe = min(pen, max(1, round((h if way == "across" else w) / n / 2)))  # never wider than the gaps
+            for t in (np.arange(n) + rng.uniform(0.2, 0.8)) / n:
+                if way == "across":
+                    y = y0 + t * h
+                    ink.line([(x0, y - slant * w / 2), (x1, y + slant * w / 2)], fill=255, width=stripe)
+                else:
+                    x = x0 + t * w
+                    ink.line([(x - slant * h / 2, y0), (x + slant * h / 2, y1)], fill=255, width=stripe)
+    elif kind < 0.8:  # dots
+        r = max(1.5, rng.uniform(0.015, 0.04) * max(w, h))
+        for cx, cy in rng.uniform((x0, y0), (x1, y1), (int(rng.integers(5, 25)), 2)):
+            ink.ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
+    else:  # a motif on the chest
+        cx, cy, r = x0 + w * rng.uniform(0.4, 0.6), y0 + h * rng.uniform(0.25, 0.45), w * rng.uniform(0.06, 0.14)
+        motif = int(rng.integers(4))
+        if motif == 0:
+            ink.ellipse((cx - r, cy - r, cx + r, cy + r), outline=255, width=pen)
+        elif motif == 1:
+            a = np.linspace(-np.pi / 2, 3.5 * np.pi, 6)  # a five-pointed star in one stroke
+            ink.line([(cx + r * np.cos(t * 0.8), cy + r * np.sin(t * 0.8)) for t in a], fill=255, width=pen)
+        elif motif == 2:
+            heart = _arc(-0.5, 0, 0.5, 0.5, 180, 360, 6) + _arc(0.5, 0, 0.5, 0.5, 180, 360, 6) + [(0.0, 1.2)]
+            ink.polygon([(cx + r * x, cy + r * y) for x, y in heart], outline=255, width=pen)
+        else:
+            t = np.linspace(-1, 1, 24)
+            ink.line([(cx + 1.6 * r * v, cy + 0.35 * r * np.sin(v * rng.uniform(9, 16))) for v in t], fill=255,
+                     width=max(1, pen // 2))
+    inside = Image.new("L", canvas.size, 0)
+    ImageDraw.Draw(inside).polygon(shape, fill=255)
+    out = np.asarray(canvas).copy()
+    out[(np.asarray(layer) > 0) & (np.asarray(inside) > 0)] = 0 if filled else 255
+    return Image.fromarray(out, "L")
+
+
+def _drawings_part(job: tuple[int, int, int, float, float]) -> np.ndarray:
+    label, count, seed, strokes, patterns = job  # label -1: doodles
     rng = np.random.default_rng(seed)
-    return np.stack([doodle_drawing(rng) if label < 0 else garment_drawing(label, rng, strokes) for _ in range(count)])
+    return np.stack([doodle_drawing(rng) if label < 0 else garment_drawing(label, rng, strokes, patterns)
+                     for _ in range(count)])
 
 
-def _draw_jobs(jobs: list[tuple[int, int, int, float]], workers: int) -> np.ndarray:
+def _draw_jobs(jobs: list[tuple[int, int, int, float, float]], workers: int) -> np.ndarray:
     return np.concatenate(fork_map(_drawings_part, jobs, workers))
 
 
 @functools.lru_cache(maxsize=1)
 def garment_bank(per_class: int = PER_CLASS, seed: int = 0, workers: int = 2,
-                 chunk: int = 500, strokes: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                 chunk: int = 500, strokes: float = 0.0, patterns: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """per_class `garment_drawing`s of every class -> (uint8 (10 * per_class, 28, 28), int64 labels), the same for
     a seed and chunk whatever `workers` is (each chunk has its own random stream). About 1 ms a drawing: made once
     per process and kept."""
-    jobs = [(label, min(chunk, per_class - i), seed * 1_000_003 + label * 100_003 + i, strokes)
+    jobs = [(label, min(chunk, per_class - i), seed * 1_000_003 + label * 100_003 + i, strokes, patterns)
             for label in range(10) for i in range(0, per_class, chunk)]
     labels = np.concatenate([np.full(job[1], job[0]) for job in jobs])
     return torch.from_numpy(_draw_jobs(jobs, workers)), torch.from_numpy(labels).long()
@@ -463,5 +520,5 @@ def garment_bank(per_class: int = PER_CLASS, seed: int = 0, workers: int = 2,
 @functools.lru_cache(maxsize=1)
 def doodle_bank(count: int = DOODLES, seed: int = 0, workers: int = 2, chunk: int = 500) -> torch.Tensor:
     """count `doodle_drawing`s -> uint8 (count, 28, 28), deterministic like garment_bank (its own streams)."""
-    jobs = [(-1, min(chunk, count - i), seed * 1_000_003 + 7_777_777 + i, 0.0) for i in range(0, count, chunk)]
+    jobs = [(-1, min(chunk, count - i), seed * 1_000_003 + 7_777_777 + i, 0.0, 0.0) for i in range(0, count, chunk)]
     return torch.from_numpy(_draw_jobs(jobs, workers))

@@ -24,6 +24,8 @@ from fmnist.preprocess import BlankImageError, bare_shape, fill_enclosed, prepro
 CANVAS = 448  # the app's sketchpad size
 KINDS = ("outline", "filled")
 COLOURED = "coloured"  # a design coloured in by hand: rows of brush strokes with gaps, no paint bucket (DESIGNS only)
+PRINTED = "printed"  # a top or a dress of DESIGNS, outline or solid, with a print on it: stripes, checks, dots, a logo
+PRINTED_CLASSES = (0, 2, 3, 4, 6)  # what people draw prints on: T-shirts, pullovers, dresses, coats and shirts
 STROKES = (4, 8, 14)  # canvas pixels: a thin pen, the app's default brush, a marker
 
 
@@ -33,8 +35,8 @@ class Sketch:
 
     canvas: np.ndarray
     label: int
-    kind: str  # "outline", "filled" or COLOURED
-    stroke: int  # outline width in canvas pixels (0 for filled; the brush's width for COLOURED)
+    kind: str  # "outline", "filled", COLOURED or PRINTED
+    stroke: int  # outline width in canvas pixels (0 for filled; the brush's width for COLOURED; PRINTED: the pen's)
     source: str = "test"  # "test" (a test image redrawn), "drawn" (a DRAWINGS template) or "design" (DESIGNS)
     design: str = ""  # the design's name, for source "design"
     pose: Pose | None = None  # how a design was placed (facing, tilt, size), for source "design"
@@ -441,9 +443,13 @@ def draw_design(design: Design, kind: str, rng: np.random.Generator, pose: Pose 
     outline of 3-20 vertices, not always closed, with a thin (3-6 px) or thick (10-18 px) pen; "filled" paints
     the outline's inside and then leaves the details off or rubs them out as background lines; COLOURED colours the
     inside in rows of brush strokes (`colour_rows`) with the outline drawn around them three times in five, details
-    as for "filled" (its stroke: the brush's width). pose: where it goes (sample_pose(label, rng) when None)."""
-    if kind not in KINDS + (COLOURED,):
-        raise ValueError(f"kind must be one of {KINDS + (COLOURED,)}, not {kind!r}")
+    as for "filled" (its stroke: the brush's width); PRINTED draws it as an outline or solid (one time in two) with a
+    print inside (`draw_print`; its stroke: the pen's width). pose: where it goes (sample_pose(label, rng) when None)."""
+    if kind not in KINDS + (COLOURED, PRINTED):
+        raise ValueError(f"kind must be one of {KINDS + (COLOURED, PRINTED)}, not {kind!r}")
+    printed = kind == PRINTED
+    if printed:
+        kind = KINDS[int(rng.integers(2))]
     pose = pose or sample_pose(label, rng)
     pen = int(rng.integers(*THIN_PENS, endpoint=True) if rng.integers(2) else
               rng.integers(*THICK_PENS, endpoint=True))
@@ -494,6 +500,10 @@ def draw_design(design: Design, kind: str, rng: np.random.Generator, pose: Pose 
     else:
         ink.line(to_canvas(plane[0][0]), fill=255, width=pen, joint="curve")
         detail_ink = 255
+    if printed:  # in the garment's own frame, so the stripes lie along it however it is tilted
+        alpha = draw_print(alpha, to_canvas(plane[0][0]), lambda p: to_canvas(to_plane(np.asarray(p, np.float64))),
+                           pen, 255 if kind == "outline" else 0, rng)
+        ink = ImageDraw.Draw(alpha)
     for lines, value in ((plane[1], detail_ink), (plane[2], 255)):
         for line in map(to_canvas, lines if value is not None else ()):
             if len(line) == 1:  # a button or a chain's link: a dot the size of the pen
@@ -503,7 +513,56 @@ def draw_design(design: Design, kind: str, rng: np.random.Generator, pose: Pose 
                 ink.line(line, fill=value, width=pen, joint="curve")
     canvas = np.zeros((CANVAS, CANVAS, 4), np.uint8)
     canvas[..., 3] = np.asarray(alpha)
-    return canvas, pen if kind == "outline" else brush if kind == COLOURED else 0
+    return canvas, pen if kind == "outline" or printed else brush if kind == COLOURED else 0
+
+
+def draw_print(alpha: Image.Image, outline: list[Point], place, pen: int, value: int,
+               rng: np.random.Generator) -> Image.Image:
+    """A drawing's ink `alpha` with a print drawn inside its closed `outline` (canvas points) in `value` (255: ink on
+    an outline; 0: rubbed out of a solid garment): horizontal stripes (Breton), vertical or diagonal stripes, checks,
+    polka dots, or a logo on the chest (a ring, a triangle, a lightning bolt, a word as a wavy line), laid out in the
+    design's unit box and `place`d on the canvas with it, with the pen or a finer one."""
+    layer = Image.new("L", alpha.size, 0)
+    ink = ImageDraw.Draw(layer)
+    fine = max(2, int(pen * rng.uniform(0.5, 1.0)))
+    style = ("breton", "breton", "vertical", "diagonal", "checks", "dots", "logo")[int(rng.integers(7))]
+    if style in ("breton", "vertical", "checks", "diagonal"):
+        gap = rng.uniform(0.08, 0.16)
+        (ax, ay), (bx, by) = place([(0.0, 0.0), (gap, gap)])
+        # stripes no wider than the paper between them (checks: half as wide), so a print never covers the garment
+        fine = min(fine, max(2, int(min(abs(bx - ax), abs(by - ay)) / (3 if style == "checks" else 2))))
+        for at in np.arange(rng.uniform(0.3, 0.7) * gap, 1.0, gap):
+            if style in ("breton", "checks"):
+                ink.line(place([(-0.1, at), (1.1, at)]), fill=255, width=fine)
+            if style in ("vertical", "checks"):
+                ink.line(place([(at, -0.1), (at, 1.1)]), fill=255, width=fine)
+            if style == "diagonal":
+                ink.line(place([(2 * at - 1.1, -0.1), (2 * at + 0.1, 1.1)]), fill=255, width=fine)
+    elif style == "dots":
+        for x, y in rng.uniform(0.05, 0.95, (int(rng.integers(8, 20)), 2)):
+            (cx, cy), = place([(x, y)])
+            r = max(fine * 0.8, 3.0)
+            ink.ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
+    else:
+        cx, cy, r = rng.uniform(0.42, 0.58), rng.uniform(0.28, 0.42), rng.uniform(0.07, 0.12)
+        logo = int(rng.integers(4))
+        if logo == 0:
+            t = np.linspace(0, 2 * np.pi, 17)
+            points = list(zip(cx + r * np.cos(t), cy + r * np.sin(t)))
+        elif logo == 1:
+            points = [(cx, cy - r), (cx + r, cy + r * 0.8), (cx - r, cy + r * 0.8), (cx, cy - r)]
+        elif logo == 2:
+            points = [(cx + r * 0.3, cy - r), (cx - r * 0.4, cy + r * 0.1), (cx + r * 0.4, cy - r * 0.1),
+                      (cx - r * 0.3, cy + r)]
+        else:
+            t = np.linspace(-1.5 * r, 1.5 * r, 20)
+            points = list(zip(cx + t, cy + 0.3 * r * np.sin(t / r * 7)))
+        ink.line(place(points), fill=255, width=fine, joint="curve")
+    inside = Image.new("L", alpha.size, 0)
+    ImageDraw.Draw(inside).polygon(outline, fill=255)
+    out = np.asarray(alpha).copy()
+    out[(np.asarray(layer) > 0) & (np.asarray(inside) > 0)] = value
+    return Image.fromarray(out, "L")
 
 
 def colour_rows(ink: ImageDraw.ImageDraw, outline: list[Point], brush: int, rng: np.random.Generator) -> None:
@@ -644,6 +703,18 @@ def make_sketches(data: FashionMNIST, per_class: int = 50, seed: int = 0, per_te
     return list(iter_sketches(data, per_class, seed, per_template))
 
 
+def iter_printed(seed: int = 0, per_design: int = 6) -> Iterator[Sketch]:
+    """per_design drawings of each design of PRINTED_CLASSES with a print on it (PRINTED), one at a time, from a
+    random stream of their own."""
+    rng = np.random.default_rng([seed, 4])
+    for label in PRINTED_CLASSES:
+        for design in DESIGNS[label]:
+            for _ in range(per_design):
+                pose = sample_pose(label, rng)
+                canvas, pen = draw_design(design, PRINTED, rng, pose)
+                yield Sketch(canvas, label, PRINTED, pen, "design", design.name, pose)
+
+
 @dataclass(frozen=True)
 class Condition:
     """One column of the sketch figures: which drawings it scores and how they are preprocessed."""
@@ -655,12 +726,16 @@ class Condition:
 
 
 # "outline+fill" is the app's "Fill closed outlines" option; "designs" scores DESIGNS, both kinds, as the Predict
-# tab's default (no filling) sees them; "coloured" the same designs coloured in by hand (iter_coloured).
+# tab's default (no filling) sees them; "coloured" the same designs coloured in by hand (iter_coloured); "printed"
+# the tops and dresses with a print on them (iter_printed).
 CONDITIONS = (Condition("outline", ("outline",), ("test", "drawn"), False),
               Condition("outline+fill", ("outline",), ("test", "drawn"), True),
               Condition("filled", ("filled",), ("test", "drawn"), False),
               Condition("designs", KINDS, ("design",), False),
-              Condition(COLOURED, (COLOURED,), ("design",), False))
+              Condition(COLOURED, (COLOURED,), ("design",), False),
+              Condition(PRINTED, (PRINTED,), ("design",), False))
+BALANCED = ("designs", COLOURED, PRINTED)  # the columns whose headline is the mean over their classes (their classes
+# differ in size; "printed" has five)
 
 
 @dataclass(frozen=True)
@@ -693,9 +768,10 @@ def prepare_sketches(sketches: Iterable[Sketch]) -> dict[str, Prepared]:
 
 
 def draw_set(data: FashionMNIST, seed: int = 0) -> dict[str, Prepared]:
-    """One draw of the evaluation set, preprocessed: iter_sketches, iter_designs and iter_coloured from seed's random
-    streams (other test images, other wobbles, pens and poses of the same designs). Seed 0 is sketch_set."""
-    return prepare_sketches(chain(iter_sketches(data, seed=seed), iter_designs(seed), iter_coloured(seed)))
+    """One draw of the evaluation set, preprocessed: iter_sketches, iter_designs, iter_coloured and iter_printed from
+    seed's random streams (other test images, other wobbles, pens and poses of the same designs). Seed 0 is sketch_set."""
+    return prepare_sketches(chain(iter_sketches(data, seed=seed), iter_designs(seed), iter_coloured(seed),
+                                  iter_printed(seed)))
 
 
 @remember_last
@@ -722,7 +798,8 @@ def sketch_accuracy(model: nn.Module, normalization: dict, prepared: dict[str, P
 
 
 def condition_figures(preds: np.ndarray, p: Prepared) -> dict:
-    """One condition's figures (sketch_accuracy's entries) from its predicted classes (N,)."""
+    """One condition's figures (sketch_accuracy's entries) from its predicted classes (N,); per_class_accuracy has the
+    classes the condition has drawings of (all ten but for "printed")."""
     right = (preds == p.labels) & ~p.blank
     total = np.bincount(p.labels, minlength=10)
     correct = np.bincount(p.labels, weights=right, minlength=10)
@@ -730,7 +807,7 @@ def condition_figures(preds: np.ndarray, p: Prepared) -> dict:
     return {
         "accuracy": round(float(correct.sum() / max(total.sum(), 1)), 4),
         "balanced_accuracy": round(float((correct[present] / total[present]).mean()), 4) if present.any() else 0.0,
-        "per_class_accuracy": {n: round(float(a / max(t, 1)), 4) for n, a, t in zip(CLASS_NAMES, correct, total)},
+        "per_class_accuracy": {n: round(float(a / t), 4) for n, a, t in zip(CLASS_NAMES, correct, total) if t},
         "n": int(total.sum()),
         "drawn_accuracy": round(float(right[p.drawn].sum()) / max(int(p.drawn.sum()), 1), 4),
         "drawn_n": int(p.drawn.sum()),
@@ -765,7 +842,8 @@ def sketch_draws(model: nn.Module, normalization: dict, data: FashionMNIST, draw
     for name in parts:
         each = [condition_figures(got, p) for got, p in zip(preds[name], parts[name])]
         per_draw[name] = {"accuracy": [f["accuracy"] for f in each],
-                          "per_class_accuracy": {c: [f["per_class_accuracy"][c] for f in each] for c in CLASS_NAMES}}
+                          "per_class_accuracy": {c: [f["per_class_accuracy"][c] for f in each]
+                                                 for c in each[0]["per_class_accuracy"]}}
     pooled = {name: condition_figures(np.concatenate(preds[name]), _joined(parts[name])) for name in parts}
     return {"draws": draws, "pooled": pooled, "per_draw": per_draw}
 

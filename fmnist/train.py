@@ -52,6 +52,8 @@ class TrainConfig:
     garments_per_class: int = PER_CLASS  # procedural drawings of each class in the garments bank
     colour_strokes: float = 0.0  # chance a coloured-in training drawing (renderings, garments, filled pen shapes) is
     # coloured with back-and-forth strokes, gaps and all (fmnist.augment.colour_in) instead of solid, in [0, 1]
+    patterns: float = 0.0  # chance a garments-bank top or dress carries a print (stripes, checks, dots, a motif on the
+    # chest: fmnist.garments.with_print), in [0, 1]
     init: str | None = None  # start from this checkpoint's weights (a path or shipped name); None = a random init
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
     width: int | None = None  # cnn only: channels of its first conv pair (each next pair has twice as many); None = 24
@@ -96,6 +98,7 @@ class TrainConfig:
         if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {ls!r}")
         for name, value, closed in (("erase", self.erase, True), ("colour_strokes", self.colour_strokes, True),
+                                    ("patterns", self.patterns, True),
                                     ("garments", self.garments, False),
                                     ("doodles", self.doodles, False), ("pen_shapes", self.pen_shapes, False),
                                     ("ema", self.ema, False)):
@@ -107,6 +110,9 @@ class TrainConfig:
         if self.colour_strokes and not (self.drawings or self.garments or self.pen_shapes):
             raise ValueError(f"colour_strokes changes how the drawings, garments and pen shapes are coloured in, so it "
                              f"needs one of them (got colour_strokes={self.colour_strokes} without)")
+        if self.patterns and not self.garments:
+            raise ValueError(f"patterns prints on the garments bank's tops and dresses, so it needs garments above 0 "
+                             f"(got patterns={self.patterns} with garments=0)")
         if self.shapes:
             mixed = [name for name, on in (("augment", self.augment), ("drawings", self.drawings),
                                            ("erase", self.erase), ("garments", self.garments),
@@ -347,7 +353,8 @@ def train_epochs(run: TrainRun, data: FashionMNIST, resume: dict | None = None):
         pens = (pens if cfg.subset is None else pens[keep]).to(device)
     if cfg.garments:  # uint8 (G, 28, 28) drawings and their labels, made once per process
         garment_images, garment_labels = (t.to(device) for t in garment_bank(cfg.garments_per_class,
-                                                                              strokes=cfg.colour_strokes))
+                                                                              strokes=cfg.colour_strokes,
+                                                                              patterns=cfg.patterns))
     if cfg.doodles:  # uint8 (D, 28, 28), no garment: trained towards equal probabilities for every class
         doodle_images = doodle_bank().to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)
@@ -509,9 +516,9 @@ def _fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
 
 def _check_resumable(state: dict, cfg: TrainConfig, n: int, fingerprint: str) -> None:
     """A ResumeError in words unless a resume state belongs to a run of this config on these n training images."""
-    check_resume_state(state)
-    if state["config"] != asdict(cfg):
-        changed = sorted(k for k, v in asdict(cfg).items() if state["config"].get(k) != v)
+    saved = asdict(resume_config(state))  # options added since the state was saved read as their defaults
+    if saved != asdict(cfg):
+        changed = sorted(k for k, v in asdict(cfg).items() if saved[k] != v)
         raise ResumeError(f"that saved run was trained with other options ({', '.join(changed)})")
     if state["n_train"] != n:
         raise ResumeError(f"that saved run trained on {state['n_train']:,} images, this data has {n:,}")

@@ -241,9 +241,9 @@ def test_model_card_gives_drawing_figures_to_one_decimal_as_the_readme_does():
 
 def test_model_card_shows_the_design_columns_class_balanced():
     card = model_card({"arch": "cnn", "metrics": {
-        "sketch_accuracy": {"outline": 0.81, "designs": 0.70, "coloured": 0.66},
-        "sketch_balanced_accuracy": {"outline": 0.80, "designs": 0.64, "coloured": 0.61}}})
-    assert card == "**cnn** · drawings: outline 81.0 %, designs 64.0 %, coloured 61.0 %"
+        "sketch_accuracy": {"outline": 0.81, "designs": 0.70, "coloured": 0.66, "printed": 0.75},
+        "sketch_balanced_accuracy": {"outline": 0.80, "designs": 0.64, "coloured": 0.61, "printed": 0.72}}})
+    assert card == "**cnn** · drawings: outline 81.0 %, designs 64.0 %, coloured 61.0 %, printed 72.0 %"
     assert "designs 70.0 %" in model_card({"arch": "cnn", "metrics": {"sketch_accuracy": {"designs": 0.70},
                                                                     "sketch_balanced_accuracy": "bad"}})
 
@@ -395,7 +395,7 @@ def test_training_streams_and_registers_a_session_model():
     label, *_ = predict_upload(str(EXAMPLES[1]), name, final["models_state"], False)
     assert label is not None
     sketch = meta["metrics"]["sketch_accuracy"]  # measured on the sketch set, shown in the card and the table
-    assert set(sketch) == {"outline", "outline+fill", "filled", "designs", "coloured"}
+    assert set(sketch) == {"outline", "outline+fill", "filled", "designs", "coloured", "printed"}
     assert "drawings: outline" in model_card(meta)
     assert final["results"].data["filled %"].iloc[0] == round(sketch["filled"] * 100, 1)
     assert f"drawings: outlines {sketch['outline'] * 100:.1f} %, filled {sketch['filled'] * 100:.1f} %" in final["status"]

@@ -25,7 +25,7 @@ def test_train_records_and_runs_prints_the_table(tmp_path):
     assert (run.nickname, run.batch_size, run.epochs_done, run.train_images, run.outcome) == (
         "**bold**", 32, 2, 300, "finished")
     assert len(run.loss_curve) == 2 and len(run.per_class_accuracy) == 10 and set(run.sketch_accuracy) == {
-        "outline", "outline+fill", "filled", "designs", "coloured"}
+        "outline", "outline+fill", "filled", "designs", "coloured", "printed"}
     Board(db).record(a_run(64, 0.9))
     Board(db).record(a_run(64, 0.8))
     res = fmnist("runs", "--db", str(db), cwd=tmp_path)

@@ -7,6 +7,7 @@ from itertools import chain
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from conftest import write_idx_dataset
 from fmnist.augment import preview, silhouettes, sketch_augment
@@ -14,7 +15,8 @@ from fmnist.data import load_fashion_mnist
 from fmnist.models import build_model
 from fmnist.preprocess import BlankImageError, fill_enclosed, preprocess_drawing
 from conftest import real_data
-from fmnist.sketches import (BRUSHES, CANVAS, COLOURED, CONDITIONS, DESIGNS, DRAWINGS, KINDS, MAX_TILT, SMALL_TILT,
+from fmnist.sketches import (BALANCED, BRUSHES, CANVAS, COLOURED, CONDITIONS, DESIGNS, DRAWINGS, KINDS, MAX_TILT,
+                             PRINTED, PRINTED_CLASSES, SMALL_TILT, iter_printed,
                              Design, Pose, Prepared, draw_design, hand_drawn_outline, iter_coloured, iter_designs,
                              draw_set, make_sketches, prepare_sketches, sketch_accuracy, sketch_draws, sketch_set)
 
@@ -41,7 +43,8 @@ def test_sketches_are_sketchpad_canvases_from_the_test_split(tmp_path):
     assert {k: len(p.images) for k, p in prepared.items()} == expected  # no designs among these drawings
     assert all(p.images.dtype == np.uint8 and p.images.shape[1:] == (28, 28) for p in prepared.values())
     result = sketch_accuracy(build_model("lenet", seed=0).eval(), {"mean": 0.286, "std": 0.353}, prepared)
-    assert set(result) == {c.name for c in CONDITIONS} == {"outline", "outline+fill", "filled", "designs", "coloured"}
+    assert set(result) == {c.name for c in CONDITIONS} == {"outline", "outline+fill", "filled", "designs", "coloured",
+                                                           "printed"}
     assert all(0 <= r["accuracy"] <= 1 and r["n"] == expected[k] for k, r in result.items())
     assert all(0 <= r["drawn_accuracy"] <= 1 and r["drawn_n"] == (n_drawn // 2 if expected[k] else 0)
                for k, r in result.items())
@@ -170,7 +173,8 @@ def test_scores_count_blank_drawings_as_wrong_and_match_one_at_a_time_prediction
     sketches += [Sketch(blank, 3, "outline", 4), Sketch(blank, 3, "filled", 0)]
     model, norm = build_model("lenet", seed=1).eval(), {"mean": 0.286, "std": 0.353}
     result = sketch_accuracy(model, norm, prepare_sketches(sketches))
-    sketches += list(iter_designs(per_design=1))[::7] + list(iter_coloured(per_design=1))[::7]
+    sketches += (list(iter_designs(per_design=1))[::7] + list(iter_coloured(per_design=1))[::7]
+                 + list(iter_printed(per_design=1))[::5])
     result = sketch_accuracy(model, norm, prepare_sketches(sketches))
     for c in CONDITIONS:
         right = [s.canvas.any() and predict_proba(model, to_input(preprocess_drawing(s.canvas, fill=c.fill), norm))[0]
@@ -247,6 +251,38 @@ def test_coloured_designs_are_seeded_rows_of_brush_strokes_inside_each_design_fo
         draw_design(DESIGNS[0][0], "hatched", np.random.default_rng(0))
 
 
+def test_printed_designs_are_seeded_tops_and_dresses_with_a_print_inside_for_their_own_column():
+    a, b = list(iter_printed(per_design=2)), list(iter_printed(per_design=2))
+    assert len(a) == 2 * sum(len(DESIGNS[label]) for label in PRINTED_CLASSES)
+    assert all(np.array_equal(x.canvas, y.canvas) and x.pose == y.pose for x, y in zip(a, b))
+    assert sum(np.array_equal(x.canvas, y.canvas) for x, y in zip(a, list(iter_printed(seed=1, per_design=2)))) == 0
+    assert {(s.kind, s.source) for s in a} == {(PRINTED, "design")} and {s.label for s in a} == set(PRINTED_CLASSES)
+    assert {s.design for s in a} == {d.name for label in PRINTED_CLASSES for d in DESIGNS[label]}
+    # drawn as outlines and solid: a solid one's ink covers most of its box, an outline's little of it
+    cover = [(s.canvas[..., 3] > 0).mean() / np.ptp(np.argwhere(s.canvas[..., 3]), 0).prod() * CANVAS ** 2 for s in a]
+    assert min(cover) < 0.35 and max(cover) > 0.5
+    prepared = prepare_sketches(a)  # scored in a column of their own; the designs column keeps its drawings
+    assert len(prepared[PRINTED].images) == len(a) and not prepared[PRINTED].blank.any()
+    assert all(len(p.images) == 0 for name, p in prepared.items() if name != PRINTED)
+
+
+@pytest.mark.parametrize("value", [255, 0])
+def test_a_print_is_drawn_inside_the_outline_in_the_ink_asked_for(value):
+    from fmnist.sketches import draw_print
+
+    box = [(100.0, 80.0), (340.0, 80.0), (340.0, 380.0), (100.0, 380.0)]
+    inside = np.zeros((CANVAS, CANVAS), bool)
+    inside[80:381, 100:341] = True  # PIL fills a polygon edge to edge
+    for seed in range(40):
+        alpha = Image.new("L", (CANVAS, CANVAS), 0 if value else 255)  # an outline's paper or a solid garment
+        place = lambda points: [(100 + 240 * x, 80 + 300 * y) for x, y in points]  # noqa: E731
+        out = np.asarray(draw_print(alpha, box, place, 12, value, np.random.default_rng(seed)))
+        changed = out != np.asarray(alpha)
+        assert changed[inside].mean() > 0.005 and not changed[~inside].any(), seed
+        assert (out[changed] == value).all()
+        assert changed[inside].mean() < 0.6, seed  # a print, not the garment painted over
+
+
 def test_hand_drawn_outlines_have_3_to_20_vertices_near_the_designs():
     rng = np.random.default_rng(0)
     counts, detailed = [], []  # vertices of all outlines, of the designs with 14 or more
@@ -316,11 +352,11 @@ def test_balanced_accuracy_is_the_mean_of_the_per_class_accuracies():
 def test_shipped_checkpoints_record_what_they_score_on_the_designs():
     from fmnist.checkpoint import load_checkpoint
 
-    designs = prepare_sketches(chain(iter_designs(), iter_coloured()))  # sketch_set's design columns, without the data
+    designs = prepare_sketches(chain(iter_designs(), iter_coloured(), iter_printed()))  # sketch_set's design columns
     for name in ("default", "lenet"):
         model, meta = load_checkpoint(name)
         metrics = meta["metrics"]
-        for column in ("designs", COLOURED):
+        for column in BALANCED:
             measured = sketch_accuracy(model, meta["normalization"], {column: designs[column]})[column]
             assert metrics["sketch_accuracy"][column] == measured["accuracy"]
             assert metrics["sketch_balanced_accuracy"][column] == measured["balanced_accuracy"]
@@ -337,7 +373,8 @@ def test_training_does_not_draw_on_the_designs():
     for module in (fmnist.train, fmnist.augment, fmnist.garments):
         source = inspect.getsource(module)
         assert not any(name in source for name in ("DESIGNS", "iter_designs", "draw_design", "iter_coloured",
-                                                   "colour_rows", "fmnist.sketches")), module
+                                                   "colour_rows", "iter_printed", "draw_print",
+                                                   "fmnist.sketches")), module
 
 
 def test_designs_have_no_near_duplicate_among_the_procedural_garments():
@@ -348,6 +385,16 @@ def test_designs_have_no_near_duplicate_among_the_procedural_garments():
     nearest = torch.cat([torch.cdist(part, drawings).min(1).values for part in designs.split(128)]) / 28
     # RMS 0..255 to the closest of 10,000 garments: 16 at least, 62 the median; two drawings of one design lie a
     # median 66 apart (closest 12), other designs 18 at least (measured 2026-12)
+    assert nearest.min() > 12, nearest.min()
+
+
+def test_printed_designs_have_no_near_duplicate_among_garments_printed_for_training():
+    from fmnist.garments import garment_bank
+
+    printed = torch.from_numpy(prepare_sketches(iter_printed())[PRINTED].images).reshape(-1, 784).float()
+    drawings = garment_bank.__wrapped__(per_class=300, seed=0, workers=2, patterns=1.0)[0].reshape(-1, 784).float()
+    nearest = torch.cat([torch.cdist(part, drawings).min(1).values for part in printed.split(128)]) / 28
+    # RMS 0..255 to the closest of 3,000 garments, every top and dress with a print: 27 at the closest (2026-12-06)
     assert nearest.min() > 12, nearest.min()
 
 
@@ -363,10 +410,10 @@ def test_coloured_designs_have_no_near_duplicate_among_garments_coloured_in_for_
 
 
 @real_data
-@pytest.mark.parametrize("column", ["designs", COLOURED])
+@pytest.mark.parametrize("column", BALANCED)
 def test_designs_have_no_near_duplicate_among_the_training_images(column):
     data = load_fashion_mnist()
-    designs = prepare_sketches(chain(iter_designs(), iter_coloured()))[column].images
+    designs = prepare_sketches(chain(iter_designs(), iter_coloured(), iter_printed()))[column].images
     train = data.train_images.reshape(len(data.train_images), -1).float()
     nearest = torch.cat([torch.cdist(part, train).min(1).values
                          for part in torch.from_numpy(designs).reshape(len(designs), -1).float().split(128)])
