@@ -236,8 +236,7 @@ def collected_accuracy(model: nn.Module, normalization: dict, collection: Collec
     preds = probs.argmax(1)
     figures = {k: v for k, v in condition_figures(preds, p).items() if not k.startswith("drawn_")}
     counts = np.bincount(p.labels, minlength=len(CLASS_NAMES))
-    figures["per_class_accuracy"] = {n: (a if c else None) for (n, a), c in
-                                     zip(figures["per_class_accuracy"].items(), counts)}  # None: no drawing of it
+    figures["per_class_accuracy"] = {n: figures["per_class_accuracy"].get(n) for n in CLASS_NAMES}  # None: no drawing
     wrong = [i for i in np.flatnonzero((preds != p.labels) | p.blank)]
     wrong.sort(key=lambda i: -probs[i, preds[i]])
     return {**figures,
