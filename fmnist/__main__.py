@@ -509,8 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="chance a coloured-in training drawing (--drawings, --garments, --pen-shapes) is coloured "
                             "with back-and-forth strokes, gaps and all, as on the sketchpad, instead of solid, 0 to 1")
         p.add_argument("--patterns", type=float, default=d.patterns,
-                       help="chance a --garments top or dress carries a print (stripes, checks, dots or a motif on the "
-                            "chest), inked on an outline and rubbed out of a solid one, 0 to 1")
+                       help="chance a --garments top or dress drawn as an outline carries a print (stripes, checks, "
+                            "dots or a motif on the chest), 0 to 1")
         p.add_argument("--init", default=None,
                        help="start from this checkpoint's weights (a path or a shipped name: same --model, --width and "
                             "--stages) instead of a random init")

@@ -341,7 +341,7 @@ def garment_drawing(label: int, rng: np.random.Generator, strokes: float = 0.0, 
     pen, coloured in a third of the time, mirrored half the time, shoes tilted up to 25 degrees), through the
     app's own `ink_to_model_image` -> uint8 (28, 28); strokes: the chance that a coloured-in one is coloured with
     back-and-forth strokes (`fmnist.augment.colour_in`) instead of solid; patterns: the chance that a top or a dress
-    (PRINTABLE) carries a print (`with_print`)."""
+    (PRINTABLE) drawn as an outline carries a print (`with_print`)."""
     g = garment(label, rng)
     return _draw(g, rng.uniform(-25, 25) if label in SHOES else rng.uniform(-6, 6), rng, strokes,
                  patterns if label in PRINTABLE else 0.0)
@@ -428,8 +428,8 @@ def _draw(g: Parts, tilt: float, rng: np.random.Generator, strokes: float = 0.0,
         end = [shape[0]] if rng.random() < 0.7 else [tuple(np.add(shape[0], np.subtract(shape[-1], shape[0])
                                                                    * rng.uniform(-0.3, 0.3)))]
         pen.line(shape + (end if g.closed else []), fill=255, width=width, joint="curve")
-    if patterns and g.closed and rng.random() < patterns:
-        canvas = with_print(canvas, shape, width, filled, rng)
+    if patterns and g.closed and not filled and rng.random() < patterns:  # inked, as on the pad: never rubbed out
+        canvas = with_print(canvas, shape, width, rng)
         pen = ImageDraw.Draw(canvas)
     detail_ink = (0 if rng.random() < 0.5 else None) if filled else 255
     for lines, value in ((g.details, detail_ink), (g.parts, 255)):
@@ -444,11 +444,11 @@ def _draw(g: Parts, tilt: float, rng: np.random.Generator, strokes: float = 0.0,
     return ink_to_model_image(np.asarray(canvas), min_stroke=True)
 
 
-def with_print(canvas: Image.Image, shape: list[tuple[float, float]], width: int, filled: bool,
+def with_print(canvas: Image.Image, shape: list[tuple[float, float]], width: int,
                rng: np.random.Generator) -> Image.Image:
-    """A garment's canvas with a print inside its outline `shape`, as people decorate a drawn top or dress: stripes
-    across (or down, or both ways: checks), dots, or a motif on the chest (a ring, a star, a heart, a scrawled word),
-    with the pen or a thinner one; inked on an outline, rubbed out of a solid garment."""
+    """A garment's canvas with a print inked inside its outline `shape`, as people decorate a drawn top or dress:
+    stripes across (or down, or both ways: checks), dots, or a motif on the chest (a ring, a star, a heart, a scrawled
+    word), with the pen or a thinner one, stripes never wider than the paper between them."""
     corners = np.asarray(shape, dtype=np.float64)
     (x0, y0), (x1, y1) = corners.min(0), corners.max(0)
     w, h = x1 - x0, y1 - y0
@@ -490,7 +490,7 @@ def with_print(canvas: Image.Image, shape: list[tuple[float, float]], width: int
     inside = Image.new("L", canvas.size, 0)
     ImageDraw.Draw(inside).polygon(shape, fill=255)
     out = np.asarray(canvas).copy()
-    out[(np.asarray(layer) > 0) & (np.asarray(inside) > 0)] = 0 if filled else 255
+    out[(np.asarray(layer) > 0) & (np.asarray(inside) > 0)] = 255
     return Image.fromarray(out, "L")
 
 

@@ -52,8 +52,8 @@ class TrainConfig:
     garments_per_class: int = PER_CLASS  # procedural drawings of each class in the garments bank
     colour_strokes: float = 0.0  # chance a coloured-in training drawing (renderings, garments, filled pen shapes) is
     # coloured with back-and-forth strokes, gaps and all (fmnist.augment.colour_in) instead of solid, in [0, 1]
-    patterns: float = 0.0  # chance a garments-bank top or dress carries a print (stripes, checks, dots, a motif on the
-    # chest: fmnist.garments.with_print), in [0, 1]
+    patterns: float = 0.0  # chance a garments-bank top or dress drawn as an outline carries a print (stripes, checks,
+    # dots, a motif on the chest: fmnist.garments.with_print), in [0, 1]
     init: str | None = None  # start from this checkpoint's weights (a path or shipped name); None = a random init
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
     width: int | None = None  # cnn only: channels of its first conv pair (each next pair has twice as many); None = 24

@@ -84,7 +84,7 @@ def test_shares_are_validated(field, share):
         TrainConfig(**{field: share})
 
 
-def test_a_print_lies_inside_the_garment_inked_on_an_outline_and_rubbed_out_of_a_solid_one():
+def test_a_print_is_inked_inside_the_garment_and_leaves_paper_between_its_stripes():
     from PIL import Image, ImageDraw
 
     from fmnist.garments import with_print
@@ -96,39 +96,31 @@ def test_a_print_lies_inside_the_garment_inked_on_an_outline_and_rubbed_out_of_a
     inside = np.asarray(inside) > 0
     kinds = set()
     for seed in range(60):
-        for filled in (False, True):
-            canvas = Image.new("L", (224, 224), 0)
-            if filled:
-                ImageDraw.Draw(canvas).polygon(tee, fill=255)
-            else:
-                ImageDraw.Draw(canvas).line(tee + tee[:1], fill=255, width=6)
-            before = np.asarray(canvas)
-            after = np.asarray(with_print(canvas, tee, 6 + seed % 10, filled, np.random.default_rng(seed)))
-            changed = after != before
-            assert changed.any() and not (changed & ~inside).any(), seed  # on the garment, never off it
-            assert (after[changed] == (0 if filled else 255)).all()  # rubbed out of a solid one, inked on an outline
-            if filled:  # a print, not the garment rubbed away
-                assert (after > 0).sum() > 0.3 * (before > 0).sum(), seed
-            kinds.add(round(changed.sum() / inside.sum(), 1))
-    assert len(kinds) >= 4  # stripes, checks, dots and motifs cover the garment in different measure
-    crop = [(20, 90), (204, 90), (204, 140), (20, 140)]  # a wide, short top drawn with a marker: stripes stay thin
-    for seed in range(60):
         canvas = Image.new("L", (224, 224), 0)
-        ImageDraw.Draw(canvas).polygon(crop, fill=255)
-        after = np.asarray(with_print(canvas, crop, 14, True, np.random.default_rng(seed)))
-        assert (after > 0).sum() > 0.2 * (np.asarray(canvas) > 0).sum(), seed
+        ImageDraw.Draw(canvas).line(tee + tee[:1], fill=255, width=6)
+        before = np.asarray(canvas)
+        after = np.asarray(with_print(canvas, tee, 6 + seed % 10, np.random.default_rng(seed)))
+        changed = after != before
+        assert changed.any() and not (changed & ~inside).any(), seed  # on the garment, never off it
+        assert (after[changed] == 255).all()  # in the pen's ink
+        kinds.add(round(changed.sum() / inside.sum(), 1))
+    assert len(kinds) >= 4  # stripes, checks, dots and motifs cover the garment in different measure
+    crop = [(20, 90), (204, 90), (204, 140), (20, 140)]  # a wide, short top drawn with a marker: the stripes stay thin
+    inside = np.zeros((224, 224), bool)
+    inside[91:140, 21:204] = True
+    for seed in range(60):
+        after = np.asarray(with_print(Image.new("L", (224, 224), 0), crop, 14, np.random.default_rng(seed)))
+        assert (after[inside] == 0).mean() > 0.2, seed  # a print, not the garment painted over
 
 
-def test_patterns_print_on_tops_and_dresses_only_and_leave_the_other_classes_as_they_were():
+def test_patterns_print_on_outlined_tops_and_dresses_only_and_leave_the_rest_as_they_were():
     from fmnist.garments import PRINTABLE
 
     for label in range(10):
-        plain = [garment_drawing(label, np.random.default_rng([label, s]), 0.0, 0.0) for s in range(30)]
-        printed = [garment_drawing(label, np.random.default_rng([label, s]), 0.0, 1.0) for s in range(30)]
+        plain = [garment_drawing(label, np.random.default_rng([label, s]), 0.0, 0.0) for s in range(60)]
+        printed = [garment_drawing(label, np.random.default_rng([label, s]), 0.0, 1.0) for s in range(60)]
         same = sum(np.array_equal(a, b) for a, b in zip(plain, printed))
         if label in PRINTABLE:
-            assert same <= 3, (label, same)  # (a garment drawn as an open stroke takes no print)
+            assert 8 < same < 35, (label, same)  # all but the solid ones (a third) and the open strokes
         else:
-            assert same == 30, label
-    bank, labels = garment_bank.__wrapped__(per_class=20, seed=0, workers=1, chunk=20, patterns=0.5)
-    assert (bank.flatten(1).amax(1) == 255).all()  # no print rubs a garment out
+            assert same == 60, label
