@@ -66,13 +66,15 @@ _runs_root_lock = threading.Lock()
 
 # ---- A session's runs: values only (they live in gr.State and cross the ZeroGPU boundary as copies) ----
 
+TRAINING, MEASURING = "training", "measuring"  # a run's status in the table until it has ended
+
 @dataclass(frozen=True)
 class RunSummary:
     """One run of the session as the results table and the curves show it."""
 
     name: str  # "#2 lenet bs100"
     config: TrainConfig
-    ending: str = "running"  # then one of demo.training's endings
+    ending: str = TRAINING  # then MEASURING, then one of demo.training's endings
     epochs_done: int = 0
     seconds: float = 0.0
     loss: tuple = ()  # ((epoch, running loss), ...)
@@ -270,9 +272,6 @@ def revealed(key: str, value):
     if key not in REVEALED or isinstance(value, dict):
         return value
     return gr.update(value=value, visible=True)
-
-
-TRAINING, MEASURING = "training", "measuring"  # a run's status in the table until it has ended
 
 
 def results_frame(runs, running: RunSummary | None = None) -> Styler:
