@@ -13,7 +13,8 @@ import gradio as gr
 import numpy as np
 from matplotlib import colormaps
 
-from demo.models import all_models, get_model, is_number, model_card, model_key, picker_entries, shown_name
+from demo.models import (all_models, get_model, is_number, model_card, model_key, picker_entries, shipped_names,
+                         shown_name)
 from demo.sketch_canvas import decode_drawing, sketch_canvas
 from fmnist.checkpoint import CheckpointError, load_checkpoint
 from fmnist.collected import CollectionError, add_drawing, collecting, collection_folder, count_drawings
@@ -117,16 +118,33 @@ def answer_hint(verdict: Verdict, filled: bool = False) -> str:
     return f"{BARE_TOP_HINT} {FILLED_OVER}" if filled else BARE_TOP_HINT
 
 
+LISTED_OTHERS = 3  # other models the line names one by one: the shipped ones, then this session's newest
+
+
 def compare_models(image28: np.ndarray, model_name: str, session_models: dict, bare: bool = False) -> str:
     """One line: what every other model (shipped, and this session's) answers for the same picture, sure or not;
-    bare: a drawing with nothing inside its shape (each judged as the main answer is)."""
-    answers = []
-    for name in all_models(session_models):
-        if model_key(name, session_models) == model_key(model_name, session_models):
-            continue
+    bare: a drawing with nothing inside its shape (each judged as the main answer is). The shipped models and this
+    session's newest are named, LISTED_OTHERS in all; older ones of the session's (up to MAX_SESSION_RUNS trained
+    and any loaded) are counted by their answer, so the line stays about two lines long however many a student has."""
+    shipped = set(shipped_names())
+    others = [n for n in all_models(session_models)
+              if model_key(n, session_models) != model_key(model_name, session_models)]
+    # newest first among the session's: all_models lists them oldest first
+    order = [n for n in others if n in shipped] + [n for n in reversed(others) if n not in shipped]
+    answers, counted = [], {}
+    for i, name in enumerate(order):
         model, meta = get_model(name, session_models)
-        probs = predict_proba(model, to_input(image28, meta["normalization"]))[0]
-        answers.append(f"{shown_name(name)}: {short_answer(judge(probs, bare), meta['class_names'])}")
+        verdict = judge(predict_proba(model, to_input(image28, meta["normalization"]))[0], bare)
+        if i < LISTED_OTHERS:
+            answers.append(f"{shown_name(name)}: {short_answer(verdict, meta['class_names'])}")
+        else:
+            key = (f"**{meta['class_names'][verdict.top[0][0]]}**" if verdict.kind not in ("unlike", "unsure")
+                   else "no garment" if verdict.kind == "unlike" else "not sure")
+            counted[key] = counted.get(key, 0) + 1
+    if counted:
+        n = sum(counted.values())
+        tally = ", ".join(f"{v} {k}" for k, v in sorted(counted.items(), key=lambda kv: -kv[1]))
+        answers.append(f"{n} older model{'s' if n > 1 else ''} of yours: {tally}")
     return "Other models: " + " · ".join(answers) if answers else ""
 
 

@@ -660,6 +660,29 @@ def test_an_unsure_answer_says_so_in_words_instead_of_one_confident_label(probs,
     assert other in others.split(" · ") or "Other models: " + other in others.split(" · ")
 
 
+def test_the_other_models_line_stays_short_with_a_session_full_of_models():
+    """A student who trained a dozen models: the shipped ones and the newest of theirs are named, the older ones are
+    counted by their answer (the line grew by one entry a model, to five lines on a phone)."""
+    sure, unsure, unlike = ([0.02] * 6 + [0.82] + [0.02] * 3, [0.40, 0.01, 0.03, 0.02, 0.05, 0.01, 0.44, 0.01, 0.02, 0.01],
+                            [0.10] * 8 + [0.05, 0.15])
+    session = {}
+    for i, probs in enumerate([unlike, unsure, sure, sure, sure, sure, unsure]):  # oldest first
+        session[f"run {i}"] = fixed_session(probs)["fixed"]
+    others = predict_drawing(pad_value(stroke_layer()), "default", session, False)[4]
+    named = others.removeprefix("Other models: ").split(" · ")
+    assert [n.split(":")[0] for n in named] == ["lenet", "run 6", "run 5", "5 older models of yours"]
+    assert named[1] == "run 6: not sure, **Shirt** or **T-shirt/top**? (44 / 40 %)" and "run 5: **Shirt** 82 %" in named
+    assert named[3] == "5 older models of yours: 3 **Shirt**, 1 not sure, 1 no garment"
+    # the one being asked is left out, wherever it is; a session of two is named in full
+    others = predict_drawing(pad_value(stroke_layer()), "run 6", session, False)[4]
+    assert [n.split(":")[0] for n in others.removeprefix("Other models: ").split(" · ")] == \
+        ["cnn (default)", "lenet", "run 5", "5 older models of yours"]
+    two = {k: session[k] for k in ("run 0", "run 1")}
+    others = predict_drawing(pad_value(stroke_layer()), "lenet", two, False)[4]
+    assert [n.split(":")[0] for n in others.removeprefix("Other models: ").split(" · ")] == \
+        ["cnn (default)", "run 1", "run 0"]
+
+
 def test_a_top_drawn_as_a_bare_shape_gets_told_what_tells_tops_apart(tmp_path):
     """A solid long-sleeved shape that the model calls Shirt at 60 %: "not sure" and the hint, whatever the model;
     the same with a zip rubbed out of it, or the same picture uploaded as a photo: the answer as it is, no hint. The
