@@ -65,14 +65,17 @@ JS = """
 const cv = element.querySelector('.pad-canvas');
 const SIDE = 448, SENT = 224;
 // One canvas pixel for each screen pixel: on a phone or a laptop's sharp screen (2-3 screen pixels to a CSS pixel) a
-// 448-pixel canvas was stretched and every stroke drawn soft. Strokes stay in SIDE units (the context is scaled), and
-// what is sent is brought down to SIDE first, as a 1:1 screen draws it, then to SENT.
+// 448-pixel canvas was stretched and every stroke drawn soft. Strokes stay in SIDE units (the context is scaled). What
+// is sent is drawn apart, stroke for stroke, on a SIDE-pixel canvas, as a 1:1 screen draws it, then brought to SENT:
+// the screen's canvas brought down 3:1 to SIDE lost its strokes' soft edges (the browser samples, it does not average),
+// and a phone's drawing reached the model one pixel off where a laptop's did.
 const DPR = Math.min(3, Math.max(1, Math.round(window.devicePixelRatio || 1)));
 cv.width = cv.height = SIDE * DPR;
 const ctx = cv.getContext('2d');
 ctx.setTransform(DPR, 0, 0, DPR, 0, 0);
 const mid = DPR > 1 ? Object.assign(document.createElement('canvas'), {width: SIDE, height: SIDE}) : cv;
 const mctx = mid.getContext('2d');
+const pens = DPR > 1 ? [ctx, mctx] : [ctx];
 const small = document.createElement('canvas');
 small.width = small.height = SENT;
 const sctx = small.getContext('2d');
@@ -81,18 +84,22 @@ const sctx = small.getContext('2d');
 let strokes = [], done = [], undone = [], current = null, size = 16, erasing = false, seq = 0;
 const q = s => element.querySelector(s);
 
-function style(s) {
-  ctx.globalCompositeOperation = s.erase ? 'destination-out' : 'source-over';
-  ctx.strokeStyle = ctx.fillStyle = '#000';
-  ctx.lineWidth = s.size; ctx.lineCap = ctx.lineJoin = 'round';
+function style(c, s) {
+  c.globalCompositeOperation = s.erase ? 'destination-out' : 'source-over';
+  c.strokeStyle = c.fillStyle = '#000';
+  c.lineWidth = s.size; c.lineCap = c.lineJoin = 'round';
 }
-function dot(s, p) { style(s); ctx.beginPath(); ctx.arc(p[0], p[1], s.size / 2, 0, 2 * Math.PI); ctx.fill(); }
-function segment(s, a, b) { style(s); ctx.beginPath(); ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); ctx.stroke(); }
+function dot(s, p) {
+  for (const c of pens) { style(c, s); c.beginPath(); c.arc(p[0], p[1], s.size / 2, 0, 2 * Math.PI); c.fill(); }
+}
+function segment(s, a, b) {
+  for (const c of pens) { style(c, s); c.beginPath(); c.moveTo(a[0], a[1]); c.lineTo(b[0], b[1]); c.stroke(); }
+}
 function paint(s) {
   dot(s, s.pts[0]);
   for (let i = 1; i < s.pts.length; i++) segment(s, s.pts[i - 1], s.pts[i]);
 }
-function redraw() { ctx.clearRect(0, 0, SIDE, SIDE); strokes.forEach(paint); }
+function redraw() { pens.forEach(c => c.clearRect(0, 0, SIDE, SIDE)); strokes.forEach(paint); }
 function buttons() { q('.pad-undo').disabled = !done.length; q('.pad-redo').disabled = !undone.length; }
 function clearPad() {  // and back to the pen: on an empty pad the eraser would leave a stroke that shows nothing
   if (strokes.length) done.push({cleared: strokes});
@@ -115,7 +122,6 @@ function send() {
   seq += 1;
   let value = '';
   if (strokes.some(s => !s.erase)) {
-    if (mid !== cv) { mctx.clearRect(0, 0, SIDE, SIDE); mctx.drawImage(cv, 0, 0, SIDE, SIDE); }
     sctx.clearRect(0, 0, SENT, SENT);
     sctx.drawImage(mid, 0, 0, SENT, SENT);
     value = JSON.stringify({png: small.toDataURL('image/png'), strokes: strokes.filter(s => !s.erase).length,

@@ -18,7 +18,7 @@ from demo.latency import garment_strokes, stroke_path
 from demo.sketch_canvas import READY, SIDE, decode_drawing, pad_value
 from fmnist.preprocess import preprocess_drawing
 from conftest import real_data
-from test_browser import CHROMIUM, FLAGS, app_url, ink_pixels  # noqa: F401  (app_url: the running app, a fixture)
+from test_browser import CHROMIUM, FLAGS, PHONE, app_url, ink_pixels  # noqa: F401  (app_url: the running app, a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -114,7 +114,7 @@ def test_ten_garments_in_a_row_on_a_phone_by_touch(app_url):  # noqa: F811
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = browser.new_page(**PHONE)
         page.goto(app_url)
         page.locator(f"#sketchpad {READY}").wait_for(timeout=30_000)
         page.evaluate("document.querySelector('#sketchpad').scrollIntoView()")
