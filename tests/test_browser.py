@@ -793,6 +793,16 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
     per_class.wait_for(timeout=30_000)
     assert 400 <= per_class.bounding_box()["width"] <= 670  # legible, and not blown up to the row's 1,000 pixels
     shoot(page, "train", tmp_path)  # the four runs' curves, named under the plots
+    # Back to drawing with the four runs in the session: the other models' line names lenet and the two newest runs
+    # and counts the two older ones by their answer, on two lines at most (it took one entry a model)
+    page.get_by_role("tab", name="Predict").click()
+    draw(page, TROUSERS)
+    page.wait_for_function("document.querySelector('#other-models').innerText.includes('older models of yours')",
+                           timeout=30_000)
+    others = page.locator("#other-models").inner_text().strip()
+    assert re.fullmatch(r"Other models: lenet: .+ · #4 lenet bs256 .+ · #3 lenet bs100 .+ · 2 older models of yours: "
+                        r"(\d [^,]+)(, \d [^,]+)*", others), others
+    assert page.locator("#other-models p").bounding_box()["height"] <= 48, others
 
 
 @real_data
