@@ -5,6 +5,9 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+from pathlib import Path
+
+from fmnist.atomic import write_atomically
 
 
 
@@ -110,7 +113,32 @@ def configure_torch() -> None:
 
 def configure_queue(demo):
     """Bounded queue; prediction and training run in separate concurrency groups."""
+    write_pictures_whole()
     return demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=PREDICT_CONCURRENCY)
+
+
+def write_pictures_whole() -> None:
+    """Gradio 6.31 saves each picture a handler returns (the 28x28 preview, the evidence map, the feature maps) to its
+    cache as `<hash of its bytes>/image.png`, truncating the file and writing it again even when it is there. Two
+    handlers returning the same picture at once rewrote it while the browser fetched it: the page got 0 bytes and
+    showed a broken picture (an upload is answered twice when the box held a photo, 5 ms apart, and the two runs
+    overlap; tests/test_browser.py met it in about one run in five under load). Same name, same bytes: a file that is
+    there is kept, a new one is written beside it and renamed into place (Gradio's own copies of files are written
+    so). Idempotent; Gradio's other cache writers are left as they are."""
+    from gradio import processing_utils as pu
+
+    if getattr(pu.save_pil_to_cache, "whole", False):
+        return
+
+    def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+        data = pu.encode_pil_to_bytes(img, format)
+        path = (Path(cache_dir) / pu.hash_bytes(data) / f"{name}.{format}").resolve()
+        if not (path.is_file() and path.stat().st_size == len(data)):
+            write_atomically(path, lambda f: f.write(data), prefix=".image-", durable=False)
+        return str(path)
+
+    save_pil_to_cache.whole = True
+    pu.save_pil_to_cache = save_pil_to_cache
 
 
 SESSION_GRACE_S = 10.0  # a closed session's state is dropped this long after the tab closed (its run stops first)

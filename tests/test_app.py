@@ -860,3 +860,35 @@ def test_while_the_drawings_are_scored_a_look_waits_for_nothing(tmp_path, monkey
         assert all(v == gr.skip() for v in class_tab.drawings_view(None, force=True))
         assert time.perf_counter() - started < 0.5
     assert class_tab.drawings_view(None, force=False)[0] == class_tab.DRAWINGS_NONE
+
+
+def test_a_picture_returned_twice_at_once_is_never_read_half_written(tmp_path):
+    """Two handlers returning the same picture at once (an upload answered twice) made Gradio write its cache file
+    again while the browser read it: 0 bytes, a broken picture on the page. Through the app's writer a reader of the
+    file only ever sees it whole, however many times it is saved, and a file that is there is not written again."""
+    import threading
+
+    from PIL import Image
+
+    from demo.serving import write_pictures_whole
+    from gradio import processing_utils
+
+    write_pictures_whole()
+    write_pictures_whole()  # twice: still one wrapper
+    picture = Image.fromarray(np.random.default_rng(0).integers(0, 256, (224, 224), dtype=np.uint8))
+    first = Path(processing_utils.save_img_array_to_cache(np.asarray(picture), str(tmp_path), format="png"))
+    whole, seen, done = first.read_bytes(), set(), threading.Event()
+
+    def save_again():
+        for _ in range(300):
+            processing_utils.save_pil_to_cache(picture, str(tmp_path), format="png")
+        done.set()
+
+    writer = threading.Thread(target=save_again)
+    inode = first.stat().st_ino
+    writer.start()
+    while not done.is_set():
+        seen.add(len(first.read_bytes()))
+    writer.join()
+    assert seen == {len(whole)} and first.read_bytes() == whole and first.stat().st_ino == inode
+    assert [p.name for p in first.parent.iterdir()] == ["image.png"]  # no temp file left beside it

@@ -555,6 +555,10 @@ def test_upload_a_fashion_mnist_image(page):
     assert pictures_covered(page, ("#upload",)) == {}
 
 
+PREVIEW_STATE = ("(() => { const i = document.querySelector('#preview img');"
+                 " return i ? [i.src, i.complete, i.naturalWidth] : 'none'; })()")
+
+
 def test_phone_photos_one_after_another_show_the_garment_and_get_its_class(page, tmp_path):
     """A student photographs garments with a phone (uneven light, grain, a shadow, JPEG: `fmnist.photos`, "phone")
     and uploads them one after another: each answer is the garment's class for most of them, and the 28x28 picture
@@ -581,7 +585,8 @@ def test_phone_photos_one_after_another_show_the_garment_and_get_its_class(page,
         except Exception as err:  # say which photo and what the page showed (seen once in a full run, not since)
             raise AssertionError(f"photo {k} ({example.name}): no new picture in 20 s; the page says "
                                  f"{page.locator('#predict-message').inner_text()!r}, the upload box holds "
-                                 f"{page.locator('#upload img').count()} picture(s)") from err
+                                 f"{page.locator('#upload img').count()} picture(s), the picture "
+                                 f"{page.evaluate(PREVIEW_STATE)} (before: {previous})") from err
         previous = page.locator("#preview img").get_attribute("src")
         seen = np.array(page.locator("#preview img").evaluate(PICTURE_PIXELS), float).reshape(28, 28)
         shown.append(np.abs(seen - image).mean())
