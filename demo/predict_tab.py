@@ -138,8 +138,8 @@ def compare_models(image28: np.ndarray, model_name: str, session_models: dict, b
         if i < LISTED_OTHERS:
             answers.append(f"{shown_name(name)}: {short_answer(verdict, meta['class_names'])}")
         else:
-            key = (f"**{meta['class_names'][verdict.top[0][0]]}**" if verdict.kind not in ("unlike", "unsure")
-                   else "no garment" if verdict.kind == "unlike" else "not sure")
+            key = {"unlike": "no garment", "unsure": "not sure"}.get(verdict.kind,
+                                                                    f"**{meta['class_names'][verdict.top[0][0]]}**")
             counted[key] = counted.get(key, 0) + 1
     if counted:
         n = sum(counted.values())
