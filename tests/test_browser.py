@@ -478,6 +478,49 @@ def test_on_a_phone_the_picture_stays_put_whatever_the_other_models_say(phone):
     assert max(s[4] for s in seen) > 30, seen
 
 
+def test_on_a_phone_a_zip_rubbed_out_is_what_the_model_sees_and_undo_brings_it_back(phone):
+    """A student colours a coat in with the thick pen, rubs a zip out of it with the eraser, then undoes and redoes
+    the rubbing out, by finger on a 3x phone screen: the 28x28 picture shows the zip as a dark line down the middle
+    after the eraser, not after Undo, again after Redo (the eraser rubs out the drawing that is sent, not only the
+    one on the screen)."""
+    from test_drawings_browser import PICTURE_PIXELS
+
+    from test_journey import settled
+
+    def picture(old: str | None) -> tuple[str, np.ndarray]:
+        """The picture that answers the last action: a new one, once it stays for 0.7 s (a stroke's answer can
+        come after the next stroke's)."""
+        phone.wait_for_function("([old]) => { const i = document.querySelector('#preview img');"
+                                " return i && i.complete && i.naturalWidth > 0 && i.src !== old; }",
+                                arg=[old], timeout=20_000)
+        img = phone.locator("#preview img")
+        src = settled(phone, lambda: img.get_attribute("src"))
+        phone.wait_for_function("document.querySelector('#preview img').complete")
+        return src, np.array(img.evaluate(PICTURE_PIXELS), float).reshape(28, 28)
+
+    phone.evaluate("document.querySelector('#sketchpad').scrollIntoView()")
+    phone.locator("#sketchpad .pad-size[data-size='28']").tap()
+    for k in range(13):  # the body, row after row, and two sleeves
+        y = 0.22 + 0.05 * k
+        draw_by_touch(phone, [(0.3, y), (0.7, y)])
+    draw_by_touch(phone, [(0.28, 0.22), (0.12, 0.8)])
+    draw_by_touch(phone, [(0.72, 0.22), (0.88, 0.8)])
+    src, solid = picture(None)
+    phone.locator("#sketchpad .pad-size[data-size='16']").tap()
+    phone.locator("#sketchpad .pad-eraser").tap()
+    draw_by_touch(phone, [(0.5, 0.18), (0.5, 0.86)])
+    src, zipped = picture(src)
+    phone.locator("#sketchpad .pad-undo").tap()
+    src, undone = picture(src)
+    phone.locator("#sketchpad .pad-redo").tap()
+    src, redone = picture(src)
+    rows, centre = slice(8, 20), slice(10, 18)  # the body's middle rows, the columns around the zip
+    darkest = lambda p: p[rows, centre].min(1).mean()  # noqa: E731  (per row, the darkest pixel near the middle)
+    assert darkest(solid) > 200, solid[rows, centre]  # coloured in
+    assert darkest(zipped) < darkest(solid) - 100, zipped[rows, centre]  # the zip, rubbed out
+    assert np.abs(undone - solid).max() <= 8 and np.abs(redone - zipped).max() <= 8
+
+
 # A long-sleeved top from the front, one continuous stroke, as fractions of the drawing area.
 LONG_TOP = [(0.5, 0.14), (0.4, 0.11), (0.25, 0.18), (0.13, 0.85), (0.25, 0.88), (0.31, 0.38), (0.31, 0.9),
             (0.69, 0.9), (0.69, 0.38), (0.75, 0.88), (0.87, 0.85), (0.75, 0.18), (0.6, 0.11), (0.5, 0.14)]
