@@ -13,8 +13,7 @@ import gradio as gr
 import numpy as np
 from matplotlib import colormaps
 
-from demo.models import (all_models, get_model, is_number, model_card, model_key, picker_entries, shipped_names,
-                         shown_name)
+from demo.models import all_models, get_model, is_number, model_card, model_key, picker_entries, shown_name
 from demo.sketch_canvas import decode_drawing, sketch_canvas
 from fmnist.checkpoint import CheckpointError, load_checkpoint
 from fmnist.collected import CollectionError, add_drawing, collecting, collection_folder, count_drawings
@@ -126,11 +125,10 @@ def compare_models(image28: np.ndarray, model_name: str, session_models: dict, b
     bare: a drawing with nothing inside its shape (each judged as the main answer is). The shipped models and this
     session's newest are named, LISTED_OTHERS in all; older ones of the session's (up to MAX_SESSION_RUNS trained
     and any loaded) are counted by their answer, so the line stays about two lines long however many a student has."""
-    shipped = set(shipped_names())
     others = [n for n in all_models(session_models)
               if model_key(n, session_models) != model_key(model_name, session_models)]
-    # newest first among the session's: all_models lists them oldest first
-    order = [n for n in others if n in shipped] + [n for n in reversed(others) if n not in shipped]
+    # the shipped ones, then the session's newest first (all_models lists the session's oldest first)
+    order = [n for n in others if n not in session_models] + [n for n in reversed(others) if n in session_models]
     answers, counted = [], {}
     for i, name in enumerate(order):
         model, meta = get_model(name, session_models)
