@@ -387,6 +387,33 @@ NAMES_JS = """() => {
   names();
 }""" % json.dumps({p.name: example_label(p) for p in EXAMPLES})
 
+# The status line and the other models' line say more for some answers than for others: "not sure, Shirt or
+# T-shirt/top? (44 / 40 %)" against "Shirt 82 %", for each model a student has; with models of their own the line took
+# two lines at one stroke and four at the next, and the bars and the 28x28 picture under it went down and up with every
+# stroke. Each box keeps the tallest height it has had at this page width (CSS gives the starting height): what is
+# under it moves down at most when a longer answer first comes, never back up and down again while a student draws.
+STEADY_JS = """() => {
+  const ids = ['predict-message', 'other-models'];
+  const watched = new Set();
+  const keep = box => {
+    box.style.boxSizing = 'border-box';  // min-height then holds the height measured, padding included
+    new ResizeObserver(() => {
+      const h = box.getBoundingClientRect().height;
+      if (h > (parseFloat(box.style.minHeight) || 0)) box.style.minHeight = h + 'px';
+    }).observe(box);
+  };
+  const find = () => ids.forEach(id => {
+    const box = document.getElementById(id);
+    if (box && !watched.has(box)) { watched.add(box); keep(box); }
+  });
+  new MutationObserver(find).observe(document.body, {childList: true, subtree: true});
+  find();
+  let width = window.innerWidth;  // a new width (a phone turned, a window resized) wraps the lines anew
+  window.addEventListener('resize', () => {
+    if (window.innerWidth !== width) { width = window.innerWidth; watched.forEach(b => { b.style.minHeight = ''; }); }
+  });
+}"""
+
 # The upload box's accessible name ("Drop an image file here to upload") did not contain its visible text
 # ("Drop Image Here - or - Click to Upload"; axe-core: label-content-name-mismatch): a speech-input user
 # says what they see. Gradio's own English text for that name is replaced by the visible one.

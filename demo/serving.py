@@ -76,16 +76,16 @@ QUEUE_SIZE = _setting("FMNIST_QUEUE_SIZE", 64, 1)
 def launch_kwargs() -> dict:
     """Arguments for Blocks.launch(): host/port from GRADIO_SERVER_NAME/PORT, upload limit, the theme, the page's CSS
     (narrow margins on a phone), the Predict tab's CSS (phone layout, pictures) and the Train tab's (the figures'
-    sizes on a projector and a phone), the accessibility fixes of the Predict tab, the Train tab's scroll to a started
-    run on a phone, no extras."""
+    sizes on a projector and a phone), the accessibility fixes of the Predict tab, its answer lines' steady heights, the
+    Train tab's scroll to a started run on a phone, no extras."""
     from demo.layout import PAGE_CSS, THEME
-    from demo.predict_tab import ACCESSIBLE_TEXTS, NAMES_JS, PREDICT_CSS
+    from demo.predict_tab import ACCESSIBLE_TEXTS, NAMES_JS, PREDICT_CSS, STEADY_JS
     from demo.train_tab import SHOW_RUN_JS, TRAIN_CSS
 
     return {
         "theme": THEME,
         "css": PAGE_CSS + PREDICT_CSS + TRAIN_CSS,
-        "js": f"() => {{ ({NAMES_JS})(); ({SHOW_RUN_JS})(); }}",
+        "js": f"() => {{ ({NAMES_JS})(); ({STEADY_JS})(); ({SHOW_RUN_JS})(); }}",
         "i18n": ACCESSIBLE_TEXTS,
         "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),

@@ -478,6 +478,46 @@ def test_on_a_phone_the_picture_stays_put_whatever_the_other_models_say(phone):
     assert max(s[4] for s in seen) > 30, seen
 
 
+def test_with_models_of_ones_own_the_picture_does_not_go_up_and_down_with_every_stroke(page, tmp_path):
+    """A student with models of their own (here two loaded; trained ones are named the same way) sees the other
+    models' line name three models, each answer one line long or two ("Coat 80 %", or "not sure, Shirt or
+    T-shirt/top? (44 / 40 %)"): the line took two lines at one stroke and four at the next, and the bars and the 28x28
+    picture under it went down and up with it. Drawing garment after garment, stroke by stroke, Clear between, the
+    picture may go down when a longer answer first comes; it must never come back up, so it stops moving."""
+    from demo.latency import garment_strokes
+
+    for name in ("my-lenet.pt", "my-lenet-again.pt"):
+        shutil.copy(ROOT / "checkpoints" / "lenet.pt", tmp_path / name)
+        load_file(page, tmp_path / name)
+        page.wait_for_function(f"document.querySelector('#load-message').innerText.includes('Loaded {name}')",
+                               timeout=20_000)
+    where = ("[Math.round(document.getElementById('preview').getBoundingClientRect().y), "
+             "Math.round(document.querySelector('#other-models p')?.getBoundingClientRect().height ?? 0)]")
+    answered = "document.querySelector('#other-models').innerText.trim().startsWith('Other models')"
+    seen = []
+    for label in range(10):
+        for template in (0, 1):
+            for k, stroke in enumerate(garment_strokes(label, template)):
+                draw(page, stroke)
+                page.wait_for_timeout(300)  # its event has begun
+                settled_message(page)
+                page.wait_for_function(answered, timeout=20_000)
+                seen.append((label, template, k, *page.evaluate(where),
+                             page.locator("#other-models").inner_text().strip()))
+            page.locator("#clear").click()
+            page.wait_for_function("!document.querySelector('#other-models').innerText.includes('Other')",
+                                   timeout=10_000)
+            seen.append((label, template, "cleared", *page.evaluate(where), ""))
+    assert all(n in seen[0][5] for n in ("cnn (default):", "lenet:", "my-lenet.pt")), seen[0]  # three named
+    ups = [(a, b) for a, b in zip(seen, seen[1:]) if b[3] < a[3]]
+    assert not ups, f"the picture went back up: {ups}"
+    downs = [(a, b) for a, b in zip(seen, seen[1:]) if b[3] > a[3]]
+    assert len(downs) <= 3, f"the picture went down {len(downs)} times: {downs}"
+    # the line did take more lines for some answers than for others here, or the journey proves nothing
+    heights = [s[4] for s in seen if s[2] != "cleared"]
+    assert max(heights) - min(heights) > 15, seen
+
+
 def test_on_a_phone_a_zip_rubbed_out_is_what_the_model_sees_and_undo_brings_it_back(phone):
     """A student colours a coat in with the thick pen, rubs a zip out of it with the eraser, then undoes and redoes
     the rubbing out, by finger on a 3x phone screen: the 28x28 picture shows the zip as a dark line down the middle
