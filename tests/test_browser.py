@@ -530,9 +530,15 @@ def test_on_a_phone_a_zip_rubbed_out_is_what_the_model_sees_and_undo_brings_it_b
     def picture(old: str | None) -> tuple[str, np.ndarray]:
         """The picture that answers the last action: a new one, once it stays for 0.7 s (a stroke's answer can
         come after the next stroke's)."""
-        phone.wait_for_function("([old]) => { const i = document.querySelector('#preview img');"
-                                " return i && i.complete && i.naturalWidth > 0 && i.src !== old; }",
-                                arg=[old], timeout=20_000)
+        try:
+            phone.wait_for_function("([old]) => { const i = document.querySelector('#preview img');"
+                                    " return i && i.complete && i.naturalWidth > 0 && i.src !== old; }",
+                                    arg=[old], timeout=20_000)
+        except Exception as err:  # what the page shows, to tell a lost tap from a lost answer
+            raise AssertionError(f"no new picture in 20 s: {err}; the page: " + str(phone.evaluate(
+                "() => ({undo: document.querySelector('.pad-undo').disabled, redo: document.querySelector"
+                "('.pad-redo').disabled, src: document.querySelector('#preview img')?.src, status: document"
+                ".querySelector('#predict-message').innerText})")) + f"; the last picture: {old}") from None
         img = phone.locator("#preview img")
         src = settled(phone, lambda: img.get_attribute("src"))
         phone.wait_for_function("document.querySelector('#preview img').complete")
