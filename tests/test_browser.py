@@ -446,32 +446,44 @@ def test_on_a_phone_a_finger_draws_and_the_answer_is_right_below(phone, tmp_path
     assert y["#prediction"] - y["#sketchpad"] < 700, y  # sketchpad and answer fit on one 844-pixel screen
 
 
+# The 28x28 picture's place, and the height of the other models' text itself (their box keeps a height of its own).
+PLACES = ("[Math.round(document.getElementById('preview').getBoundingClientRect().y), "
+          "Math.round(document.querySelector('#other-models p')?.getBoundingClientRect().height ?? 0)]")
+
+
+def garments_stroke_by_stroke(page, draw_with) -> list[tuple]:
+    """Every class's two hand-constructed garments (fmnist.sketches), stroke after stroke with draw_with(page, points),
+    Clear between, as a student draws them one after another: after each stroke's answer (and each Clear) the picture's
+    place and the other models' text height (PLACES) and their line: [(label, template, stroke or "cleared", y,
+    height, line)]."""
+    from demo.latency import garment_strokes
+
+    # their line as a whole, once no event runs on it (Gradio's "processing | 0.1s" goes)
+    answered = "document.querySelector('#other-models').innerText.trim().startsWith('Other models')"
+    seen = []
+    for label in range(10):
+        for template in (0, 1):
+            for k, stroke in enumerate(garment_strokes(label, template)):  # the answer to every stroke
+                draw_with(page, stroke)
+                page.wait_for_timeout(300)  # its event has begun
+                settled_message(page)
+                page.wait_for_function(answered, timeout=20_000)
+                seen.append((label, template, k, *page.evaluate(PLACES),
+                             page.locator("#other-models").inner_text().strip()))
+            page.locator("#clear").click()
+            page.wait_for_function("!document.querySelector('#other-models').innerText.includes('Other')",
+                                   timeout=10_000)
+            seen.append((label, template, "cleared", *page.evaluate(PLACES), ""))
+    return seen
+
+
 def test_on_a_phone_the_picture_stays_put_whatever_the_other_models_say(phone):
     """On a phone a student draws garment after garment (fmnist.sketches' hand-constructed ones, every class, by
     finger, stroke after stroke, Clear between) and watches the answer and the 28x28 picture under it. The other
     models' line says more when a model is unsure ("lenet: not sure, Pullover or T-shirt/top? (58 / 42 %)" took two
     lines at 390 px, one when it was sure) and pushed the picture 23 px down and back up: the picture must stay where
     it was on the fresh page."""
-    from demo.latency import garment_strokes
-
-    # the picture's place, and the height of the other models' text itself (their box keeps a height of its own)
-    where = ("[Math.round(document.getElementById('preview').getBoundingClientRect().y), "
-             "Math.round(document.querySelector('#other-models p')?.getBoundingClientRect().height ?? 0)]")
-    # their line as a whole, once no event runs on it (Gradio's "processing | 0.1s" goes)
-    answered = "document.querySelector('#other-models').innerText.trim().startsWith('Other models')"
-    fresh, seen = phone.evaluate(where)[0], []
-    for label in range(10):
-        for template in (0, 1):
-            for k, stroke in enumerate(garment_strokes(label, template)):  # the answer to every stroke
-                draw_by_touch(phone, stroke)
-                phone.wait_for_timeout(300)  # its event has begun
-                settled_message(phone)
-                phone.wait_for_function(answered, timeout=20_000)
-                seen.append((label, template, k, *phone.evaluate(where),
-                             phone.locator("#other-models").inner_text().strip()))
-            phone.locator("#clear").click()
-            phone.wait_for_function("!document.querySelector('#other-models').innerText.includes('Other')",
-                                    timeout=10_000)
+    fresh, seen = phone.evaluate(PLACES)[0], garments_stroke_by_stroke(phone, draw_by_touch)
     moved = [s for s in seen if s[3] != fresh]
     assert not moved, f"the picture was at {fresh} px on the fresh page, then: {moved}"
     # the journey did meet an answer that took two lines at this width, or it proves nothing
@@ -481,33 +493,15 @@ def test_on_a_phone_the_picture_stays_put_whatever_the_other_models_say(phone):
 def test_with_models_of_ones_own_the_picture_does_not_go_up_and_down_with_every_stroke(page, tmp_path):
     """A student with models of their own (here two loaded; trained ones are named the same way) sees the other
     models' line name three models, each answer one line long or two ("Coat 80 %", or "not sure, Shirt or
-    T-shirt/top? (44 / 40 %)"): the line took two lines at one stroke and four at the next, and the bars and the 28x28
+    T-shirt/top? (44 / 40 %)"): at 1400 px the line took two lines at one stroke and three at the next, and the 28x28
     picture under it went down and up with it. Drawing garment after garment, stroke by stroke, Clear between, the
     picture may go down when a longer answer first comes; it must never come back up, so it stops moving."""
-    from demo.latency import garment_strokes
-
     for name in ("my-lenet.pt", "my-lenet-again.pt"):
         shutil.copy(ROOT / "checkpoints" / "lenet.pt", tmp_path / name)
         load_file(page, tmp_path / name)
         page.wait_for_function(f"document.querySelector('#load-message').innerText.includes('Loaded {name}')",
                                timeout=20_000)
-    where = ("[Math.round(document.getElementById('preview').getBoundingClientRect().y), "
-             "Math.round(document.querySelector('#other-models p')?.getBoundingClientRect().height ?? 0)]")
-    answered = "document.querySelector('#other-models').innerText.trim().startsWith('Other models')"
-    seen = []
-    for label in range(10):
-        for template in (0, 1):
-            for k, stroke in enumerate(garment_strokes(label, template)):
-                draw(page, stroke)
-                page.wait_for_timeout(300)  # its event has begun
-                settled_message(page)
-                page.wait_for_function(answered, timeout=20_000)
-                seen.append((label, template, k, *page.evaluate(where),
-                             page.locator("#other-models").inner_text().strip()))
-            page.locator("#clear").click()
-            page.wait_for_function("!document.querySelector('#other-models').innerText.includes('Other')",
-                                   timeout=10_000)
-            seen.append((label, template, "cleared", *page.evaluate(where), ""))
+    seen = garments_stroke_by_stroke(page, draw)
     assert all(n in seen[0][5] for n in ("cnn (default):", "lenet:", "my-lenet.pt")), seen[0]  # three named
     ups = [(a, b) for a, b in zip(seen, seen[1:]) if b[3] < a[3]]
     assert not ups, f"the picture went back up: {ups}"
