@@ -388,9 +388,9 @@ NAMES_JS = """() => {
 }""" % json.dumps({p.name: example_label(p) for p in EXAMPLES})
 
 # The status line and the other models' line say more for some answers than for others: "not sure, Shirt or
-# T-shirt/top? (44 / 40 %)" against "Shirt 82 %", for each model a student has; with models of their own the line took
-# two lines at one stroke and four at the next, and the bars and the 28x28 picture under it went down and up with every
-# stroke. Each box keeps the tallest height it has had at this page width (CSS gives the starting height): what is
+# T-shirt/top? (44 / 40 %)" against "Shirt 82 %", for each model a student has; with two models of their own the line
+# took two lines at one stroke and three at the next (1400 px), and the 28x28 picture under it went 22 px down and up
+# with the strokes. Each box keeps the tallest height it has had at this page width (CSS gives the starting height): what is
 # under it moves down at most when a longer answer first comes, never back up and down again while a student draws.
 STEADY_JS = """() => {
   const ids = ['predict-message', 'other-models'];
