@@ -517,6 +517,7 @@ def test_on_a_phone_a_zip_rubbed_out_is_what_the_model_sees_and_undo_brings_it_b
     the rubbing out, by finger on a 3x phone screen: the 28x28 picture shows the zip as a dark line down the middle
     after the eraser, not after Undo, again after Redo (the eraser rubs out the drawing that is sent, not only the
     one on the screen)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from test_drawings_browser import PICTURE_PIXELS
 
     from test_journey import settled
@@ -528,7 +529,7 @@ def test_on_a_phone_a_zip_rubbed_out_is_what_the_model_sees_and_undo_brings_it_b
             phone.wait_for_function("([old]) => { const i = document.querySelector('#preview img');"
                                     " return i && i.complete && i.naturalWidth > 0 && i.src !== old; }",
                                     arg=[old], timeout=20_000)
-        except Exception as err:  # what the page shows, to tell a lost tap from a lost answer
+        except PlaywrightTimeout as err:  # what the page shows, to tell a lost tap from a lost answer
             raise AssertionError(f"no new picture in 20 s: {err}; the page: " + str(phone.evaluate(
                 "() => ({undo: document.querySelector('.pad-undo').disabled, redo: document.querySelector"
                 "('.pad-redo').disabled, src: document.querySelector('#preview img')?.src, status: document"
