@@ -51,7 +51,7 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
                            erase=args.erase, shapes=args.shapes, garments=args.garments, doodles=args.doodles,
                            pen_shapes=args.pen_shapes, pen_variants=args.pen_variants,
                            garments_per_class=args.garments_per_class, colour_strokes=args.colour_strokes,
-                           patterns=args.patterns,
+                           patterns=args.patterns, rub_details=args.rub_details,
                            init=args.init, ema=args.ema, width=args.width, stages=args.stages, bf16=args.bf16)
     except ValueError as err:
         raise UserError(str(err)) from None
@@ -511,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--patterns", type=float, default=d.patterns,
                        help="chance a --garments top or dress drawn as an outline carries a print (stripes, checks, "
                             "dots or a motif on the chest), 0 to 1")
+        p.add_argument("--rub-details", type=float, default=d.rub_details,
+                       help="chance a coloured-in --garments coat or shirt has its details (collar, placket, opening, "
+                            "lapels) rubbed out wide enough to show at 28x28 instead of left off, 0 to 1")
         p.add_argument("--init", default=None,
                        help="start from this checkpoint's weights (a path or a shipped name: same --model, --width and "
                             "--stages) instead of a random init")

@@ -19,6 +19,9 @@ from fmnist.preprocess import ink_to_model_image
 SIDE = 224  # canvas pixels the drawings are made on
 SHOES = (5, 7, 9)
 PRINTABLE = TOPS + (3,)  # what may carry a print (--patterns): the tops and dresses
+FRONTED = (4, 6)  # Coat, Shirt: told from a pullover by their fronts (an opening, lapels, a collar, a placket), the
+# details --rub-details keeps visible on a coloured-in drawing
+RUB_PEN = 8  # canvas pixels (1.25 model pixels): the narrowest eraser --rub-details rubs details out with
 PER_CLASS = 6000  # drawings of each class in the training bank
 DOODLES = 12000  # drawings of no garment in the training bank
 
@@ -336,15 +339,18 @@ def garment(label: int, rng: np.random.Generator) -> Parts:
     return _top(label, rng) if label in TOPS else BUILDERS[label](rng)
 
 
-def garment_drawing(label: int, rng: np.random.Generator, strokes: float = 0.0, patterns: float = 0.0) -> np.ndarray:
+def garment_drawing(label: int, rng: np.random.Generator, strokes: float = 0.0, patterns: float = 0.0,
+                    rub: float = 0.0) -> np.ndarray:
     """A random garment of class `label` drawn as on the sketchpad (wobbly, not always closed, a thin or thick
     pen, coloured in a third of the time, mirrored half the time, shoes tilted up to 25 degrees), through the
     app's own `ink_to_model_image` -> uint8 (28, 28); strokes: the chance that a coloured-in one is coloured with
     back-and-forth strokes (`fmnist.augment.colour_in`) instead of solid; patterns: the chance that a top or a dress
-    (PRINTABLE) drawn as an outline carries a print (`with_print`)."""
+    (PRINTABLE) drawn as an outline carries a print (`with_print`); rub: the chance that a coloured-in coat or shirt
+    (FRONTED) has its details rubbed out with an eraser at least RUB_PEN wide, never left off (rub 0 or 1 draws
+    no extra random number: the banks of rub 0 are those of the code before it)."""
     g = garment(label, rng)
     return _draw(g, rng.uniform(-25, 25) if label in SHOES else rng.uniform(-6, 6), rng, strokes,
-                 patterns if label in PRINTABLE else 0.0)
+                 patterns if label in PRINTABLE else 0.0, rub if label in FRONTED else 0.0)
 
 
 def doodle(rng: np.random.Generator) -> Parts:
@@ -398,7 +404,8 @@ def doodle_drawing(rng: np.random.Generator) -> np.ndarray:
     return _draw(doodle(rng), rng.uniform(-180, 180), rng)
 
 
-def _draw(g: Parts, tilt: float, rng: np.random.Generator, strokes: float = 0.0, patterns: float = 0.0) -> np.ndarray:
+def _draw(g: Parts, tilt: float, rng: np.random.Generator, strokes: float = 0.0, patterns: float = 0.0,
+          rub: float = 0.0) -> np.ndarray:
     """Parts -> uint8 (28, 28), drawn with a random pen (see garment_drawing), tilted by `tilt` degrees."""
     angle = np.radians(tilt)
     turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
@@ -432,6 +439,9 @@ def _draw(g: Parts, tilt: float, rng: np.random.Generator, strokes: float = 0.0,
         canvas = with_print(canvas, shape, width, rng)
         pen = ImageDraw.Draw(canvas)
     detail_ink = (0 if rng.random() < 0.5 else None) if filled else 255
+    eraser = width
+    if filled and rub and (rub >= 1 or rng.random() < rub):  # rubbed out, wide enough to show at 28x28
+        detail_ink, eraser = 0, max(width, RUB_PEN)
     for lines, value in ((g.details, detail_ink), (g.parts, 255)):
         if value is None:
             continue
@@ -440,7 +450,7 @@ def _draw(g: Parts, tilt: float, rng: np.random.Generator, strokes: float = 0.0,
                 (cx, cy), r = line[0], max(width * 0.6, 2.0)
                 pen.ellipse((cx - r, cy - r, cx + r, cy + r), fill=value)
             else:
-                pen.line(line, fill=value, width=width, joint="curve")
+                pen.line(line, fill=value, width=eraser if value == 0 else width, joint="curve")
     return ink_to_model_image(np.asarray(canvas), min_stroke=True)
 
 
@@ -495,23 +505,24 @@ def with_print(canvas: Image.Image, shape: list[tuple[float, float]], width: int
 
 
 def _drawings_part(job: tuple[int, int, int, float, float]) -> np.ndarray:
-    label, count, seed, strokes, patterns = job  # label -1: doodles
+    label, count, seed, strokes, patterns, rub = job  # label -1: doodles
     rng = np.random.default_rng(seed)
-    return np.stack([doodle_drawing(rng) if label < 0 else garment_drawing(label, rng, strokes, patterns)
+    return np.stack([doodle_drawing(rng) if label < 0 else garment_drawing(label, rng, strokes, patterns, rub)
                      for _ in range(count)])
 
 
-def _draw_jobs(jobs: list[tuple[int, int, int, float, float]], workers: int) -> np.ndarray:
+def _draw_jobs(jobs: list[tuple[int, int, int, float, float, float]], workers: int) -> np.ndarray:
     return np.concatenate(fork_map(_drawings_part, jobs, workers))
 
 
 @functools.lru_cache(maxsize=1)
 def garment_bank(per_class: int = PER_CLASS, seed: int = 0, workers: int = 2,
-                 chunk: int = 500, strokes: float = 0.0, patterns: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                 chunk: int = 500, strokes: float = 0.0, patterns: float = 0.0,
+                 rub: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """per_class `garment_drawing`s of every class -> (uint8 (10 * per_class, 28, 28), int64 labels), the same for
     a seed and chunk whatever `workers` is (each chunk has its own random stream). About 1 ms a drawing: made once
     per process and kept."""
-    jobs = [(label, min(chunk, per_class - i), seed * 1_000_003 + label * 100_003 + i, strokes, patterns)
+    jobs = [(label, min(chunk, per_class - i), seed * 1_000_003 + label * 100_003 + i, strokes, patterns, rub)
             for label in range(10) for i in range(0, per_class, chunk)]
     labels = np.concatenate([np.full(job[1], job[0]) for job in jobs])
     return torch.from_numpy(_draw_jobs(jobs, workers)), torch.from_numpy(labels).long()
@@ -520,5 +531,6 @@ def garment_bank(per_class: int = PER_CLASS, seed: int = 0, workers: int = 2,
 @functools.lru_cache(maxsize=1)
 def doodle_bank(count: int = DOODLES, seed: int = 0, workers: int = 2, chunk: int = 500) -> torch.Tensor:
     """count `doodle_drawing`s -> uint8 (count, 28, 28), deterministic like garment_bank (its own streams)."""
-    jobs = [(-1, min(chunk, count - i), seed * 1_000_003 + 7_777_777 + i, 0.0, 0.0) for i in range(0, count, chunk)]
+    jobs = [(-1, min(chunk, count - i), seed * 1_000_003 + 7_777_777 + i, 0.0, 0.0, 0.0)
+            for i in range(0, count, chunk)]
     return torch.from_numpy(_draw_jobs(jobs, workers))

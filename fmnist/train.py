@@ -54,6 +54,8 @@ class TrainConfig:
     # coloured with back-and-forth strokes, gaps and all (fmnist.augment.colour_in) instead of solid, in [0, 1]
     patterns: float = 0.0  # chance a garments-bank top or dress drawn as an outline carries a print (stripes, checks,
     # dots, a motif on the chest: fmnist.garments.with_print), in [0, 1]
+    rub_details: float = 0.0  # chance a coloured-in garments-bank coat or shirt has its details (collar, placket,
+    # opening, lapels) rubbed out wide enough to show at 28x28, never left off (fmnist.garments.FRONTED), in [0, 1]
     init: str | None = None  # start from this checkpoint's weights (a path or shipped name); None = a random init
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
     width: int | None = None  # cnn only: channels of its first conv pair (each next pair has twice as many); None = 24
@@ -98,7 +100,7 @@ class TrainConfig:
         if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {ls!r}")
         for name, value, closed in (("erase", self.erase, True), ("colour_strokes", self.colour_strokes, True),
-                                    ("patterns", self.patterns, True),
+                                    ("patterns", self.patterns, True), ("rub_details", self.rub_details, True),
                                     ("garments", self.garments, False),
                                     ("doodles", self.doodles, False), ("pen_shapes", self.pen_shapes, False),
                                     ("ema", self.ema, False)):
@@ -113,6 +115,9 @@ class TrainConfig:
         if self.patterns and not self.garments:
             raise ValueError(f"patterns prints on the garments bank's tops and dresses, so it needs garments above 0 "
                              f"(got patterns={self.patterns} with garments=0)")
+        if self.rub_details and not self.garments:
+            raise ValueError(f"rub_details changes the garments bank's coloured-in coats and shirts, so it needs "
+                             f"garments above 0 (got rub_details={self.rub_details} with garments=0)")
         if self.shapes:
             mixed = [name for name, on in (("augment", self.augment), ("drawings", self.drawings),
                                            ("erase", self.erase), ("garments", self.garments),
@@ -354,7 +359,8 @@ def train_epochs(run: TrainRun, data: FashionMNIST, resume: dict | None = None):
     if cfg.garments:  # uint8 (G, 28, 28) drawings and their labels, made once per process
         garment_images, garment_labels = (t.to(device) for t in garment_bank(cfg.garments_per_class,
                                                                               strokes=cfg.colour_strokes,
-                                                                              patterns=cfg.patterns))
+                                                                              patterns=cfg.patterns,
+                                                                              rub=cfg.rub_details))
     if cfg.doodles:  # uint8 (D, 28, 28), no garment: trained towards equal probabilities for every class
         doodle_images = doodle_bank().to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)

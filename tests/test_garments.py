@@ -124,3 +124,24 @@ def test_patterns_print_on_outlined_tops_and_dresses_only_and_leave_the_rest_as_
             assert 8 < same < 35, (label, same)  # all but the solid ones (a third) and the open strokes
         else:
             assert same == 60, label
+
+
+def test_rub_details_shows_what_a_coloured_in_coat_or_shirt_had_rubbed_out_and_leaves_the_rest_as_they_were():
+    """--rub-details: a coloured-in coat or shirt has its front rubbed out wide enough to see at 28x28 (the app's
+    `bare_shape` no longer calls it bare), never left off; every other drawing is the one rub 0 draws."""
+    from fmnist.garments import FRONTED
+    from fmnist.preprocess import bare_shape
+
+    changed = bare_before = bare_after = 0
+    for label in range(10):
+        for s in range(90):
+            before = garment_drawing(label, np.random.default_rng([label, s]), 0.0, 0.0, 0.0)
+            after = garment_drawing(label, np.random.default_rng([label, s]), 0.0, 0.0, 1.0)
+            if np.array_equal(before, after):
+                continue
+            assert label in FRONTED, label
+            changed += 1
+            bare_before += bare_shape(before)
+            bare_after += bare_shape(after)
+    assert 30 < changed < 80, changed  # the coloured-in ones (a third) of 180 coats and shirts
+    assert bare_before > changed / 2 and bare_after < bare_before / 2, (changed, bare_before, bare_after)
