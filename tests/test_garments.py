@@ -145,3 +145,17 @@ def test_rub_details_shows_what_a_coloured_in_coat_or_shirt_had_rubbed_out_and_l
             bare_after += bare_shape(after)
     assert 30 < changed < 80, changed  # the coloured-in ones (a third) of 180 coats and shirts
     assert bare_before > changed / 2 and bare_after < bare_before / 2, (changed, bare_before, bare_after)
+
+
+def test_rub_details_rubs_out_with_an_eraser_no_thinner_than_rub_pen(monkeypatch):
+    import fmnist.garments
+    from fmnist.garments import RUB_PEN
+
+    def ink(label: int, seed: int) -> int:
+        return int(garment_drawing(label, np.random.default_rng([label, seed]), 0.0, 0.0, 1.0).sum())
+
+    wide = [ink(label, s) for label in (4, 6) for s in range(90)]
+    monkeypatch.setattr(fmnist.garments, "RUB_PEN", 1)  # each drawing's own pen, however thin
+    thin = [ink(label, s) for label in (4, 6) for s in range(90)]
+    assert RUB_PEN >= 8 and all(w <= t for w, t in zip(wide, thin))
+    assert sum(w < t for w, t in zip(wide, thin)) >= 15  # the coloured-in ones drawn with a pen under 8 pixels
