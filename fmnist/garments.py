@@ -504,7 +504,7 @@ def with_print(canvas: Image.Image, shape: list[tuple[float, float]], width: int
     return Image.fromarray(out, "L")
 
 
-def _drawings_part(job: tuple[int, int, int, float, float]) -> np.ndarray:
+def _drawings_part(job: tuple[int, int, int, float, float, float]) -> np.ndarray:
     label, count, seed, strokes, patterns, rub = job  # label -1: doodles
     rng = np.random.default_rng(seed)
     return np.stack([doodle_drawing(rng) if label < 0 else garment_drawing(label, rng, strokes, patterns, rub)
