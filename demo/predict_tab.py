@@ -390,8 +390,9 @@ NAMES_JS = """() => {
 # The status line and the other models' line say more for some answers than for others: "not sure, Shirt or
 # T-shirt/top? (44 / 40 %)" against "Shirt 82 %", for each model a student has; with two models of their own the line
 # took two lines at one stroke and three at the next (1400 px), and the 28x28 picture under it went 22 px down and up
-# with the strokes. Each box keeps the tallest height it has had at this page width (CSS gives the starting height): what is
-# under it moves down at most when a longer answer first comes, never back up and down again while a student draws.
+# with the strokes. Each box keeps the tallest height it has had at this page width (CSS gives the starting height):
+# what is under it moves down at most when a longer answer first comes, never back up and down again while a student
+# draws.
 STEADY_JS = """() => {
   const ids = ['predict-message', 'other-models'];
   const watched = new Set();
