@@ -886,9 +886,13 @@ def test_the_seed_experiment_in_the_browser(page, tmp_path):
     # and counts the two older ones by their answer, on two lines at most (it took one entry a model)
     page.get_by_role("tab", name="Predict").click()
     draw(page, TROUSERS)
-    page.wait_for_function("document.querySelector('#other-models').innerText.includes('older models of yours')",
+    from test_journey import settled
+
+    line = "document.querySelector('#other-models').innerText.trim()"
+    page.wait_for_function(f"{line}.startsWith('Other models') && {line}.includes('older models of yours')",
                            timeout=30_000)
-    others = page.locator("#other-models").inner_text().strip()
+    # once it stays: an event still running on the line writes Gradio's "processing | 0.1s" over it for a moment
+    others = settled(page, lambda: page.locator("#other-models").inner_text().strip())
     assert re.fullmatch(r"Other models: lenet: .+ · #4 lenet bs256 .+ · #3 lenet bs100 .+ · 2 older models of yours: "
                         r"(\d [^,]+)(, \d [^,]+)*", others), others
     assert page.locator("#other-models p").bounding_box()["height"] <= 48, others
