@@ -931,7 +931,7 @@ def test_on_a_phone_start_brings_the_run_into_view(app_url, tmp_path):
             phone.locator(f"{field} input[type=number]").fill(value)
             phone.locator(f"{field} input[type=number]").press("Enter")
         phone.locator("#start").scroll_into_view_if_needed()
-        phone.locator("#start").tap()
+        tap(phone, "#start")
         phone.wait_for_function("document.querySelector('#train-status').innerText.includes('lenet bs100')",
                                 timeout=60_000)
         phone.wait_for_timeout(1500)  # the smooth scroll
