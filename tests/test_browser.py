@@ -10,6 +10,7 @@ import re
 import shutil
 import struct
 import time
+import warnings
 import zlib
 from pathlib import Path
 
@@ -147,8 +148,11 @@ def draw_by_touch(page, points: list[tuple[float, float]]) -> None:
 
 def tap(page, selector: str) -> int:
     """Tap a button with a finger and return how many taps it took for a click to reach it (1, or 2 or 3 when one was
-    lost). A CI run lost one tap in some hundreds under load: no click reached the button, nothing on the page
-    changed. A tap the button did get is never repeated, so an app that ignores its click still fails the test."""
+    lost, with a warning in pytest's summary). Under load a CI run's tap on Undo once changed nothing on the page (Undo
+    and Redo stayed as they were). A tap the button did get is never repeated, so an app that ignores its click still
+    fails the test."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.evaluate("""(sel) => { window.__clicks = window.__clicks || {};
         if (!window.__counting) { window.__counting = true; document.addEventListener('click', e => {
             const b = e.target.closest('button'); if (b) for (const s of Object.keys(window.__clicks))
@@ -156,8 +160,10 @@ def tap(page, selector: str) -> int:
         window.__clicks[sel] = 0; }""", selector)
     for taps in (1, 2, 3):
         page.locator(selector).tap()
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(PlaywrightTimeout):
             page.wait_for_function("(sel) => window.__clicks[sel] > 0", arg=selector, timeout=5_000)
+            if taps > 1:
+                warnings.warn(f"{taps - 1} tap(s) on {selector} reached no button; tapped again", stacklevel=2)
             return taps
     raise AssertionError(f"three taps on {selector} and no click reached it")
 
