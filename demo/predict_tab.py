@@ -442,6 +442,10 @@ PREDICT_CSS = """
 /* two lines kept for the status line: an answer that says more (a stray mark left out, a scribble) does not push the
    bars and the 28x28 picture down a line while a student draws */
 #predict-message p { margin: 4px 0; font-size: 1.05em; line-height: 1.5; min-height: 3em; }
+/* three on a phone: "The network does not recognise a garment in your drawing (its best guess, Shirt, is only 34 %).
+   Draw one whole garment, as large as the pad." takes three at 390 px, and a half-drawn coat got it and pushed the
+   28x28 picture 22 px down */
+@media (max-width: 640px) { #predict-message p { min-height: 4.5em; } }
 /* the bars' box and the other models' line keep their height while there is no answer (a fresh page, after Clear, a
    scribble "not a garment"): the first answer pushed everything under them (the keep-your-drawing prompt, the 28x28
    picture) 123 px down, and a scribble pulled it back up. 210 px holds three bars and the class's name in Gradio 6.31's
