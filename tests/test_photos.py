@@ -76,7 +76,8 @@ def test_the_default_reads_photos_of_test_images_whatever_the_phone_added():
     from fmnist.data import load_fashion_mnist
 
     model, meta = load_checkpoint("default")
-    r = photo_accuracy(model, meta["normalization"], load_fashion_mnist(), per_class=20)
+    # 500 photos, not 200: on 200 one default lost 5 points to the dark corner (10 photos) where on 500 it loses 1
+    r = photo_accuracy(model, meta["normalization"], load_fashion_mnist(), per_class=50)
     acc = {c: f["accuracy"] for c, f in r["conditions"].items()}
-    assert r["n"] == 200 and acc["clean"] >= r["images"] - 0.03, acc
+    assert r["n"] == 500 and acc["clean"] >= r["images"] - 0.03, acc
     assert all(a >= acc["clean"] - 0.04 for a in acc.values()), acc  # uneven light was 0.34 below clean, grain 0.18
