@@ -52,6 +52,7 @@ def _config(args: argparse.Namespace, batch_size: int) -> TrainConfig:
                            pen_shapes=args.pen_shapes, pen_variants=args.pen_variants,
                            garments_per_class=args.garments_per_class, colour_strokes=args.colour_strokes,
                            patterns=args.patterns, rub_details=args.rub_details,
+                           extra_styles=args.extra_styles,
                            init=args.init, ema=args.ema, width=args.width, stages=args.stages, bf16=args.bf16)
     except ValueError as err:
         raise UserError(str(err)) from None
@@ -514,6 +515,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--rub-details", type=float, default=d.rub_details,
                        help="chance a coloured-in --garments coat or shirt has its details (collar, placket, opening, "
                             "lapels) rubbed out wide enough to show at 28x28 instead of left off, 0 to 1")
+        p.add_argument("--extra-styles", type=float, default=d.extra_styles,
+                       help="chance a --garments sleeveless top is a vest, a sandal is strapped over the whole foot and "
+                            "a bag is a backpack, 0 to 1")
         p.add_argument("--init", default=None,
                        help="start from this checkpoint's weights (a path or a shipped name: same --model, --width and "
                             "--stages) instead of a random init")

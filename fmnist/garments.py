@@ -56,8 +56,9 @@ def _arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, 
     return [(float(cx + rx * np.cos(t)), float(cy + ry * np.sin(t))) for t in a]
 
 
-def _top(label: int, rng: np.random.Generator) -> Parts:
-    """T-shirt/top (0), Pullover (2), Coat (4) or Shirt (6) from the front."""
+def _top(label: int, rng: np.random.Generator, extra: float = 0.0) -> Parts:
+    """T-shirt/top (0), Pullover (2), Coat (4) or Shirt (6) from the front; extra: the chance a sleeveless top is a
+    vest (thin straps, a deep round neck)."""
     g, u = Parts(), rng.uniform
     sleeveless = label == 0 and u() < 0.2
     long_sleeves = label in (2, 4) or (label == 6 and u() < 0.75)
@@ -79,6 +80,13 @@ def _top(label: int, rng: np.random.Generator) -> Parts:
         neck = u(0.03, 0.12)
     if sleeveless:
         nw, shw = u(0.14, 0.22), u(0.26, 0.34)
+        if extra and u() < extra:  # a vest: thin straps over a deep round neck
+            shw, scoop = u(0.24, 0.32), u(0.15, 0.35)
+            nw = shw - u(0.03, 0.08)
+            neckline = [(float(x), float(y)) for x, y in _arc(0.0, 0.0, nw, scoop, 90, 180, 5)]
+            left = neckline + [(-shw, 0.0), (-bw * u(0.9, 1.0), u(0.2, 0.35)), (-hw, length), (0.0, length)]
+            g.outline = _mirrored(left)
+            return g
         left = [(0.0, neck), (-nw, 0.0), (-shw, 0.0), (-bw * 0.95, u(0.2, 0.35)), (-hw, length), (0.0, length)]
         g.outline = _mirrored(left)
         return g
@@ -234,7 +242,9 @@ def _trousers(rng: np.random.Generator) -> Parts:
     return g
 
 
-def _sandal(rng: np.random.Generator) -> Parts:
+def _sandal(rng: np.random.Generator, extra: float = 0.0) -> Parts:
+    """extra: the chance of a strap over the whole foot, from the toes to the ankle, instead of the short ones (a
+    T-bar, a slingback)."""
     g, u = Parts(), rng.uniform
     thick, heel = u(0.05, 0.12), u() < 0.35
     if heel:
@@ -248,6 +258,17 @@ def _sandal(rng: np.random.Generator) -> Parts:
     def top(x: float) -> float:  # the sole's upper edge at x (rising to the heel)
         return -0.04 - (0.0 if not heel else max(0.0, (x - 0.5) / 0.35) * (rise - 0.04))
 
+    if extra and u() < extra:  # one strap from the toes to the ankle, the foot's gap under it; a T-bar to the toe
+        x0, x1, h = u(0.05, 0.25), u(0.7, 0.95), u(0.18, 0.4)
+        arch = [(x0, top(x0)), (x0 + u(0.1, 0.2), top(x0) - h * u(0.6, 0.9)), (x1 - u(0.05, 0.15), top(x1) - h),
+                (x1, top(x1))]
+        g.parts.append([(float(x), float(y)) for x, y in arch])
+        if u() < 0.6:
+            xm = u(0.35, 0.6)
+            g.parts.append([(xm, top(xm) - h * u(0.8, 1.0)), (xm + u(-0.05, 0.05), top(xm))])
+        if u() < 0.5:  # an ankle strap
+            g.parts.append([(x1 - 0.1, top(x1) - h), (x1 + 0.02, top(x1) - h * u(1.1, 1.5)), (0.98, top(0.98))])
+        return g
     n = int(rng.integers(1, 4))
     for x in np.sort(rng.uniform(0.1, 0.75, n)):
         x, w = float(x), u(0.08, 0.2)
@@ -281,7 +302,34 @@ def _sneaker(rng: np.random.Generator) -> Parts:
     return g
 
 
-def _bag(rng: np.random.Generator) -> Parts:
+def _backpack(rng: np.random.Generator) -> Parts:
+    """A backpack from the front: taller than wide, rounded at the top, a loop to carry it by, often a pocket on the
+    front and the shoulder straps showing at its sides."""
+    g, u = Parts(), rng.uniform
+    w, h = u(0.65, 0.9), u(0.8, 1.1)
+    r = w * u(0.15, 0.5)  # the top corners' radius
+    flare = u(1.0, 1.12)  # wider at the bottom
+    g.outline = [(float(x), float(y)) for x, y in _arc(-w / 2 + r, r, r, r, 180, 270, 4)
+                 + _arc(w / 2 - r, r, r, r, 270, 360, 4) + [(w / 2 * flare, h), (-w / 2 * flare, h)]]
+    if u() < 0.75:  # a loop on top
+        g.parts.append(_arc(0.0, 0.0, w * u(0.1, 0.2), h * u(0.08, 0.18), 180, 360, 5))
+    if u() < 0.65:  # a pocket on the front
+        top_, bottom, half = h * u(0.45, 0.65), h * u(0.85, 0.95), w * u(0.25, 0.4)
+        g.detail((-half, top_), (half, top_), (half, bottom), (-half, bottom), (-half, top_))
+    if u() < 0.35:  # a zip or a flap across the top
+        y = h * u(0.2, 0.35)
+        g.detail((-w / 2 * 0.9, y), (w / 2 * 0.9, y))
+    if u() < 0.4:  # the shoulder straps at the sides
+        for side in (-1, 1):
+            g.parts.append([(side * w / 2 * 0.9, r * 0.8), (side * w / 2 * u(1.05, 1.2), h * 0.5),
+                            (side * w / 2 * flare * 0.95, h * 0.9)])
+    return g
+
+
+def _bag(rng: np.random.Generator, extra: float = 0.0) -> Parts:
+    """extra: the chance of a backpack (`_backpack`)."""
+    if extra and rng.uniform() < extra:
+        return _backpack(rng)
     g, u = Parts(), rng.uniform
     w, h = u(0.7, 1.2), u(0.45, 0.9)
     taper = u(0.0, 0.15) * w
@@ -334,21 +382,28 @@ def _boot(rng: np.random.Generator) -> Parts:
 BUILDERS = {1: _trousers, 3: _dress, 5: _sandal, 7: _sneaker, 8: _bag, 9: _boot}
 
 
-def garment(label: int, rng: np.random.Generator) -> Parts:
-    """A random garment of class `label` (0-9)."""
-    return _top(label, rng) if label in TOPS else BUILDERS[label](rng)
+EXTRA_STYLES = (0, 5, 8)  # what --extra-styles draws more of: vests, sandals strapped over the foot, backpacks
+
+
+def garment(label: int, rng: np.random.Generator, extra: float = 0.0) -> Parts:
+    """A random garment of class `label` (0-9); extra: the chance that a sleeveless top is a vest, a sandal is
+    strapped over the whole foot and a bag is a backpack (0 draws no extra random number: the garments of the code
+    before it)."""
+    if label in TOPS:
+        return _top(label, rng, extra if label == 0 else 0.0)
+    return BUILDERS[label](rng, extra) if label in EXTRA_STYLES else BUILDERS[label](rng)
 
 
 def garment_drawing(label: int, rng: np.random.Generator, strokes: float = 0.0, patterns: float = 0.0,
-                    rub: float = 0.0) -> np.ndarray:
+                    rub: float = 0.0, extra: float = 0.0) -> np.ndarray:
     """A random garment of class `label` drawn as on the sketchpad (wobbly, not always closed, a thin or thick
     pen, coloured in a third of the time, mirrored half the time, shoes tilted up to 25 degrees), through the
     app's own `ink_to_model_image` -> uint8 (28, 28); strokes: the chance that a coloured-in one is coloured with
     back-and-forth strokes (`fmnist.augment.colour_in`) instead of solid; patterns: the chance that a top or a dress
     (PRINTABLE) drawn as an outline carries a print (`with_print`); rub: the chance that a coloured-in coat or shirt
     (FRONTED) has its details rubbed out with an eraser at least RUB_PEN wide, never left off (rub 0 or 1 draws
-    no extra random number: the banks of rub 0 are those of the code before it)."""
-    g = garment(label, rng)
+    no extra random number: the banks of rub 0 are those of the code before it); extra: `garment`'s."""
+    g = garment(label, rng, extra)
     return _draw(g, rng.uniform(-25, 25) if label in SHOES else rng.uniform(-6, 6), rng, strokes,
                  patterns if label in PRINTABLE else 0.0, rub if label in FRONTED else 0.0)
 
@@ -504,25 +559,25 @@ def with_print(canvas: Image.Image, shape: list[tuple[float, float]], width: int
     return Image.fromarray(out, "L")
 
 
-def _drawings_part(job: tuple[int, int, int, float, float, float]) -> np.ndarray:
-    label, count, seed, strokes, patterns, rub = job  # label -1: doodles
+def _drawings_part(job: tuple[int, int, int, float, float, float, float]) -> np.ndarray:
+    label, count, seed, strokes, patterns, rub, extra = job  # label -1: doodles
     rng = np.random.default_rng(seed)
-    return np.stack([doodle_drawing(rng) if label < 0 else garment_drawing(label, rng, strokes, patterns, rub)
+    return np.stack([doodle_drawing(rng) if label < 0 else garment_drawing(label, rng, strokes, patterns, rub, extra)
                      for _ in range(count)])
 
 
-def _draw_jobs(jobs: list[tuple[int, int, int, float, float, float]], workers: int) -> np.ndarray:
+def _draw_jobs(jobs: list[tuple[int, int, int, float, float, float, float]], workers: int) -> np.ndarray:
     return np.concatenate(fork_map(_drawings_part, jobs, workers))
 
 
 @functools.lru_cache(maxsize=1)
 def garment_bank(per_class: int = PER_CLASS, seed: int = 0, workers: int = 2,
                  chunk: int = 500, strokes: float = 0.0, patterns: float = 0.0,
-                 rub: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                 rub: float = 0.0, extra: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """per_class `garment_drawing`s of every class -> (uint8 (10 * per_class, 28, 28), int64 labels), the same for
     a seed and chunk whatever `workers` is (each chunk has its own random stream). About 1 ms a drawing: made once
     per process and kept."""
-    jobs = [(label, min(chunk, per_class - i), seed * 1_000_003 + label * 100_003 + i, strokes, patterns, rub)
+    jobs = [(label, min(chunk, per_class - i), seed * 1_000_003 + label * 100_003 + i, strokes, patterns, rub, extra)
             for label in range(10) for i in range(0, per_class, chunk)]
     labels = np.concatenate([np.full(job[1], job[0]) for job in jobs])
     return torch.from_numpy(_draw_jobs(jobs, workers)), torch.from_numpy(labels).long()
@@ -531,6 +586,6 @@ def garment_bank(per_class: int = PER_CLASS, seed: int = 0, workers: int = 2,
 @functools.lru_cache(maxsize=1)
 def doodle_bank(count: int = DOODLES, seed: int = 0, workers: int = 2, chunk: int = 500) -> torch.Tensor:
     """count `doodle_drawing`s -> uint8 (count, 28, 28), deterministic like garment_bank (its own streams)."""
-    jobs = [(-1, min(chunk, count - i), seed * 1_000_003 + 7_777_777 + i, 0.0, 0.0, 0.0)
+    jobs = [(-1, min(chunk, count - i), seed * 1_000_003 + 7_777_777 + i, 0.0, 0.0, 0.0, 0.0)
             for i in range(0, count, chunk)]
     return torch.from_numpy(_draw_jobs(jobs, workers))

@@ -56,6 +56,8 @@ class TrainConfig:
     # dots, a motif on the chest: fmnist.garments.with_print), in [0, 1]
     rub_details: float = 0.0  # chance a coloured-in garments-bank coat or shirt has its details (collar, placket,
     # opening, lapels) rubbed out wide enough to show at 28x28, never left off (fmnist.garments.FRONTED), in [0, 1]
+    extra_styles: float = 0.0  # chance a garments-bank sleeveless top is a vest, a sandal strapped over the whole foot
+    # and a bag a backpack (fmnist.garments.EXTRA_STYLES), in [0, 1]
     init: str | None = None  # start from this checkpoint's weights (a path or shipped name); None = a random init
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
     width: int | None = None  # cnn only: channels of its first conv pair (each next pair has twice as many); None = 24
@@ -101,6 +103,7 @@ class TrainConfig:
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {ls!r}")
         for name, value, closed in (("erase", self.erase, True), ("colour_strokes", self.colour_strokes, True),
                                     ("patterns", self.patterns, True), ("rub_details", self.rub_details, True),
+                                    ("extra_styles", self.extra_styles, True),
                                     ("garments", self.garments, False),
                                     ("doodles", self.doodles, False), ("pen_shapes", self.pen_shapes, False),
                                     ("ema", self.ema, False)):
@@ -118,6 +121,9 @@ class TrainConfig:
         if self.rub_details and not self.garments:
             raise ValueError(f"rub_details changes the garments bank's coloured-in coats and shirts, so it needs "
                              f"garments above 0 (got rub_details={self.rub_details} with garments=0)")
+        if self.extra_styles and not self.garments:
+            raise ValueError(f"extra_styles draws more kinds of the garments bank's tops, sandals and bags, so it "
+                             f"needs garments above 0 (got extra_styles={self.extra_styles} with garments=0)")
         if self.shapes:
             mixed = [name for name, on in (("augment", self.augment), ("drawings", self.drawings),
                                            ("erase", self.erase), ("garments", self.garments),
@@ -360,7 +366,8 @@ def train_epochs(run: TrainRun, data: FashionMNIST, resume: dict | None = None):
         garment_images, garment_labels = (t.to(device) for t in garment_bank(cfg.garments_per_class,
                                                                               strokes=cfg.colour_strokes,
                                                                               patterns=cfg.patterns,
-                                                                              rub=cfg.rub_details))
+                                                                              rub=cfg.rub_details,
+                                                                              extra=cfg.extra_styles))
     if cfg.doodles:  # uint8 (D, 28, 28), no garment: trained towards equal probabilities for every class
         doodle_images = doodle_bank().to(device)
     x_test = to_float(data.test_images, MEAN, STD).to(device, memory_format=torch.channels_last)

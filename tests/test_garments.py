@@ -159,3 +159,41 @@ def test_rub_details_rubs_out_with_an_eraser_no_thinner_than_rub_pen(monkeypatch
     thin = [ink(label, s) for label in (4, 6) for s in range(90)]
     assert RUB_PEN >= 8 and all(w <= t for w, t in zip(wide, thin))
     assert sum(w < t for w, t in zip(wide, thin)) >= 15  # the coloured-in ones drawn with a pen under 8 pixels
+
+
+def test_extra_styles_draw_vests_sandals_strapped_over_the_foot_and_backpacks_and_leave_the_rest_as_they_were():
+    """--extra-styles: the kinds people draw that the bank lacked (the sketch set's tank top, T-bar sandal and backpack
+    were called Bag, Sneaker and Coat): a sleeveless top may be a vest with a deep round neck, a sandal strapped over
+    the whole foot, a bag a backpack (taller than wide); every other class draws what extra 0 draws."""
+    from fmnist.garments import EXTRA_STYLES
+
+    for label in range(10):
+        for s in range(40):
+            same = np.array_equal(garment_drawing(label, np.random.default_rng([label, s]), 0.0, 0.0, 0.0, 0.0),
+                                  garment_drawing(label, np.random.default_rng([label, s]), 0.0, 0.0, 0.0, 1.0))
+            assert same or label in EXTRA_STYLES, label
+
+    def tall(g) -> float:
+        xs, ys = zip(*g.outline)
+        return (max(ys) - min(ys)) / (max(xs) - min(xs))
+
+    bags = [garment(8, np.random.default_rng([8, s]), extra) for extra in (0.0, 1.0) for s in range(200)]
+    assert sum(tall(g) > 0.95 for g in bags[:200]) < 40 and sum(tall(g) > 0.95 for g in bags[200:]) > 175
+    half = [garment(8, np.random.default_rng([9, s]), 0.5) for s in range(200)]
+    assert 90 < sum(tall(g) > 0.95 for g in half) < 140
+
+    def neck(g) -> float:  # how far the neckline dips below the shoulders
+        return g.outline[0][1]
+
+    tops = [garment(0, np.random.default_rng([0, s]), 1.0) for s in range(300)]
+    vests = [g for g in tops if len(g.outline) == 16]
+    assert 30 < len(vests) < 90 and all(neck(g) > 0.14 for g in vests)  # a fifth of the tops are sleeveless
+    plain = [garment(0, np.random.default_rng([0, s]), 0.0) for s in range(300)]
+    assert max(neck(g) for g in plain if len(g.outline) == 10) < 0.13
+
+    def strap_reach(g) -> float:  # the longest strap's span along the sole, in shoe lengths
+        return max(max(x for x, _ in p) - min(x for x, _ in p) for p in g.parts)
+
+    for extra, low, high in ((0.0, 0, 10), (1.0, 190, 200)):
+        sandals = [garment(5, np.random.default_rng([5, s]), extra) for s in range(200)]
+        assert low <= sum(strap_reach(g) > 0.45 for g in sandals) <= high, extra

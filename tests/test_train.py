@@ -226,7 +226,7 @@ def test_garments_swap_a_share_of_each_batch_images_and_labels_together(data, mo
     bank = (torch.arange(10, dtype=torch.uint8).repeat_interleave(5).view(50, 1, 1).expand(50, 28, 28) + 1) * 20
     asked = []
     monkeypatch.setattr(fmnist.train, "garment_bank",
-                        lambda per_class, strokes, patterns, rub: asked.append(per_class) or (bank.contiguous(),
+                        lambda per_class, strokes, patterns, rub, extra: asked.append(per_class) or (bank.contiguous(),
                                                                                torch.arange(10).repeat_interleave(5)))
     cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", garments=0.4, subset=500,
                       garments_per_class=700)
@@ -304,7 +304,8 @@ def test_bf16_warns_where_the_cpu_would_emulate_it(monkeypatch, bf16, amx, warne
                                          ("garments_per_class", 40000), ("garments_per_class", "6000"),
                                          ("colour_strokes", 1.5), ("colour_strokes", -0.1), ("colour_strokes", "0.5"),
                                          ("patterns", 1.5), ("patterns", -0.1), ("patterns", "0.5"),
-                                         ("rub_details", 1.2), ("rub_details", -0.5), ("rub_details", "1")])
+                                         ("rub_details", 1.2), ("rub_details", -0.5), ("rub_details", "1"),
+                                         ("extra_styles", 1.01), ("extra_styles", -0.1), ("extra_styles", True)])
 def test_impossible_pen_shapes_and_init_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
@@ -353,19 +354,21 @@ def test_colour_strokes_reach_every_bank_that_colours_in_and_need_one(data, monk
         asked["pen_shapes"] = strokes
         return torch.zeros((n, variants, 28, 28), dtype=torch.uint8)
 
-    def garments(per_class, strokes, patterns, rub):
+    def garments(per_class, strokes, patterns, rub, extra):
         asked["garments"] = strokes
         asked["patterns"] = patterns
         asked["rub_details"] = rub
+        asked["extra_styles"] = extra
         return torch.zeros((10, 28, 28), dtype=torch.uint8), torch.arange(10)
 
     for name, bank in (("dataset_hand_drawn", drawings), ("dataset_pen_shapes", pen_shapes),
                        ("garment_bank", garments)):
         monkeypatch.setattr(fmnist.train, name, bank)
     cfg = TrainConfig(model="lenet", batch_size=100, epochs=1, seed=3, device="cpu", drawings=True, garments=0.2,
-                      pen_shapes=0.2, colour_strokes=0.4, patterns=0.7, rub_details=0.6, subset=200)
+                      pen_shapes=0.2, colour_strokes=0.4, patterns=0.7, rub_details=0.6, extra_styles=0.3, subset=200)
     losses(cfg, data)
-    assert asked == {"drawings": 0.4, "pen_shapes": 0.4, "garments": 0.4, "patterns": 0.7, "rub_details": 0.6}
+    assert asked == {"drawings": 0.4, "pen_shapes": 0.4, "garments": 0.4, "patterns": 0.7, "rub_details": 0.6,
+                     "extra_styles": 0.3}
     with pytest.raises(ValueError, match="colour_strokes .* needs one of them"):
         TrainConfig(colour_strokes=0.5)
     assert TrainConfig(colour_strokes=1.0, garments=0.3).colour_strokes == 1.0
@@ -375,6 +378,9 @@ def test_colour_strokes_reach_every_bank_that_colours_in_and_need_one(data, monk
     with pytest.raises(ValueError, match="rub_details changes the garments bank.*needs garments above 0"):
         TrainConfig(rub_details=0.5, drawings=True)
     assert TrainConfig(rub_details=1.0, garments=0.3).rub_details == 1.0
+    with pytest.raises(ValueError, match="extra_styles draws more kinds of the garments bank.*needs garments above 0"):
+        TrainConfig(extra_styles=0.5, drawings=True)
+    assert TrainConfig(extra_styles=1.0, garments=0.3).extra_styles == 1.0
 
 
 def test_every_pen_variant_of_the_bank_is_trained_on(data, monkeypatch):
@@ -491,8 +497,8 @@ def test_the_default_recipes_options_go_on_exactly_too(data, tmp_path):
 
     cfg = TrainConfig(model="cnn", width=8, stages=3, bf16=True, batch_size=64, epochs=2, lr=2e-3, cosine=True,
                       label_smoothing=0.1, drawings=True, erase=0.5, garments=0.3, garments_per_class=10,
-                      doodles=0.1, pen_shapes=0.3, ema=0.99, colour_strokes=0.1, patterns=0.3, rub_details=0.5, seed=5,
-                      subset=256, device="cpu", log_every=1)
+                      doodles=0.1, pen_shapes=0.3, ema=0.99, colour_strokes=0.1, patterns=0.3, rub_details=0.5,
+                      extra_styles=0.3, seed=5, subset=256, device="cpu", log_every=1)
     whole = prepare_run(cfg)
     list(train_epochs(whole, data))
     first = prepare_run(cfg)
