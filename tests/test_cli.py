@@ -336,3 +336,19 @@ def test_resuming_on_other_data_is_refused_in_words_before_any_training(tmp_path
     assert err.strip() == (f"error: --resume {tmp_path / 'a'}: that saved run trained on other images than these "
                            f"(another --data-dir?)")
     assert banks == [] and (tmp_path / "a" / "resume.pt").is_file()  # refused before the drawings; nothing lost
+
+
+def test_the_garments_banks_options_reach_the_run_as_typed(tmp_path, monkeypatch):
+    """--colour-strokes, --patterns, --rub-details and --extra-styles each reach the run's TrainConfig (a flag the
+    parser took and the config dropped would train the bank as before without a word), and a wrong one is refused."""
+    import fmnist.__main__ as cli
+
+    data = write_idx_dataset(tmp_path / "fm", n_train=100, n_test=20)
+    got = []
+    monkeypatch.setattr(cli, "run_training", lambda config, *args, **kwargs: got.append(config) or {})
+    assert cli.main(["train", "--data-dir", str(data), "--garments", "0.3", "--colour-strokes", "0.1", "--patterns",
+                     "0.2", "--rub-details", "0.4", "--extra-styles", "0.3", "--out", str(tmp_path / "r")]) == 0
+    assert [(c.colour_strokes, c.patterns, c.rub_details, c.extra_styles) for c in got] == [(0.1, 0.2, 0.4, 0.3)]
+    assert cli.main(["train", "--data-dir", str(data), "--extra-styles", "0.3"]) == 2
+    assert cli.main(["train", "--data-dir", str(data), "--garments", "0.3", "--extra-styles", "1.5"]) == 2
+    assert len(got) == 1
