@@ -258,7 +258,7 @@ def _sandal(rng: np.random.Generator, extra: float = 0.0) -> Parts:
     def top(x: float) -> float:  # the sole's upper edge at x (rising to the heel)
         return -0.04 - (0.0 if not heel else max(0.0, (x - 0.5) / 0.35) * (rise - 0.04))
 
-    if extra and u() < extra:  # one strap from the toes to the ankle, the foot's gap under it; a T-bar to the toe
+    if extra and u() < extra:  # one strap from the toes to the ankle, the foot's gap under it; a bar down from it
         x0, x1, h = u(0.05, 0.25), u(0.7, 0.95), u(0.18, 0.4)
         arch = [(x0, top(x0)), (x0 + u(0.1, 0.2), top(x0) - h * u(0.6, 0.9)), (x1 - u(0.05, 0.15), top(x1) - h),
                 (x1, top(x1))]
