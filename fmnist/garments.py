@@ -85,9 +85,8 @@ def _top(label: int, rng: np.random.Generator, extra: float = 0.0) -> Parts:
             nw = shw - u(0.03, 0.08)
             neckline = [(float(x), float(y)) for x, y in _arc(0.0, 0.0, nw, scoop, 90, 180, 5)]
             left = neckline + [(-shw, 0.0), (-bw * u(0.9, 1.0), u(0.2, 0.35)), (-hw, length), (0.0, length)]
-            g.outline = _mirrored(left)
-            return g
-        left = [(0.0, neck), (-nw, 0.0), (-shw, 0.0), (-bw * 0.95, u(0.2, 0.35)), (-hw, length), (0.0, length)]
+        else:
+            left = [(0.0, neck), (-nw, 0.0), (-shw, 0.0), (-bw * 0.95, u(0.2, 0.35)), (-hw, length), (0.0, length)]
         g.outline = _mirrored(left)
         return g
     if long_sleeves:
@@ -389,8 +388,9 @@ def garment(label: int, rng: np.random.Generator, extra: float = 0.0) -> Parts:
     """A random garment of class `label` (0-9); extra: the chance that a sleeveless top is a vest, a sandal is
     strapped over the whole foot and a bag is a backpack (0 draws no extra random number: the garments of the code
     before it)."""
+    extra = extra if label in EXTRA_STYLES else 0.0
     if label in TOPS:
-        return _top(label, rng, extra if label == 0 else 0.0)
+        return _top(label, rng, extra)
     return BUILDERS[label](rng, extra) if label in EXTRA_STYLES else BUILDERS[label](rng)
 
 

@@ -115,15 +115,12 @@ class TrainConfig:
         if self.colour_strokes and not (self.drawings or self.garments or self.pen_shapes):
             raise ValueError(f"colour_strokes changes how the drawings, garments and pen shapes are coloured in, so it "
                              f"needs one of them (got colour_strokes={self.colour_strokes} without)")
-        if self.patterns and not self.garments:
-            raise ValueError(f"patterns prints on the garments bank's tops and dresses, so it needs garments above 0 "
-                             f"(got patterns={self.patterns} with garments=0)")
-        if self.rub_details and not self.garments:
-            raise ValueError(f"rub_details changes the garments bank's coloured-in coats and shirts, so it needs "
-                             f"garments above 0 (got rub_details={self.rub_details} with garments=0)")
-        if self.extra_styles and not self.garments:
-            raise ValueError(f"extra_styles draws more kinds of the garments bank's tops, sandals and bags, so it "
-                             f"needs garments above 0 (got extra_styles={self.extra_styles} with garments=0)")
+        for name, does in (("patterns", "prints on the garments bank's tops and dresses"),
+                           ("rub_details", "changes the garments bank's coloured-in coats and shirts"),
+                           ("extra_styles", "draws more kinds of the garments bank's tops, sandals and bags")):
+            if getattr(self, name) and not self.garments:
+                raise ValueError(f"{name} {does}, so it needs garments above 0 "
+                                 f"(got {name}={getattr(self, name)} with garments=0)")
         if self.shapes:
             mixed = [name for name, on in (("augment", self.augment), ("drawings", self.drawings),
                                            ("erase", self.erase), ("garments", self.garments),
