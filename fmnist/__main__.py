@@ -516,8 +516,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="chance a coloured-in --garments coat or shirt has its details (collar, placket, opening, "
                             "lapels) rubbed out wide enough to show at 28x28 instead of left off, 0 to 1")
         p.add_argument("--extra-styles", type=float, default=d.extra_styles,
-                       help="chance a --garments sleeveless top is a vest, a sandal is strapped over the whole foot and "
-                            "a bag is a backpack, 0 to 1")
+                       help="chance a --garments sleeveless top is a vest, a sandal is strapped over the whole foot, a "
+                            "shirt has checks and a bag is a backpack, 0 to 1")
         p.add_argument("--init", default=None,
                        help="start from this checkpoint's weights (a path or a shipped name: same --model, --width and "
                             "--stages) instead of a random init")

@@ -58,7 +58,7 @@ def _arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, 
 
 def _top(label: int, rng: np.random.Generator, extra: float = 0.0) -> Parts:
     """T-shirt/top (0), Pullover (2), Coat (4) or Shirt (6) from the front; extra: the chance a sleeveless top is a
-    vest (thin straps, a deep round neck)."""
+    vest (thin straps, a deep round neck) and a shirt has checks (lines across it and down it)."""
     g, u = Parts(), rng.uniform
     sleeveless = label == 0 and u() < 0.2
     long_sleeves = label in (2, 4) or (label == 6 and u() < 0.75)
@@ -190,6 +190,12 @@ def _top(label: int, rng: np.random.Generator, extra: float = 0.0) -> Parts:
             g.detail((x - s, y), (x, y), (x, y + s), (x - s, y + s), (x - s, y))
         if long_sleeves and u() < 0.6:
             cuffs()
+        if extra and u() < extra:  # checks (a flannel shirt): lines across the body, and down it either side
+            y0 = u(0.2, 0.4)
+            for y in np.linspace(length * u(0.35, 0.5), length * u(0.7, 0.9), int(rng.integers(1, 4))):
+                g.detail((-bw, float(y)), (bw, float(y)))
+            for x in rng.uniform(0.08, bw * 0.8, int(rng.integers(1, 3))):
+                g.detail((-float(x), y0), (-float(x), length), mirror=True)
     return g
 
 
@@ -381,13 +387,14 @@ def _boot(rng: np.random.Generator) -> Parts:
 BUILDERS = {1: _trousers, 3: _dress, 5: _sandal, 7: _sneaker, 8: _bag, 9: _boot}
 
 
-EXTRA_STYLES = (0, 5, 8)  # what --extra-styles draws more of: vests, sandals strapped over the foot, backpacks
+EXTRA_STYLES = (0, 5, 6, 8)  # what --extra-styles draws more of: vests, sandals strapped over the foot, checked
+# shirts, backpacks
 
 
 def garment(label: int, rng: np.random.Generator, extra: float = 0.0) -> Parts:
     """A random garment of class `label` (0-9); extra: the chance that a sleeveless top is a vest, a sandal is
-    strapped over the whole foot and a bag is a backpack (0 draws no extra random number: the garments of the code
-    before it)."""
+    strapped over the whole foot, a shirt has checks and a bag is a backpack (0 draws no extra random number: the
+    garments of the code before it)."""
     extra = extra if label in EXTRA_STYLES else 0.0
     if label in TOPS:
         return _top(label, rng, extra)

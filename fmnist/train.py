@@ -56,8 +56,8 @@ class TrainConfig:
     # dots, a motif on the chest: fmnist.garments.with_print), in [0, 1]
     rub_details: float = 0.0  # chance a coloured-in garments-bank coat or shirt has its details (collar, placket,
     # opening, lapels) rubbed out wide enough to show at 28x28, never left off (fmnist.garments.FRONTED), in [0, 1]
-    extra_styles: float = 0.0  # chance a garments-bank sleeveless top is a vest, a sandal strapped over the whole foot
-    # and a bag a backpack (fmnist.garments.EXTRA_STYLES), in [0, 1]
+    extra_styles: float = 0.0  # chance a garments-bank sleeveless top is a vest, a sandal strapped over the whole foot,
+    # a shirt checked and a bag a backpack (fmnist.garments.EXTRA_STYLES), in [0, 1]
     init: str | None = None  # start from this checkpoint's weights (a path or shipped name); None = a random init
     ema: float = 0.0  # keep an exponential moving average of the weights with this decay (0 = off), in [0, 1)
     width: int | None = None  # cnn only: channels of its first conv pair (each next pair has twice as many); None = 24
@@ -117,7 +117,7 @@ class TrainConfig:
                              f"needs one of them (got colour_strokes={self.colour_strokes} without)")
         for name, does in (("patterns", "prints on the garments bank's tops and dresses"),
                            ("rub_details", "changes the garments bank's coloured-in coats and shirts"),
-                           ("extra_styles", "draws more kinds of the garments bank's tops, sandals and bags")):
+                           ("extra_styles", "draws more kinds of the garments bank's tops, sandals, shirts and bags")):
             if getattr(self, name) and not self.garments:
                 raise ValueError(f"{name} {does}, so it needs garments above 0 "
                                  f"(got {name}={getattr(self, name)} with garments=0)")

@@ -161,10 +161,12 @@ def test_rub_details_rubs_out_with_an_eraser_no_thinner_than_rub_pen(monkeypatch
     assert sum(w < t for w, t in zip(wide, thin)) >= 15  # the coloured-in ones drawn with a pen under 8 pixels
 
 
-def test_extra_styles_draw_vests_sandals_strapped_over_the_foot_and_backpacks_and_leave_the_rest_as_they_were():
+def test_extra_styles_draw_vests_sandals_strapped_over_the_foot_checked_shirts_and_backpacks_and_leave_the_rest():
     """--extra-styles: the kinds people draw that the bank lacked (the sketch set's tank top, T-bar sandal and backpack
-    were called Bag, Sneaker and Coat): a sleeveless top may be a vest with a deep round neck, a sandal strapped over
-    the whole foot, a bag a backpack (taller than wide); every other class draws what extra 0 draws."""
+    were called Bag, Sneaker and Coat, its flannel shirt Coat in the first run with the flag): a sleeveless top may be
+    a vest with a deep round neck, a sandal strapped over the whole foot, a shirt checked (lines across the body and
+    down it, never through the placket), a bag a backpack (taller than wide); every other class draws what extra 0
+    draws."""
     from fmnist.garments import EXTRA_STYLES
 
     for label in range(10):
@@ -197,3 +199,15 @@ def test_extra_styles_draw_vests_sandals_strapped_over_the_foot_and_backpacks_an
     for extra, low, high in ((0.0, 0, 10), (1.0, 190, 200)):
         sandals = [garment(5, np.random.default_rng([5, s]), extra) for s in range(200)]
         assert low <= sum(strap_reach(g) > 0.45 for g in sandals) <= high, extra
+
+    def checks(g) -> tuple[int, int]:  # lines across the body (two points, one height) and down it (one x, off centre)
+        lines = [d for d in g.details if len(d) == 2]
+        across = sum(a[1] == b[1] and abs(a[0] + b[0]) < 1e-9 and b[0] - a[0] > 0.5 for a, b in lines)
+        down = sum(a[0] == b[0] and abs(a[0]) >= 0.08 and b[1] - a[1] > 0.4 for a, b in lines)
+        return across, down
+
+    shirts = {extra: [checks(garment(6, np.random.default_rng([6, s]), extra)) for s in range(200)]
+              for extra in (0.0, 0.5, 1.0)}
+    assert all(c == (0, 0) for c in shirts[0.0])
+    assert all(1 <= a <= 3 and down in (2, 4) for a, down in shirts[1.0])
+    assert 70 < sum(c != (0, 0) for c in shirts[0.5]) < 130
